@@ -1,0 +1,54 @@
+// Prints the compiler and linker flags for the libtorch that Kiln builds against, for binding.gyp.
+// LIBTORCH=/path/to/libtorch (an official download, CUDA builds included) wins; otherwise
+// Debian's libtorch-dev under /usr is used.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+function findLibtorch() {
+  const fromEnv = process.env.LIBTORCH;
+  if (fromEnv) {
+    if (!fs.existsSync(path.join(fromEnv, 'include', 'torch'))) {
+      throw new Error(`LIBTORCH=${fromEnv} has no include/torch; point it at an unpacked libtorch folder`);
+    }
+    return { root: fromEnv, include: path.join(fromEnv, 'include'), lib: path.join(fromEnv, 'lib'), system: false };
+  }
+  return { root: '/usr', include: '/usr/include', lib: '/usr/lib/x86_64-linux-gnu', system: true };
+}
+
+// libtorch records the libstdc++ ABI it was built with; the addon must use the same one.
+function cxxAbi(lt) {
+  const candidates = [
+    path.join(lt.root, 'share/cmake/Torch/TorchConfig.cmake'),
+    path.join(lt.lib, 'cmake/Torch/TorchConfig.cmake'),
+  ];
+  for (const file of candidates) {
+    if (!fs.existsSync(file)) continue;
+    const m = /_GLIBCXX_USE_CXX11_ABI=(\d)/.exec(fs.readFileSync(file, 'utf8'));
+    if (m) return m[1];
+  }
+  return '1';
+}
+
+const lt = findLibtorch();
+const what = process.argv[2];
+if (what === 'include') {
+  // /usr/include is already on the system path; naming it with -I would reorder system headers.
+  const dirs = lt.system ? [] : [lt.include];
+  dirs.push(path.join(lt.include, 'torch/csrc/api/include'));
+  console.log(dirs.join(' '));
+} else if (what === 'cflags') {
+  console.log(`-D_GLIBCXX_USE_CXX11_ABI=${cxxAbi(lt)}`);
+} else if (what === 'libs') {
+  const libs = [`-L${lt.lib}`];
+  if (!lt.system) libs.push(`-Wl,-rpath,${lt.lib}`);
+  // Link the CUDA parts when this libtorch has them; --no-as-needed keeps them loaded so
+  // their kernels register even though no symbol is referenced directly.
+  const cuda = ['torch_cuda', 'c10_cuda'].filter((l) => fs.existsSync(path.join(lt.lib, `lib${l}.so`)));
+  if (cuda.length > 0) libs.push('-Wl,--no-as-needed', ...cuda.map((l) => `-l${l}`), '-Wl,--as-needed');
+  libs.push('-ltorch', '-ltorch_cpu', '-lc10');
+  console.log(libs.join(' '));
+} else {
+  console.error('usage: node libtorch.cjs include|cflags|libs');
+  process.exit(2);
+}

@@ -1,0 +1,165 @@
+// Shared helpers for Kiln's libtorch addon: tensor handles, argument parsing, error translation.
+//
+// A JS Tensor owns one `Handle` (a napi External). The handle holds an at::Tensor; dispose()
+// resets it, and the External's finalizer deletes the handle when V8 collects it. Every op is
+// declared with KILN_OP so that a libtorch exception becomes a JS Error naming the op and the
+// shapes/dtypes of its tensor arguments, never an abort.
+#pragma once
+
+#include <napi.h>
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+struct Handle {
+  at::Tensor tensor;
+  int64_t reportedBytes = 0;  // storage bytes reported to V8 for this handle
+};
+
+// Wraps a tensor in a new handle. An undefined tensor becomes JS null.
+Napi::Value wrap(Napi::Env env, at::Tensor tensor);
+// Releases the tensor held by a handle (dispose()); safe to call twice.
+void release(Handle* handle);
+
+std::string describeTensor(const at::Tensor& t);
+std::string dtypeName(at::ScalarType type);
+at::ScalarType parseDtype(Napi::Env env, const std::string& name);
+at::Device parseDevice(Napi::Env env, const std::string& name);
+
+// Translates any exception thrown by `body` into a JS Error naming the op and its arguments.
+Napi::Value guard(const Napi::CallbackInfo& info, const char* op,
+                  Napi::Value (*body)(const Napi::CallbackInfo&));
+
+// ---- argument parsing (throw Napi::TypeError on a wrong JS type) ----
+
+inline bool isMissing(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length()) return true;
+  napi_valuetype t = info[i].Type();
+  return t == napi_undefined || t == napi_null;
+}
+
+inline bool isTensor(const Napi::CallbackInfo& info, size_t i) {
+  return i < info.Length() && info[i].IsExternal();
+}
+
+// Thrown by the argument parsers; guard() turns it into a JS TypeError (or Error) naming the op.
+struct ArgError : std::runtime_error {
+  bool typeError;
+  ArgError(const std::string& message, bool isTypeError)
+      : std::runtime_error(message), typeError(isTypeError) {}
+};
+
+[[noreturn]] void throwArgError(const Napi::CallbackInfo& info, size_t i, const char* expected);
+
+inline at::Tensor& tensorArg(const Napi::CallbackInfo& info, size_t i) {
+  if (!isTensor(info, i)) throwArgError(info, i, "a Tensor");
+  Handle* h = info[i].As<Napi::External<Handle>>().Data();
+  if (!h->tensor.defined()) {
+    throw ArgError("argument " + std::to_string(i) +
+                       " is a disposed Tensor; a Tensor cannot be used after dispose()",
+                   false);
+  }
+  return h->tensor;
+}
+
+inline c10::optional<at::Tensor> optTensorArg(const Napi::CallbackInfo& info, size_t i) {
+  if (isMissing(info, i)) return c10::nullopt;
+  return tensorArg(info, i);
+}
+
+inline double numberArg(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || !info[i].IsNumber()) throwArgError(info, i, "a number");
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+inline int64_t intArg(const Napi::CallbackInfo& info, size_t i) {
+  double v = numberArg(info, i);
+  if (v != static_cast<double>(static_cast<int64_t>(v))) throwArgError(info, i, "an integer");
+  return static_cast<int64_t>(v);
+}
+
+inline int64_t intArg(const Napi::CallbackInfo& info, size_t i, int64_t fallback) {
+  return isMissing(info, i) ? fallback : intArg(info, i);
+}
+
+inline double numberArg(const Napi::CallbackInfo& info, size_t i, double fallback) {
+  return isMissing(info, i) ? fallback : numberArg(info, i);
+}
+
+inline c10::optional<int64_t> optIntArg(const Napi::CallbackInfo& info, size_t i) {
+  if (isMissing(info, i)) return c10::nullopt;
+  return intArg(info, i);
+}
+
+inline c10::optional<double> optNumberArg(const Napi::CallbackInfo& info, size_t i) {
+  if (isMissing(info, i)) return c10::nullopt;
+  return numberArg(info, i);
+}
+
+inline bool boolArg(const Napi::CallbackInfo& info, size_t i, bool fallback) {
+  if (isMissing(info, i)) return fallback;
+  if (!info[i].IsBoolean()) throwArgError(info, i, "a boolean");
+  return info[i].As<Napi::Boolean>().Value();
+}
+
+inline std::string stringArg(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || !info[i].IsString()) throwArgError(info, i, "a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+std::vector<int64_t> intsArg(const Napi::CallbackInfo& info, size_t i);
+std::vector<at::Tensor> tensorsArg(const Napi::CallbackInfo& info, size_t i);
+// A JS number (integral → int64, else double) or boolean as an at::Scalar.
+at::Scalar scalarArg(const Napi::CallbackInfo& info, size_t i);
+// A Tensor argument, or a number turned into a 0-dim tensor of `like`'s dtype and device.
+at::Tensor tensorOrScalarArg(const Napi::CallbackInfo& info, size_t i, const at::Tensor& like);
+
+inline at::ScalarType dtypeArg(const Napi::CallbackInfo& info, size_t i) {
+  return parseDtype(info.Env(), stringArg(info, i));
+}
+
+inline c10::optional<at::ScalarType> optDtypeArg(const Napi::CallbackInfo& info, size_t i) {
+  if (isMissing(info, i)) return c10::nullopt;
+  return dtypeArg(info, i);
+}
+
+// Tensor options from (dtype, device) arguments at i and i+1; dtype defaults to float32.
+at::TensorOptions optionsArg(const Napi::CallbackInfo& info, size_t i);
+
+Napi::Array tensorList(Napi::Env env, const std::vector<at::Tensor>& tensors);
+
+// ---- registration ----
+
+using OpBody = Napi::Value (*)(const Napi::CallbackInfo&);
+struct OpEntry {
+  const char* name;
+  Napi::Value (*fn)(const Napi::CallbackInfo&);
+};
+
+void registerTensorOps(Napi::Env env, Napi::Object exports);
+void registerMathOps(Napi::Env env, Napi::Object exports);
+void registerNnOps(Napi::Env env, Napi::Object exports);
+
+void registerAll(Napi::Env env, Napi::Object exports, const OpEntry* entries, size_t count);
+
+}  // namespace kiln
+
+// Declares an op `name` whose body runs under kiln::guard. Inside the body `info` and `env` are
+// in scope; the body returns a Napi::Value.
+#define KILN_OP(name)                                                            \
+  static Napi::Value name##_body(const Napi::CallbackInfo& info, Napi::Env env); \
+  static Napi::Value name##_entry(const Napi::CallbackInfo& info) {             \
+    return name##_body(info, info.Env());                                        \
+  }                                                                              \
+  static Napi::Value name(const Napi::CallbackInfo& info) {                      \
+    return kiln::guard(info, #name, name##_entry);                               \
+  }                                                                              \
+  static Napi::Value name##_body(const Napi::CallbackInfo& info, Napi::Env env)
+
+#define KILN_ENTRY(name) \
+  { #name, name }

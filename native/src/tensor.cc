@@ -1,0 +1,281 @@
+// Tensor creation, conversion, metadata, autograd and process settings.
+#include "kiln.h"
+
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/function.h>
+#include <torch/version.h>
+
+#include <cstring>
+
+namespace kiln {
+namespace {
+
+// ---- creation ----
+
+// fromBuffer(typedArray, shape, dtype, device): copies the array into a new tensor.
+KILN_OP(fromBuffer) {
+  if (info.Length() < 1 || !info[0].IsTypedArray()) throwArgError(info, 0, "a TypedArray");
+  auto array = info[0].As<Napi::TypedArray>();
+  at::ScalarType source;
+  switch (array.TypedArrayType()) {
+    case napi_float32_array: source = at::kFloat; break;
+    case napi_float64_array: source = at::kDouble; break;
+    case napi_int32_array: source = at::kInt; break;
+    case napi_int16_array: source = at::kShort; break;
+    case napi_int8_array: source = at::kChar; break;
+    case napi_uint8_array: source = at::kByte; break;
+    case napi_bigint64_array: source = at::kLong; break;
+    default: throwArgError(info, 0, "a Float32/Float64/Int32/Int16/Int8/Uint8/BigInt64 array");
+  }
+  std::vector<int64_t> shape = intsArg(info, 1);
+  int64_t numel = 1;
+  for (int64_t d : shape) {
+    if (d < 0) throw ArgError("shape has a negative dimension", false);
+    numel *= d;
+  }
+  if (numel != static_cast<int64_t>(array.ElementLength())) {
+    throw ArgError("shape holds " + std::to_string(numel) + " elements but the data has " +
+                       std::to_string(array.ElementLength()),
+                   false);
+  }
+  at::TensorOptions options = optionsArg(info, 2);
+  auto* data = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+  at::Tensor view = at::from_blob(data, shape, at::TensorOptions().dtype(source));
+  // to(..., copy=true) always makes a tensor that owns its memory, never aliasing the JS buffer.
+  return wrap(env, view.to(options.device(), options.dtype().toScalarType(), false, true));
+}
+
+KILN_OP(zeros) { return wrap(env, at::zeros(intsArg(info, 0), optionsArg(info, 1))); }
+KILN_OP(ones) { return wrap(env, at::ones(intsArg(info, 0), optionsArg(info, 1))); }
+KILN_OP(empty) { return wrap(env, at::empty(intsArg(info, 0), optionsArg(info, 1))); }
+KILN_OP(full) { return wrap(env, at::full(intsArg(info, 0), scalarArg(info, 1), optionsArg(info, 2))); }
+KILN_OP(scalarTensor) { return wrap(env, at::scalar_tensor(scalarArg(info, 0), optionsArg(info, 1))); }
+KILN_OP(rand) { return wrap(env, at::rand(intsArg(info, 0), optionsArg(info, 1))); }
+KILN_OP(randn) { return wrap(env, at::randn(intsArg(info, 0), optionsArg(info, 1))); }
+
+KILN_OP(arange) {
+  return wrap(env, at::arange(scalarArg(info, 0), scalarArg(info, 1), scalarArg(info, 2), optionsArg(info, 3)));
+}
+
+KILN_OP(linspace) {
+  return wrap(env, at::linspace(scalarArg(info, 0), scalarArg(info, 1), intArg(info, 2), optionsArg(info, 3)));
+}
+
+KILN_OP(eye) { return wrap(env, at::eye(intArg(info, 0), intArg(info, 1), optionsArg(info, 2))); }
+
+KILN_OP(randint) {
+  return wrap(env, at::randint(intArg(info, 0), intArg(info, 1), intsArg(info, 2), optionsArg(info, 3)));
+}
+
+KILN_OP(manualSeed) {
+  at::manual_seed(static_cast<uint64_t>(intArg(info, 0)));
+  return env.Undefined();
+}
+
+// ---- conversion and metadata ----
+
+KILN_OP(toBuffer) {
+  at::Tensor t = tensorArg(info, 0).detach();
+  at::ScalarType type = t.scalar_type();
+  if (type == at::kHalf || type == at::kBFloat16) type = at::kFloat;
+  if (type == at::kBool) type = at::kByte;
+  t = t.to(at::kCPU, type).contiguous();
+  size_t bytes = t.numel() * t.element_size();
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, bytes);
+  if (bytes > 0) std::memcpy(buffer.Data(), t.data_ptr(), bytes);
+  return buffer;
+}
+
+KILN_OP(item) {
+  const at::Tensor& t = tensorArg(info, 0);
+  if (t.numel() != 1) {
+    throw ArgError("item() needs a tensor with exactly one element, this one has " +
+                       std::to_string(t.numel()),
+                   false);
+  }
+  at::Scalar s = t.item();
+  if (s.isBoolean()) return Napi::Boolean::New(env, s.toBool());
+  if (s.isIntegral(false)) return Napi::Number::New(env, static_cast<double>(s.toLong()));
+  return Napi::Number::New(env, s.toDouble());
+}
+
+KILN_OP(shape) {
+  const at::Tensor& t = tensorArg(info, 0);
+  Napi::Array out = Napi::Array::New(env, t.dim());
+  for (int64_t d = 0; d < t.dim(); ++d) out.Set(static_cast<uint32_t>(d), Napi::Number::New(env, t.size(d)));
+  return out;
+}
+
+KILN_OP(strides) {
+  const at::Tensor& t = tensorArg(info, 0);
+  Napi::Array out = Napi::Array::New(env, t.dim());
+  for (int64_t d = 0; d < t.dim(); ++d) out.Set(static_cast<uint32_t>(d), Napi::Number::New(env, t.stride(d)));
+  return out;
+}
+
+KILN_OP(dtype) { return Napi::String::New(env, dtypeName(tensorArg(info, 0).scalar_type())); }
+KILN_OP(device) { return Napi::String::New(env, tensorArg(info, 0).device().str()); }
+KILN_OP(numel) { return Napi::Number::New(env, static_cast<double>(tensorArg(info, 0).numel())); }
+KILN_OP(isContiguous) { return Napi::Boolean::New(env, tensorArg(info, 0).is_contiguous()); }
+
+KILN_OP(nbytes) {
+  const at::Tensor& t = tensorArg(info, 0);
+  return Napi::Number::New(env, static_cast<double>(t.numel() * t.element_size()));
+}
+
+// to(t, dtype | null, device | null, copy)
+KILN_OP(to) {
+  const at::Tensor& t = tensorArg(info, 0);
+  at::ScalarType type = isMissing(info, 1) ? t.scalar_type() : dtypeArg(info, 1);
+  at::Device device = isMissing(info, 2) ? t.device() : parseDevice(env, stringArg(info, 2));
+  return wrap(env, t.to(device, type, false, boolArg(info, 3, false)));
+}
+
+KILN_OP(contiguous) { return wrap(env, tensorArg(info, 0).contiguous()); }
+KILN_OP(clone) { return wrap(env, tensorArg(info, 0).clone()); }
+KILN_OP(detach) { return wrap(env, tensorArg(info, 0).detach()); }
+
+KILN_OP(dispose) {
+  if (!isTensor(info, 0)) throwArgError(info, 0, "a Tensor");
+  release(info[0].As<Napi::External<Handle>>().Data());
+  return env.Undefined();
+}
+
+KILN_OP(isDisposed) {
+  if (!isTensor(info, 0)) throwArgError(info, 0, "a Tensor");
+  return Napi::Boolean::New(env, !info[0].As<Napi::External<Handle>>().Data()->tensor.defined());
+}
+
+// ---- autograd ----
+
+KILN_OP(requiresGrad) { return Napi::Boolean::New(env, tensorArg(info, 0).requires_grad()); }
+
+KILN_OP(setRequiresGrad) {
+  at::Tensor& t = tensorArg(info, 0);
+  bool flag = boolArg(info, 1, true);
+  if (flag && !at::isFloatingType(t.scalar_type()) && !at::isComplexType(t.scalar_type())) {
+    throw ArgError("only floating-point tensors can require gradients; this one is " +
+                       dtypeName(t.scalar_type()),
+                   false);
+  }
+  t.set_requires_grad(flag);
+  return env.Undefined();
+}
+
+KILN_OP(isLeaf) { return Napi::Boolean::New(env, tensorArg(info, 0).is_leaf()); }
+
+KILN_OP(gradFn) {
+  const auto& fn = tensorArg(info, 0).grad_fn();
+  if (!fn) return env.Null();
+  return Napi::String::New(env, fn->name());
+}
+
+KILN_OP(grad) { return wrap(env, tensorArg(info, 0).grad()); }
+
+KILN_OP(setGrad) {
+  at::Tensor& t = tensorArg(info, 0);
+  if (isMissing(info, 1)) {
+    t.mutable_grad().reset();
+  } else {
+    const at::Tensor& g = tensorArg(info, 1);
+    if (!g.sizes().equals(t.sizes()) || g.scalar_type() != t.scalar_type()) {
+      throw ArgError("grad must have the tensor's shape and dtype: tensor " + describeTensor(t) +
+                         ", grad " + describeTensor(g),
+                     false);
+    }
+    t.mutable_grad() = g;
+  }
+  return env.Undefined();
+}
+
+KILN_OP(retainGrad) {
+  tensorArg(info, 0).retain_grad();
+  return env.Undefined();
+}
+
+// backward(t, gradient | null, retainGraph, createGraph)
+KILN_OP(backward) {
+  const at::Tensor& t = tensorArg(info, 0);
+  if (!t.requires_grad()) {
+    throw ArgError("backward() on a tensor that does not require grad and has no grad_fn; "
+                   "set requiresGrad on the inputs before computing it",
+                   false);
+  }
+  std::vector<at::Tensor> grads;
+  if (!isMissing(info, 1)) {
+    grads.push_back(tensorArg(info, 1));
+  } else if (t.numel() != 1) {
+    throw ArgError("backward() without a gradient needs a scalar output; this one is " +
+                       describeTensor(t) + ", pass a gradient of the same shape",
+                   false);
+  }
+  c10::optional<bool> retain = c10::nullopt;
+  if (!isMissing(info, 2)) retain = boolArg(info, 2, false);
+  torch::autograd::backward({t}, grads, retain, boolArg(info, 3, false));
+  return env.Undefined();
+}
+
+// grad(outputs[], inputs[], gradOutputs[] | null, retainGraph, createGraph, allowUnused)
+KILN_OP(autogradGrad) {
+  std::vector<at::Tensor> outputs = tensorsArg(info, 0);
+  std::vector<at::Tensor> inputs = tensorsArg(info, 1);
+  std::vector<at::Tensor> gradOutputs;
+  if (!isMissing(info, 2)) gradOutputs = tensorsArg(info, 2);
+  c10::optional<bool> retain = c10::nullopt;
+  if (!isMissing(info, 3)) retain = boolArg(info, 3, false);
+  auto grads = torch::autograd::grad(outputs, inputs, gradOutputs, retain, boolArg(info, 4, false),
+                                     boolArg(info, 5, false));
+  return tensorList(env, grads);
+}
+
+KILN_OP(setGradEnabled) {
+  bool previous = at::GradMode::is_enabled();
+  at::GradMode::set_enabled(boolArg(info, 0, true));
+  return Napi::Boolean::New(env, previous);
+}
+
+KILN_OP(isGradEnabled) { return Napi::Boolean::New(env, at::GradMode::is_enabled()); }
+
+// ---- process settings ----
+
+KILN_OP(setNumThreads) {
+  int64_t n = intArg(info, 0);
+  if (n < 1) throw ArgError("thread count must be at least 1, got " + std::to_string(n), false);
+  at::set_num_threads(static_cast<int>(n));
+  return env.Undefined();
+}
+
+KILN_OP(getNumThreads) { return Napi::Number::New(env, at::get_num_threads()); }
+KILN_OP(cudaAvailable) { return Napi::Boolean::New(env, at::hasCUDA()); }
+
+KILN_OP(buildInfo) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("torchVersion", TORCH_VERSION);
+  out.Set("cuda", at::hasCUDA());
+  out.Set("parallelInfo", at::get_parallel_info());
+  return out;
+}
+
+const OpEntry entries[] = {
+    KILN_ENTRY(fromBuffer), KILN_ENTRY(zeros), KILN_ENTRY(ones), KILN_ENTRY(empty),
+    KILN_ENTRY(full), KILN_ENTRY(scalarTensor), KILN_ENTRY(rand), KILN_ENTRY(randn),
+    KILN_ENTRY(arange), KILN_ENTRY(linspace), KILN_ENTRY(eye), KILN_ENTRY(randint),
+    KILN_ENTRY(manualSeed), KILN_ENTRY(toBuffer), KILN_ENTRY(item), KILN_ENTRY(shape),
+    KILN_ENTRY(strides), KILN_ENTRY(dtype), KILN_ENTRY(device), KILN_ENTRY(numel),
+    KILN_ENTRY(isContiguous), KILN_ENTRY(nbytes), KILN_ENTRY(to), KILN_ENTRY(contiguous),
+    KILN_ENTRY(clone), KILN_ENTRY(detach), KILN_ENTRY(dispose), KILN_ENTRY(isDisposed),
+    KILN_ENTRY(requiresGrad), KILN_ENTRY(setRequiresGrad), KILN_ENTRY(isLeaf),
+    KILN_ENTRY(gradFn), KILN_ENTRY(grad), KILN_ENTRY(setGrad), KILN_ENTRY(retainGrad),
+    KILN_ENTRY(backward), KILN_ENTRY(autogradGrad), KILN_ENTRY(setGradEnabled),
+    KILN_ENTRY(isGradEnabled), KILN_ENTRY(setNumThreads), KILN_ENTRY(getNumThreads),
+    KILN_ENTRY(cudaAvailable), KILN_ENTRY(buildInfo),
+};
+
+}  // namespace
+
+void registerTensorOps(Napi::Env env, Napi::Object exports) {
+  registerAll(env, exports, entries, sizeof(entries) / sizeof(entries[0]));
+}
+
+}  // namespace kiln

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh clone: libtorch, npm packages, the native addon, the TypeScript.
+# Called by `npm test`, `npm run demo` and the benchmarks (their npm `pre` scripts).
+#   LIBTORCH=/path/to/libtorch   build against an unpacked official libtorch (CUDA builds too)
+#   --bench                      also install PyTorch for Python (Debian's python3-torch), which
+#                                the benchmarks compare against
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_python_torch=0
+for arg in "$@"; do
+  case "$arg" in
+    --bench) want_python_torch=1 ;;
+    *) echo "setup.sh: unknown flag '$arg' (known: --bench)" >&2; exit 2 ;;
+  esac
+done
+
+say() { echo "[kiln setup] $*"; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "[kiln setup] need root to run: $*" >&2; return 1; fi
+}
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  say "installing $* with apt"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# 1. libtorch
+if [ -n "${LIBTORCH:-}" ]; then
+  if [ ! -d "$LIBTORCH/include/torch" ]; then
+    echo "[kiln setup] LIBTORCH=$LIBTORCH has no include/torch; point it at an unpacked libtorch" >&2
+    exit 1
+  fi
+elif [ ! -f /usr/include/torch/csrc/api/include/torch/version.h ]; then
+  if command -v apt-get >/dev/null && [ -f /etc/debian_version ]; then
+    apt_install libtorch-dev
+  else
+    cat >&2 <<'MSG'
+[kiln setup] libtorch was not found and this is not a Debian/Ubuntu system.
+  Download libtorch (C++/Java, cxx11 ABI) for your platform from pytorch.org, unpack it, and run
+    LIBTORCH=/path/to/libtorch npm run setup
+MSG
+    exit 1
+  fi
+fi
+
+if [ "$want_python_torch" = 1 ] && ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  if command -v apt-get >/dev/null; then apt_install python3-torch; else
+    echo "[kiln setup] the benchmarks need PyTorch for /usr/bin/python3 (Debian: python3-torch)" >&2; exit 1; fi
+fi
+
+# 2. npm packages (skipped when node_modules matches the lock file)
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --ignore-scripts
+fi
+
+# 3. the native addon (rebuilt when a source, binding.gyp or LIBTORCH changed)
+addon=native/build/Release/kiln.node
+stamp=native/build/libtorch.txt
+libtorch_id="${LIBTORCH:-system}"
+if [ ! -f "$addon" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$libtorch_id" ] \
+  || [ -n "$(find native/src native/binding.gyp native/libtorch.cjs -newer "$addon" 2>/dev/null)" ]; then
+  say "building the native addon against libtorch ($libtorch_id)"
+  npm run --silent build:native >native/build.log 2>&1 || { tail -40 native/build.log >&2; exit 1; }
+  echo "$libtorch_id" >"$stamp"
+fi
+
+# 4. TypeScript (incremental)
+npm run --silent build:ts

@@ -1,0 +1,39 @@
+/**
+ * Kiln: pretrain and fine-tune neural networks from TypeScript on PyTorch's engine.
+ * The public API; everything else is internal.
+ */
+export { Tensor } from './tensor/tensor.js';
+export type { Scalar, NestedArray, ValuesIndices, BackwardOptions, ToOptions } from './tensor/tensor.js';
+export type { DType, Device, AnyTypedArray } from './tensor/dtype.js';
+export {
+  tensor,
+  zeros,
+  ones,
+  empty,
+  full,
+  arange,
+  linspace,
+  eye,
+  rand,
+  randn,
+  randint,
+  randperm,
+  zerosLike,
+  onesLike,
+  emptyLike,
+  fullLike,
+  randLike,
+  randnLike,
+  randintLike,
+  manualSeed,
+} from './tensor/creation.js';
+export type { TensorOptions } from './tensor/creation.js';
+export { cat, stack, where, einsum, addmm, matmul, bmm, maximum, minimum } from './tensor/ops.js';
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled, grad } from './tensor/autograd.js';
+export type { GradOptions } from './tensor/autograd.js';
+export { scope, keep } from './tensor/scope.js';
+export { gradcheck } from './tensor/gradcheck.js';
+export type { GradcheckOptions, GradcheckMismatch } from './tensor/gradcheck.js';
+export { setNumThreads, getNumThreads, cudaAvailable, buildInfo } from './tensor/runtime.js';
+export type { BuildInfo } from './tensor/runtime.js';
+export * as F from './nn/functional.js';

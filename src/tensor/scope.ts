@@ -1,0 +1,92 @@
+/**
+ * Memory scopes. Tensors created inside `scope(fn)` are released when it returns, except the
+ * ones it returns (found in arrays and plain objects) and the ones passed to `keep()`; those
+ * move to the enclosing scope, if any. Outside every scope a tensor lives until dispose() or
+ * until the garbage collector finalizes it.
+ */
+
+/** What a scope needs from a tensor (kept structural to avoid an import cycle). */
+export interface ScopedTensor {
+  dispose(): void;
+  readonly isDisposed: boolean;
+}
+
+interface ScopeFrame {
+  tensors: ScopedTensor[];
+}
+
+const frames: ScopeFrame[] = [];
+const keptTensors = new WeakSet<ScopedTensor>();
+
+/** Records a newly created tensor in the innermost scope. */
+export function track(tensor: ScopedTensor): void {
+  const top = frames[frames.length - 1];
+  if (top !== undefined) top.tensors.push(tensor);
+}
+
+/** Exempts `tensor` from release by the scopes it was created in. */
+export function keep<T extends ScopedTensor>(tensor: T): T {
+  keptTensors.add(tensor);
+  return tensor;
+}
+
+function collectReturned(value: unknown, out: Set<unknown>, depth: number): void {
+  if (value === null || typeof value !== 'object' || depth > 8) return;
+  if (typeof (value as ScopedTensor).dispose === 'function' && 'isDisposed' in (value as object)) {
+    out.add(value);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const item of value) collectReturned(item, out, depth + 1);
+  } else if (value instanceof Map) {
+    for (const item of value.values()) collectReturned(item, out, depth + 1);
+  } else if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const item of Object.values(value)) collectReturned(item, out, depth + 1);
+  }
+}
+
+/**
+ * Runs `fn` synchronously and releases the tensors it created that it does not return.
+ * @example
+ * const loss = scope(() => model.forward(x).sub(y).square().mean()); // intermediates freed
+ */
+export function scope<T>(fn: () => T): T {
+  const frame: ScopeFrame = { tensors: [] };
+  frames.push(frame);
+  let result: T;
+  try {
+    result = fn();
+  } catch (error) {
+    frames.pop();
+    release(frame, new Set());
+    throw error;
+  }
+  frames.pop();
+  if (result instanceof Promise) {
+    release(frame, new Set());
+    throw new Error(
+      'scope(fn): fn returned a Promise; scopes are synchronous. Await outside the scope, ' +
+        'or open one scope per synchronous step.',
+    );
+  }
+  const returned = new Set<unknown>();
+  collectReturned(result, returned, 0);
+  release(frame, returned);
+  return result;
+}
+
+function release(frame: ScopeFrame, survivors: Set<unknown>): void {
+  const parent = frames[frames.length - 1];
+  for (const tensor of frame.tensors) {
+    if (survivors.has(tensor) || keptTensors.has(tensor)) {
+      if (parent !== undefined && !keptTensors.has(tensor)) parent.tensors.push(tensor);
+    } else if (!tensor.isDisposed) {
+      tensor.dispose();
+    }
+  }
+}
+
+/** How many scopes are open (for tests and diagnostics). */
+export function scopeDepth(): number {
+  return frames.length;
+}
