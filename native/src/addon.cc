@@ -31,7 +31,10 @@ Napi::Value wrap(Napi::Env env, at::Tensor tensor) {
   int64_t delta = handle->reportedBytes - pendingReleasedBytes;
   pendingReleasedBytes = 0;
   if (delta != 0) Napi::MemoryManagement::AdjustExternalMemory(env, delta);
-  return Napi::External<Handle>::New(env, handle, [](Napi::Env, Handle* h) {
+  // A basic (pure) finalizer: it touches no JS, so Node runs it during GC itself rather than
+  // deferring it to the event loop. A synchronous training loop that never yields still gets
+  // its tensors freed.
+  return Napi::External<Handle>::New(env, handle, [](Napi::BasicEnv, Handle* h) {
     release(h);
     delete h;
   });
@@ -152,7 +155,10 @@ Napi::Value guard(const Napi::CallbackInfo& info, const char* op, OpBody body) {
 }
 
 void throwArgError(const Napi::CallbackInfo& info, size_t i, const char* expected) {
-  std::string got = i < info.Length() ? describeValue(info[i]) : "nothing";
+  std::string got = "nothing";
+  if (i < info.Length()) {
+    got = info[i].IsUndefined() ? "undefined" : info[i].IsNull() ? "null" : describeValue(info[i]);
+  }
   throw ArgError("argument " + std::to_string(i) + " must be " + expected + ", got " + got, true);
 }
 

@@ -1,0 +1,83 @@
+// Memory: tensors are freed without manual dispose(), scopes free early, disposed use is an error.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { F, Tensor, keep, noGrad, randint, randn, scope, zeros } from '../../src/index.js';
+
+const rssMB = (): number => process.memoryUsage().rss / 2 ** 20;
+
+test('10,000 training steps without dispose() stay within 100 MB of step 100', () => {
+  const w1 = randn([32, 64]).mul(0.1).requiresGrad_();
+  const w2 = randn([64, 4]).mul(0.1).requiresGrad_();
+  const x = randn([16, 32]);
+  const y = randint(0, 4, [16]);
+  let baseline = 0;
+  let firstLoss = 0;
+  let lastLoss = 0;
+  for (let step = 0; step < 10_000; step++) {
+    const loss = F.crossEntropy(x.matmul(w1).relu().matmul(w2), y);
+    loss.backward();
+    noGrad(() => {
+      for (const p of [w1, w2]) {
+        p.sub_(p.grad!.mul(0.05));
+        p.grad!.zero_();
+      }
+    });
+    if (step === 0) firstLoss = loss.item();
+    if (step === 100) baseline = rssMB();
+    if (step === 9_999) lastLoss = loss.item();
+  }
+  const growth = rssMB() - baseline;
+  assert.ok(growth < 100, `resident memory grew by ${growth.toFixed(1)} MB after step 100`);
+  assert.ok(lastLoss < firstLoss / 4, `training ran (loss ${firstLoss} -> ${lastLoss})`);
+});
+
+test('native memory is reported to V8, so large tensors are collected in a tight loop', () => {
+  const before = rssMB();
+  for (let i = 0; i < 400; i++) zeros([1024, 1024]); // 4 MiB each, 1.6 GiB in all
+  const growth = rssMB() - before;
+  assert.ok(growth < 600, `resident memory grew by ${growth.toFixed(0)} MB for 1.6 GiB of garbage tensors`);
+});
+
+test('scope() frees what it created except the returned tensors', () => {
+  const a = randn([3]);
+  let inner: Tensor | undefined;
+  const { result } = scope(() => {
+    inner = a.mul(2);
+    return { result: inner.add(1) };
+  });
+  assert.equal(inner!.isDisposed, true);
+  assert.equal(result.isDisposed, false);
+  assert.equal(a.isDisposed, false, 'tensors from outside the scope are untouched');
+  assert.throws(() => inner!.sum(), /disposed/);
+});
+
+test('nested scopes hand returned tensors to the parent; keep() exempts a tensor', () => {
+  let fromInner: Tensor | undefined;
+  let kept: Tensor | undefined;
+  scope(() => {
+    fromInner = scope(() => randn([2]).mul(3));
+    kept = keep(randn([2]));
+    assert.equal(fromInner.isDisposed, false);
+  });
+  assert.equal(fromInner!.isDisposed, true, 'the outer scope released it');
+  assert.equal(kept!.isDisposed, false);
+});
+
+test('a throwing scope releases its tensors and rethrows; async callbacks are refused', () => {
+  let made: Tensor | undefined;
+  assert.throws(() => scope(() => {
+    made = randn([2]);
+    throw new Error('boom');
+  }), /boom/);
+  assert.equal(made!.isDisposed, true);
+  assert.throws(() => scope(async () => randn([1])), /synchronous/);
+});
+
+test('dispose() is idempotent and later use throws a clear error', () => {
+  const t = randn([2, 2]);
+  t.dispose();
+  t.dispose();
+  assert.equal(t.isDisposed, true);
+  assert.throws(() => t.add(1), (e: Error) => /add\(<disposed tensor>, 1\).*disposed Tensor/.test(e.message));
+  assert.equal(t.toString(), 'tensor(<disposed>)');
+});
