@@ -37,3 +37,5 @@ export type { GradcheckOptions, GradcheckMismatch } from './tensor/gradcheck.js'
 export { setNumThreads, getNumThreads, cudaAvailable, buildInfo } from './tensor/runtime.js';
 export type { BuildInfo } from './tensor/runtime.js';
 export * as F from './nn/functional.js';
+export * as nn from './nn/index.js';
+export { Module, Parameter, Buffer } from './nn/index.js';

@@ -136,6 +136,13 @@ KILN_OP(contiguous) { return wrap(env, tensorArg(info, 0).contiguous()); }
 KILN_OP(clone) { return wrap(env, tensorArg(info, 0).clone()); }
 KILN_OP(detach) { return wrap(env, tensorArg(info, 0).detach()); }
 
+// setData(t, source): t keeps its identity (and autograd leaf status) but now holds source's
+// data, dtype and device, as PyTorch's `param.data = source`.
+KILN_OP(setData) {
+  tensorArg(info, 0).set_data(tensorArg(info, 1));
+  return env.Undefined();
+}
+
 KILN_OP(dispose) {
   if (!isTensor(info, 0)) throwArgError(info, 0, "a Tensor");
   release(info[0].As<Napi::External<Handle>>().Data());
@@ -264,7 +271,7 @@ const OpEntry entries[] = {
     KILN_ENTRY(manualSeed), KILN_ENTRY(toBuffer), KILN_ENTRY(item), KILN_ENTRY(shape),
     KILN_ENTRY(strides), KILN_ENTRY(dtype), KILN_ENTRY(device), KILN_ENTRY(numel),
     KILN_ENTRY(isContiguous), KILN_ENTRY(nbytes), KILN_ENTRY(to), KILN_ENTRY(contiguous),
-    KILN_ENTRY(clone), KILN_ENTRY(detach), KILN_ENTRY(dispose), KILN_ENTRY(isDisposed),
+    KILN_ENTRY(clone), KILN_ENTRY(detach), KILN_ENTRY(setData), KILN_ENTRY(dispose), KILN_ENTRY(isDisposed),
     KILN_ENTRY(requiresGrad), KILN_ENTRY(setRequiresGrad), KILN_ENTRY(isLeaf),
     KILN_ENTRY(gradFn), KILN_ENTRY(grad), KILN_ENTRY(setGrad), KILN_ENTRY(retainGrad),
     KILN_ENTRY(backward), KILN_ENTRY(autogradGrad), KILN_ENTRY(setGradEnabled),

@@ -48,6 +48,39 @@ export function nllLoss(logProbs: Tensor, target: Tensor, options: Omit<CrossEnt
     options.ignoreIndex ?? -100));
 }
 
+export interface FocalLossOptions {
+  /** Focusing exponent γ: 0 gives plain cross-entropy. @default 2 */
+  gamma?: number;
+  /** Per-class weights α, shape (C). */
+  alpha?: Tensor;
+  /** Targets equal to this contribute nothing. @default -100 */
+  ignoreIndex?: number;
+  /** 'mean' averages over the non-ignored targets. @default 'mean' */
+  reduction?: Reduction;
+}
+
+/**
+ * Multi-class focal loss (Lin et al.): −α_y (1 − p_y)^γ log p_y for logits (B, C) and class
+ * indices (B). Down-weights easy examples; helps with imbalanced labels.
+ */
+export function focalLoss(logits: Tensor, target: Tensor, options: FocalLossOptions = {}): Tensor {
+  const gamma = options.gamma ?? 2;
+  const ignoreIndex = options.ignoreIndex ?? -100;
+  if (logits.ndim !== 2 || target.ndim !== 1) {
+    throw new Error(`focalLoss: expected logits (B, C) and targets (B), got [${logits.shape.join(', ')}] and [${target.shape.join(', ')}]`);
+  }
+  const valid = target.ne(ignoreIndex); // (B)
+  const safeTarget = target.maskedFill(valid.logicalNot(), 0).unsqueeze(1); // (B, 1)
+  const logPt = logits.logSoftmax(1).gather(1, safeTarget).squeeze(1); // (B)
+  let loss = logPt.exp().rsub(1).pow(gamma).mul(logPt).neg(); // (B)
+  if (options.alpha !== undefined) loss = loss.mul(options.alpha.gather(0, safeTarget.squeeze(1)));
+  loss = loss.mul(valid.to(loss.dtype));
+  const reduction = options.reduction ?? 'mean';
+  if (reduction === 'none') return loss;
+  if (reduction === 'sum') return loss.sum();
+  return loss.sum().div(valid.sum().clamp(1, null));
+}
+
 export function mseLoss(input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor {
   return wrap(N['mseLoss']!(input.handle, target.handle, reduction));
 }

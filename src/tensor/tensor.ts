@@ -174,6 +174,17 @@ export class Tensor {
   /** A tensor sharing this one's data, cut off from the autograd graph. */
   detach(): Tensor { return wrap(N['detach']!(this.handle)); }
 
+  /**
+   * Replaces this tensor's data, dtype and device with `source`'s while keeping its identity
+   * and autograd leaf status (PyTorch's `t.data = source`). Modules use it to move parameters.
+   */
+  setData(source: Tensor): this {
+    N['setData']!(this.handle, source.handle);
+    this.#shape = undefined;
+    this.#dtype = undefined;
+    return this;
+  }
+
   /** The single element as a JS number (or boolean for bool tensors). */
   item(): number {
     return N['item']!(this.handle) as number;

@@ -1,0 +1,23 @@
+/** The nn layer: Module, parameters, layers, losses and init helpers. */
+export { Module, matchesPattern } from './module.js';
+export type { Layer, StateDict, LoadResult, NamePattern } from './module.js';
+export { Parameter, Buffer } from './parameter.js';
+export * as init from './init.js';
+export { Linear } from './linear.js';
+export type { LinearOptions } from './linear.js';
+export { Embedding } from './embedding.js';
+export type { EmbeddingOptions } from './embedding.js';
+export { LayerNorm } from './layer-norm.js';
+export type { LayerNormOptions } from './layer-norm.js';
+export { RMSNorm } from './rms-norm.js';
+export { Dropout } from './dropout.js';
+export { ReLU, GELU, SiLU, Tanh, Sigmoid } from './activation.js';
+export { Flatten } from './flatten.js';
+export { Sequential } from './sequential.js';
+export { ModuleList } from './module-list.js';
+export { CrossEntropyLoss } from './losses/cross-entropy.js';
+export { NLLLoss } from './losses/nll.js';
+export { MSELoss } from './losses/mse.js';
+export { L1Loss } from './losses/l1.js';
+export { BCEWithLogitsLoss } from './losses/bce-with-logits.js';
+export { FocalLoss } from './losses/focal.js';

@@ -1,0 +1,39 @@
+import { ones, zeros } from '../tensor/creation.js';
+import { Tensor } from '../tensor/tensor.js';
+import { layerNorm } from './functional.js';
+import { Module } from './module.js';
+import { Parameter } from './parameter.js';
+
+export interface LayerNormOptions {
+  /** @default 1e-5 */
+  eps?: number;
+  /** Learn a per-element scale (and bias). @default true */
+  elementwiseAffine?: boolean;
+  /** Learn a bias (when affine). @default true */
+  bias?: boolean;
+}
+
+/** Normalises over the trailing `normalizedShape` dims, then scales and shifts. */
+export class LayerNorm extends Module {
+  weight: Parameter | null;
+  bias: Parameter | null;
+  readonly normalizedShape: number[];
+  readonly eps: number;
+
+  constructor(normalizedShape: number | number[], options: LayerNormOptions = {}) {
+    super();
+    this.normalizedShape = [normalizedShape].flat();
+    this.eps = options.eps ?? 1e-5;
+    const affine = options.elementwiseAffine ?? true;
+    this.weight = affine ? new Parameter(ones(this.normalizedShape)) : null;
+    this.bias = affine && (options.bias ?? true) ? new Parameter(zeros(this.normalizedShape)) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
+  }
+
+  override extraRepr(): string {
+    return `[${this.normalizedShape.join(', ')}], eps=${this.eps}`;
+  }
+}
