@@ -39,3 +39,5 @@ export type { BuildInfo } from './tensor/runtime.js';
 export * as F from './nn/functional.js';
 export * as nn from './nn/index.js';
 export { Module, Parameter, Buffer } from './nn/index.js';
+export { TensorDataset, DataLoader, SeededRandom } from './data/index.js';
+export type { Dataset, DataLoaderOptions } from './data/index.js';

@@ -1,6 +1,8 @@
 // Module entry point and the shared helpers declared in kiln.h.
 #include "kiln.h"
 
+#include <ATen/ScalarOps.h>
+
 #include <sstream>
 
 namespace kiln {
@@ -209,7 +211,9 @@ at::Scalar scalarArg(const Napi::CallbackInfo& info, size_t i) {
 
 at::Tensor tensorOrScalarArg(const Napi::CallbackInfo& info, size_t i, const at::Tensor& like) {
   if (isTensor(info, i)) return tensorArg(info, i);
-  return at::scalar_tensor(scalarArg(info, i), like.options().requires_grad(false));
+  // A wrapped number takes part in type promotion as a Python scalar does: int64 tensor with
+  // 2.5 gives float32, not int64.
+  return at::native::wrapped_scalar_tensor(scalarArg(info, i), like.device());
 }
 
 at::TensorOptions optionsArg(const Napi::CallbackInfo& info, size_t i) {

@@ -116,7 +116,8 @@ std::vector<int64_t> intsArg(const Napi::CallbackInfo& info, size_t i);
 std::vector<at::Tensor> tensorsArg(const Napi::CallbackInfo& info, size_t i);
 // A JS number (integral → int64, else double) or boolean as an at::Scalar.
 at::Scalar scalarArg(const Napi::CallbackInfo& info, size_t i);
-// A Tensor argument, or a number turned into a 0-dim tensor of `like`'s dtype and device.
+// A Tensor argument, or a number as a wrapped scalar tensor on `like`'s device (promoted like a
+// Python scalar).
 at::Tensor tensorOrScalarArg(const Napi::CallbackInfo& info, size_t i, const at::Tensor& like);
 
 inline at::ScalarType dtypeArg(const Napi::CallbackInfo& info, size_t i) {

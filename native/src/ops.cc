@@ -16,6 +16,23 @@ inline std::vector<int64_t> dimsArg(const Napi::CallbackInfo& info, size_t i) {
   return intsArg(info, i);
 }
 
+inline std::vector<int64_t> allDims(const at::Tensor& a) {
+  std::vector<int64_t> dims(a.dim());
+  for (int64_t d = 0; d < a.dim(); ++d) dims[d] = d;
+  return dims;
+}
+
+// The dims to reduce: the given ones, or every dim when none are given (so keepdim still keeps
+// one size-1 dim per input dim, as torch.sum(x, dim=all, keepdim=True)).
+inline std::vector<int64_t> dimsOrAll(const Napi::CallbackInfo& info, size_t i, const at::Tensor& a) {
+  return isMissing(info, i) ? allDims(a) : dimsArg(info, i);
+}
+
+// A full reduction `r` of `a` reshaped to keep a's rank when keepdim is set.
+inline at::Tensor keepRank(const at::Tensor& r, const at::Tensor& a, bool keepdim) {
+  return keepdim ? r.reshape(std::vector<int64_t>(a.dim(), 1)) : r;
+}
+
 #define KILN_UNARY(name, expr)                 \
   KILN_OP(name) {                              \
     const at::Tensor& a = tensorArg(info, 0);  \
@@ -71,7 +88,6 @@ KILN_BINARY(ge, at::ge)
 KILN_OP(div) {
   const at::Tensor& a = tensorArg(info, 0);
   at::Tensor b = tensorOrScalarArg(info, 1, a);
-  if (isTensor(info, 1) == false && isMissing(info, 2)) return wrap(env, at::div(a, scalarArg(info, 1)));
   if (isMissing(info, 2)) return wrap(env, at::div(a, b));
   std::string mode = stringArg(info, 2);
   if (mode != "trunc" && mode != "floor") {
@@ -171,7 +187,7 @@ KILN_OP(clamp) {
 KILN_OP(where) {
   const at::Tensor& condition = tensorArg(info, 0);
   if (!isTensor(info, 1) && !isTensor(info, 2)) {
-    throw ArgError("where needs at least one of its two value arguments to be a Tensor", true);
+    return wrap(env, at::where(condition, scalarArg(info, 1), scalarArg(info, 2)));
   }
   const at::Tensor& like = isTensor(info, 1) ? tensorArg(info, 1) : tensorArg(info, 2);
   return wrap(env, at::where(condition, tensorOrScalarArg(info, 1, like), tensorOrScalarArg(info, 2, like)));
@@ -189,20 +205,23 @@ KILN_OP(lerp) {
 KILN_OP(sum) {
   const at::Tensor& a = tensorArg(info, 0);
   auto dtype = optDtypeArg(info, 3);
-  if (isMissing(info, 1)) return wrap(env, at::sum(a, dtype));
-  return wrap(env, at::sum(a, dimsArg(info, 1), boolArg(info, 2, false), dtype));
+  bool keepdim = boolArg(info, 2, false);
+  if (isMissing(info, 1)) return wrap(env, keepRank(at::sum(a, dtype), a, keepdim));
+  return wrap(env, at::sum(a, dimsArg(info, 1), keepdim, dtype));
 }
 
 KILN_OP(mean) {
   const at::Tensor& a = tensorArg(info, 0);
-  if (isMissing(info, 1)) return wrap(env, at::mean(a));
-  return wrap(env, at::mean(a, dimsArg(info, 1), boolArg(info, 2, false)));
+  bool keepdim = boolArg(info, 2, false);
+  if (isMissing(info, 1)) return wrap(env, keepRank(at::mean(a), a, keepdim));
+  return wrap(env, at::mean(a, dimsArg(info, 1), keepdim));
 }
 
 KILN_OP(prod) {
   const at::Tensor& a = tensorArg(info, 0);
-  if (isMissing(info, 1)) return wrap(env, at::prod(a));
-  return wrap(env, at::prod(a, intArg(info, 1), boolArg(info, 2, false)));
+  bool keepdim = boolArg(info, 2, false);
+  if (isMissing(info, 1)) return wrap(env, keepRank(at::prod(a), a, keepdim));
+  return wrap(env, at::prod(a, intArg(info, 1), keepdim));
 }
 
 KILN_UNARY(maxAll, at::max(a))
@@ -232,16 +251,14 @@ KILN_OP(var) {
   const at::Tensor& a = tensorArg(info, 0);
   int64_t correction = intArg(info, 2, 1);
   if (correction != 0 && correction != 1) throw ArgError("correction must be 0 or 1", false);
-  if (isMissing(info, 1)) return wrap(env, at::var(a, correction == 1));
-  return wrap(env, at::var(a, at::IntArrayRef(dimsArg(info, 1)), correction == 1, boolArg(info, 3, false)));
+  return wrap(env, at::var(a, at::IntArrayRef(dimsOrAll(info, 1, a)), correction == 1, boolArg(info, 3, false)));
 }
 
 KILN_OP(std) {
   const at::Tensor& a = tensorArg(info, 0);
   int64_t correction = intArg(info, 2, 1);
   if (correction != 0 && correction != 1) throw ArgError("correction must be 0 or 1", false);
-  if (isMissing(info, 1)) return wrap(env, at::std(a, correction == 1));
-  return wrap(env, at::std(a, at::IntArrayRef(dimsArg(info, 1)), correction == 1, boolArg(info, 3, false)));
+  return wrap(env, at::std(a, at::IntArrayRef(dimsOrAll(info, 1, a)), correction == 1, boolArg(info, 3, false)));
 }
 
 KILN_OP(logsumexp) {
@@ -252,22 +269,23 @@ KILN_OP(logsumexp) {
 KILN_OP(norm) {
   const at::Tensor& a = tensorArg(info, 0);
   at::Scalar ord = isMissing(info, 1) ? at::Scalar(2.0) : at::Scalar(numberArg(info, 1));
-  c10::optional<std::vector<int64_t>> dims;
-  if (!isMissing(info, 2)) dims = dimsArg(info, 2);
-  if (!dims) return wrap(env, at::linalg_vector_norm(a, ord));
-  return wrap(env, at::linalg_vector_norm(a, ord, at::IntArrayRef(*dims), boolArg(info, 3, false)));
+  bool keepdim = boolArg(info, 3, false);
+  if (isMissing(info, 2)) return wrap(env, keepRank(at::linalg_vector_norm(a, ord), a, keepdim));
+  return wrap(env, at::linalg_vector_norm(a, ord, at::IntArrayRef(dimsArg(info, 2)), keepdim));
 }
 
 KILN_OP(all) {
   const at::Tensor& a = tensorArg(info, 0);
-  if (isMissing(info, 1)) return wrap(env, at::all(a));
-  return wrap(env, at::all(a, intArg(info, 1), boolArg(info, 2, false)));
+  bool keepdim = boolArg(info, 2, false);
+  if (isMissing(info, 1)) return wrap(env, keepRank(at::all(a), a, keepdim));
+  return wrap(env, at::all(a, intArg(info, 1), keepdim));
 }
 
 KILN_OP(any) {
   const at::Tensor& a = tensorArg(info, 0);
-  if (isMissing(info, 1)) return wrap(env, at::any(a));
-  return wrap(env, at::any(a, intArg(info, 1), boolArg(info, 2, false)));
+  bool keepdim = boolArg(info, 2, false);
+  if (isMissing(info, 1)) return wrap(env, keepRank(at::any(a), a, keepdim));
+  return wrap(env, at::any(a, intArg(info, 1), keepdim));
 }
 
 KILN_OP(cumsum) { return wrap(env, at::cumsum(tensorArg(info, 0), intArg(info, 1))); }
