@@ -41,3 +41,5 @@ export * as nn from './nn/index.js';
 export { Module, Parameter, Buffer } from './nn/index.js';
 export { TensorDataset, DataLoader, SeededRandom } from './data/index.js';
 export type { Dataset, DataLoaderOptions } from './data/index.js';
+export * from './optim/index.js';
+export * as optim from './optim/index.js';

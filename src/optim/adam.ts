@@ -1,0 +1,119 @@
+/** Adam (Kingma & Ba, 2014), with L2 weight decay added to the gradient as in PyTorch, and AMSGrad. */
+import type { Tensor } from '../tensor/tensor.js';
+import { zerosLike } from '../tensor/creation.js';
+import { Optimizer, type Params } from './optimizer.js';
+import { checkBoolean, checkNumber, mergeOptions } from './options.js';
+
+export interface AdamOptions {
+  /** Learning rate. @default 1e-3 */
+  lr?: number;
+  /** Decay rates of the running averages of the gradient and of its square. @default [0.9, 0.999] */
+  betas?: readonly [number, number];
+  /** Added to the denominator for numerical stability. @default 1e-8 */
+  eps?: number;
+  /** L2 penalty: weightDecay × param is added to the gradient (AdamW decouples it instead). @default 0 */
+  weightDecay?: number;
+  /** Normalise by the running maximum of the second moment (AMSGrad). @default false */
+  amsgrad?: boolean;
+  /** Maximize the objective instead of minimizing it. @default false */
+  maximize?: boolean;
+}
+
+export type AdamHyperparameters = Required<AdamOptions>;
+
+export type AdamState = {
+  /** Updates applied so far. */
+  step: number;
+  /** Running average of the gradient. */
+  expAvg: Tensor;
+  /** Running average of the squared gradient. */
+  expAvgSq: Tensor;
+  /** Running maximum of expAvgSq (AMSGrad only). */
+  maxExpAvgSq?: Tensor;
+};
+
+export const ADAM_DEFAULTS: AdamHyperparameters = {
+  lr: 1e-3,
+  betas: [0.9, 0.999],
+  eps: 1e-8,
+  weightDecay: 0,
+  amsgrad: false,
+  maximize: false,
+};
+
+/** @internal Checks Adam's and AdamW's hyperparameters. */
+export function checkAdam(h: AdamHyperparameters, where: string): void {
+  checkNumber(where, 'lr', h.lr, { min: 0 });
+  if (!Array.isArray(h.betas) || h.betas.length !== 2) {
+    throw new RangeError(`${where}: betas must be a pair [beta1, beta2], got ${JSON.stringify(h.betas)}`);
+  }
+  checkNumber(where, 'betas[0]', h.betas[0], { min: 0, below: 1 });
+  checkNumber(where, 'betas[1]', h.betas[1], { min: 0, below: 1 });
+  checkNumber(where, 'eps', h.eps, { min: 0 });
+  checkNumber(where, 'weightDecay', h.weightDecay, { min: 0 });
+  checkBoolean(where, 'amsgrad', h.amsgrad);
+  checkBoolean(where, 'maximize', h.maximize);
+}
+
+/** @internal Fresh state for one parameter (tensors not yet kept). */
+export function initialAdamState(param: Tensor, amsgrad: boolean): AdamState {
+  const state: AdamState = { step: 0, expAvg: zerosLike(param), expAvgSq: zerosLike(param) };
+  if (amsgrad) state.maxExpAvgSq = zerosLike(param);
+  return state;
+}
+
+/**
+ * @internal One Adam or AdamW update of one parameter, op for op as PyTorch 1.13's
+ * `_single_tensor_adam` / `_single_tensor_adamw` (not capturable): the same ops in the same order
+ * give the same float32 roundings. `decoupled` selects AdamW's weight decay.
+ */
+export function adamUpdate(
+  param: Tensor,
+  grad: Tensor,
+  state: AdamState,
+  group: Readonly<AdamHyperparameters>,
+  decoupled: boolean,
+): void {
+  const [beta1, beta2] = group.betas;
+  let g = group.maximize ? grad.neg() : grad;
+  state.step += 1;
+  if (group.weightDecay !== 0) {
+    if (decoupled) param.mul_(1 - group.lr * group.weightDecay);
+    else g = g.add(param, group.weightDecay);
+  }
+  state.expAvg.mul_(beta1).add_(g, 1 - beta1);
+  state.expAvgSq.mul_(beta2).addcmul_(g, g, 1 - beta2);
+  const biasCorrection1 = 1 - beta1 ** state.step;
+  const biasCorrection2 = 1 - beta2 ** state.step;
+  const stepSize = group.lr / biasCorrection1;
+  const biasCorrection2Sqrt = Math.sqrt(biasCorrection2);
+  let secondMoment = state.expAvgSq;
+  if (group.amsgrad) {
+    // created here too when amsgrad is switched on after the first steps
+    if (state.maxExpAvgSq === undefined) state.maxExpAvgSq = zerosLike(param).keep();
+    state.maxExpAvgSq.copy_(state.maxExpAvgSq.maximum(state.expAvgSq));
+    secondMoment = state.maxExpAvgSq;
+  }
+  const denominator = secondMoment.sqrt().div(biasCorrection2Sqrt).add_(group.eps);
+  param.addcdiv_(state.expAvg, denominator, -stepSize);
+}
+
+/**
+ * Adam as PyTorch's torch.optim.Adam. Weight decay here is L2 regularisation added to the
+ * gradient; for decoupled weight decay (usually what you want with Adam) use AdamW.
+ * @example new Adam(model.parameters(), { lr: 1e-3, betas: [0.9, 0.98] })
+ */
+export class Adam extends Optimizer<AdamHyperparameters, AdamState> {
+  constructor(params: Params<AdamHyperparameters>, options: AdamOptions = {}) {
+    super('Adam', params, mergeOptions('Adam', ADAM_DEFAULTS, options));
+  }
+
+  protected override checkHyperparameters(hyperparameters: Readonly<AdamHyperparameters>, where: string): void {
+    checkAdam(hyperparameters, where);
+  }
+
+  protected override update(param: Tensor, grad: Tensor, group: Readonly<AdamHyperparameters>): void {
+    const state = this.state.get(param) ?? this.setState(param, initialAdamState(param, group.amsgrad));
+    adamUpdate(param, grad, state, group, false);
+  }
+}

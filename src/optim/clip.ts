@@ -1,0 +1,84 @@
+/** Gradient clipping, in place on `.grad`: by the global norm of all gradients, or by value. */
+import { Tensor } from '../tensor/tensor.js';
+import { noGrad } from '../tensor/autograd.js';
+import { scope } from '../tensor/scope.js';
+import { zeros } from '../tensor/creation.js';
+import { stack } from '../tensor/ops.js';
+
+function gradsOf(params: Iterable<Tensor> | Tensor): Tensor[] {
+  const list = params instanceof Tensor ? [params] : Array.from(params);
+  const grads: Tensor[] = [];
+  for (const p of list) {
+    const g = p.grad;
+    if (g !== null) grads.push(g);
+  }
+  return grads;
+}
+
+export interface ClipGradNormOptions {
+  /** Throw instead of scaling when the total norm is NaN or infinite (reads the norm: a device sync). @default false */
+  errorIfNonfinite?: boolean;
+}
+
+/**
+ * Scales the gradients of `params` together so that their total norm (the norm of all of them
+ * concatenated into one vector) is at most `maxNorm`, as torch.nn.utils.clip_grad_norm_.
+ * Parameters without a gradient are skipped.
+ * @param normType the p of the p-norm; `Infinity` for the largest absolute value. @default 2
+ * @returns the total norm before clipping, a 0-dim tensor (float32 for float32 grads; 0 when no
+ *   parameter has a gradient). Call `.item()` on it to log it.
+ * @example const norm = clipGradNorm_(model.parameters(), 1.0).item();
+ */
+export function clipGradNorm_(
+  params: Iterable<Tensor> | Tensor,
+  maxNorm: number,
+  normType = 2,
+  options: ClipGradNormOptions = {},
+): Tensor {
+  if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm) || maxNorm < 0) {
+    throw new RangeError(`clipGradNorm_: maxNorm must be a number >= 0, got ${String(maxNorm)}`);
+  }
+  if (typeof normType !== 'number' || Number.isNaN(normType)) {
+    throw new RangeError(`clipGradNorm_: normType must be a number (Infinity for the max norm), got ${String(normType)}`);
+  }
+  return noGrad(() =>
+    scope(() => {
+      const grads = gradsOf(params);
+      if (grads.length === 0) return zeros([]);
+      const device = grads[0]!.device;
+      let total: Tensor;
+      if (normType === Infinity) {
+        const norms = grads.map((g) => g.abs().max().to(device));
+        total = norms.length === 1 ? norms[0]! : stack(norms).max();
+      } else {
+        // the norm of the per-tensor norms equals the norm of all elements together
+        total = stack(grads.map((g) => g.norm(normType).to(device))).norm(normType);
+      }
+      if (options.errorIfNonfinite === true && !Number.isFinite(total.item())) {
+        throw new RangeError(
+          `clipGradNorm_: the total ${normType}-norm of the gradients is ${total.item()}, so they cannot be clipped; ` +
+            'look for a diverging loss, or pass errorIfNonfinite: false to scale them anyway',
+        );
+      }
+      // PyTorch computes maxNorm / (total + 1e-6) as reciprocal × maxNorm; so does this, for equal roundings
+      const coefficient = total.add(1e-6).reciprocal().mul(maxNorm).clamp(null, 1);
+      for (const g of grads) g.mul_(coefficient.to(g.device));
+      return total;
+    }),
+  );
+}
+
+/**
+ * Clamps every gradient of `params` to [-clipValue, clipValue] in place, as
+ * torch.nn.utils.clip_grad_value_. Parameters without a gradient are skipped.
+ */
+export function clipGradValue_(params: Iterable<Tensor> | Tensor, clipValue: number): void {
+  if (typeof clipValue !== 'number' || Number.isNaN(clipValue) || clipValue < 0) {
+    throw new RangeError(`clipGradValue_: clipValue must be a number >= 0, got ${String(clipValue)}`);
+  }
+  noGrad(() =>
+    scope(() => {
+      for (const g of gradsOf(params)) g.clamp_(-clipValue, clipValue);
+    }),
+  );
+}
