@@ -4,6 +4,7 @@
  *
  * B = batch (points), D = 2 input coordinates, H = hidden units, C = 2 classes.
  */
+import { pathToFileURL } from 'node:url';
 import { F, Tensor, cat, getNumThreads, manualSeed, noGrad, randn, stack, tensor, buildInfo } from '../src/index.js';
 
 function spirals(pointsPerClass: number): { x: Tensor; y: Tensor } {
@@ -23,10 +24,19 @@ function spirals(pointsPerClass: number): { x: Tensor; y: Tensor } {
   };
 }
 
-function main(): void {
+export interface SpiralOptions {
+  /** @default 3000 */
+  steps?: number;
+  /** @default console.log */
+  log?: (line: string) => void;
+}
+
+export function trainSpirals(options: SpiralOptions = {}): { accuracy: number } {
+  const steps = options.steps ?? 3000;
+  const log = options.log ?? console.log;
   manualSeed(0);
   const info = buildInfo();
-  console.log(`Kiln engine demo: libtorch ${info.torchVersion}, ${getNumThreads()} threads`);
+  log(`Kiln engine demo: libtorch ${info.torchVersion}, ${getNumThreads()} threads`);
   const { x, y } = spirals(200);
   const hidden = 64;
   // Parameters as plain leaf tensors; scaled like PyTorch's default Linear init.
@@ -37,7 +47,8 @@ function main(): void {
   const params = [w1, b1, w2, b2];
   const lr = 0.3;
   const started = Date.now();
-  for (let step = 0; step <= 3000; step++) {
+  let accuracy = 0;
+  for (let step = 0; step <= steps; step++) {
     const logits = x.matmul(w1).add(b1).tanh().matmul(w2).add(b2); // (B, C)
     const loss = F.crossEntropy(logits, y);
     loss.backward();
@@ -47,16 +58,17 @@ function main(): void {
         p.grad!.zero_();
       }
     });
-    if (step % 500 === 0) {
-      const accuracy = logits.argmax(1).eq(y).float().mean().item();
-      console.log(`step ${String(step).padStart(4)}  loss ${loss.item().toFixed(4)}  accuracy ${(accuracy * 100).toFixed(1)}%`);
+    if (step % 500 === 0 || step === steps) {
+      accuracy = logits.argmax(1).eq(y).float().mean().item();
+      log(`step ${String(step).padStart(4)}  loss ${loss.item().toFixed(4)}  accuracy ${(accuracy * 100).toFixed(1)}%`);
     }
   }
   const seconds = (Date.now() - started) / 1000;
   const grid = stack([tensor([-0.5, 0, 0.5]), tensor([0.5, 0, -0.5])], 1); // (3, D)
   const probs = noGrad(() => grid.matmul(w1).add(b1).tanh().matmul(w2).add(b2).softmax(1));
-  console.log(`trained in ${seconds.toFixed(1)} s; class probabilities at three points:`);
-  console.log(cat([grid, probs], 1).toString());
+  log(`trained in ${seconds.toFixed(1)} s; class probabilities at three points:`);
+  log(cat([grid, probs], 1).toString());
+  return { accuracy };
 }
 
-main();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) trainSpirals();

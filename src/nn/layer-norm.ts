@@ -1,4 +1,5 @@
 import { ones, zeros } from '../tensor/creation.js';
+import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { layerNorm } from './functional.js';
 import { Module } from './module.js';
@@ -11,6 +12,8 @@ export interface LayerNormOptions {
   elementwiseAffine?: boolean;
   /** Learn a bias (when affine). @default true */
   bias?: boolean;
+  /** @default 'float32' */
+  dtype?: DType;
 }
 
 /** Normalises over the trailing `normalizedShape` dims, then scales and shifts. */
@@ -25,8 +28,9 @@ export class LayerNorm extends Module {
     this.normalizedShape = [normalizedShape].flat();
     this.eps = options.eps ?? 1e-5;
     const affine = options.elementwiseAffine ?? true;
-    this.weight = affine ? new Parameter(ones(this.normalizedShape)) : null;
-    this.bias = affine && (options.bias ?? true) ? new Parameter(zeros(this.normalizedShape)) : null;
+    const dtype = options.dtype ?? 'float32';
+    this.weight = affine ? new Parameter(ones(this.normalizedShape, { dtype })) : null;
+    this.bias = affine && (options.bias ?? true) ? new Parameter(zeros(this.normalizedShape, { dtype })) : null;
   }
 
   forward(x: Tensor): Tensor {

@@ -1,4 +1,5 @@
 import { ones } from '../tensor/creation.js';
+import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { rmsNorm } from './functional.js';
 import { Module } from './module.js';
@@ -9,9 +10,9 @@ export class RMSNorm extends Module {
   /** (dim) */
   weight: Parameter;
 
-  constructor(readonly dim: number, readonly eps = 1e-6) {
+  constructor(readonly dim: number, readonly eps = 1e-6, options: { dtype?: DType } = {}) {
     super();
-    this.weight = new Parameter(ones([dim]));
+    this.weight = new Parameter(ones([dim], { dtype: options.dtype ?? 'float32' }));
   }
 
   forward(x: Tensor): Tensor {

@@ -185,9 +185,9 @@ export class Tensor {
     return this;
   }
 
-  /** The single element as a JS number (or boolean for bool tensors). */
+  /** The single element as a JS number (bool tensors give 1 or 0; use `toArray()` for booleans). */
   item(): number {
-    return N['item']!(this.handle) as number;
+    return Number(N['item']!(this.handle) as number | boolean);
   }
 
   /**
