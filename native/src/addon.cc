@@ -21,9 +21,16 @@ void release(Handle* handle) {
   handle->tensor.reset();
 }
 
+int openScopes = 0;
+
+void deleteHandle(Handle* handle) {
+  release(handle);
+  delete handle;
+}
+
 Napi::Value wrap(Napi::Env env, at::Tensor tensor) {
   if (!tensor.defined()) return env.Null();
-  auto* handle = new Handle{std::move(tensor), 0};
+  auto* handle = new Handle{std::move(tensor), 0, openScopes == 0};
   // Report a storage only when this handle is its sole owner (a fresh result); views share
   // storage that was already reported.
   const at::Tensor& t = handle->tensor;
@@ -33,13 +40,11 @@ Napi::Value wrap(Napi::Env env, at::Tensor tensor) {
   int64_t delta = handle->reportedBytes - pendingReleasedBytes;
   pendingReleasedBytes = 0;
   if (delta != 0) Napi::MemoryManagement::AdjustExternalMemory(env, delta);
+  if (!handle->finalizable) return Napi::BigInt::New(env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(handle)));
   // A basic (pure) finalizer: it touches no JS, so Node runs it during GC itself rather than
   // deferring it to the event loop. A synchronous training loop that never yields still gets
   // its tensors freed.
-  return Napi::External<Handle>::New(env, handle, [](Napi::BasicEnv, Handle* h) {
-    release(h);
-    delete h;
-  });
+  return Napi::External<Handle>::New(env, handle, [](Napi::BasicEnv, Handle* h) { deleteHandle(h); });
 }
 
 std::string dtypeName(at::ScalarType type) {
@@ -100,8 +105,7 @@ std::string describeTensor(const at::Tensor& t) {
 
 namespace {
 std::string describeValue(const Napi::Value& v) {
-  if (v.IsExternal()) {
-    Handle* h = v.As<Napi::External<Handle>>().Data();
+  if (Handle* h = handleOf(v)) {
     return h->tensor.defined() ? describeTensor(h->tensor) : "<disposed tensor>";
   }
   if (v.IsArray()) {
@@ -188,8 +192,8 @@ std::vector<at::Tensor> tensorsArg(const Napi::CallbackInfo& info, size_t i) {
   out.reserve(n);
   for (uint32_t k = 0; k < n; ++k) {
     Napi::Value v = arr.Get(k);
-    if (!v.IsExternal()) throwArgError(info, i, "an array of Tensors");
-    Handle* h = v.As<Napi::External<Handle>>().Data();
+    Handle* h = handleOf(v);
+    if (h == nullptr) throwArgError(info, i, "an array of Tensors");
     if (!h->tensor.defined()) {
       throw ArgError("element " + std::to_string(k) + " of argument " + std::to_string(i) +
                          " is a disposed Tensor",

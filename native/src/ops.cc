@@ -43,7 +43,7 @@ inline at::Tensor keepRank(const at::Tensor& r, const at::Tensor& a, bool keepdi
 #define KILN_BINARY(name, fn)                                              \
   KILN_OP(name) {                                                          \
     const at::Tensor& a = tensorArg(info, 0);                              \
-    if (isTensor(info, 1)) return wrap(env, fn(a, tensorArg(info, 1)));    \
+    if (const at::Tensor* b = tensorIfAny(info, 1)) return wrap(env, fn(a, *b)); \
     return wrap(env, fn(a, scalarArg(info, 1)));                           \
   }
 
@@ -61,14 +61,14 @@ inline at::Tensor keepRank(const at::Tensor& r, const at::Tensor& a, bool keepdi
 KILN_OP(add) {
   const at::Tensor& a = tensorArg(info, 0);
   at::Scalar alpha = isMissing(info, 2) ? at::Scalar(1) : scalarArg(info, 2);
-  if (isTensor(info, 1)) return wrap(env, at::add(a, tensorArg(info, 1), alpha));
+  if (const at::Tensor* b = tensorIfAny(info, 1)) return wrap(env, at::add(a, *b, alpha));
   return wrap(env, at::add(a, scalarArg(info, 1), alpha));
 }
 
 KILN_OP(sub) {
   const at::Tensor& a = tensorArg(info, 0);
   at::Scalar alpha = isMissing(info, 2) ? at::Scalar(1) : scalarArg(info, 2);
-  if (isTensor(info, 1)) return wrap(env, at::sub(a, tensorArg(info, 1), alpha));
+  if (const at::Tensor* b = tensorIfAny(info, 1)) return wrap(env, at::sub(a, *b, alpha));
   return wrap(env, at::sub(a, scalarArg(info, 1), alpha));
 }
 

@@ -143,15 +143,30 @@ KILN_OP(setData) {
   return env.Undefined();
 }
 
+// dispose(h): frees the tensor now. A handle without a finalizer is freed too, so the JS side
+// must never pass it again (Tensor guards every use after dispose()).
 KILN_OP(dispose) {
-  if (!isTensor(info, 0)) throwArgError(info, 0, "a Tensor");
-  release(info[0].As<Napi::External<Handle>>().Data());
+  Handle* handle = info.Length() > 0 ? handleOf(info[0]) : nullptr;
+  if (handle == nullptr) throwArgError(info, 0, "a Tensor");
+  if (handle->finalizable) release(handle);  // the GC frees the handle itself later
+  else deleteHandle(handle);
   return env.Undefined();
 }
 
-KILN_OP(isDisposed) {
-  if (!isTensor(info, 0)) throwArgError(info, 0, "a Tensor");
-  return Napi::Boolean::New(env, !info[0].As<Napi::External<Handle>>().Data()->tensor.defined());
+// adopt(h): for a tensor made inside a scope that outlives it, returns a new GC-finalized handle
+// (an External) to the same Handle; the caller stops using the scoped one.
+KILN_OP(adopt) {
+  Handle* handle = info.Length() > 0 ? handleOf(info[0]) : nullptr;
+  if (handle == nullptr) throwArgError(info, 0, "a Tensor");
+  if (handle->finalizable) return info[0];
+  handle->finalizable = true;
+  return Napi::External<Handle>::New(env, handle, [](Napi::BasicEnv, Handle* h) { deleteHandle(h); });
+}
+
+// setOpenScopes(n): how many JS scopes are open (see Handle::finalizable).
+KILN_OP(setOpenScopes) {
+  openScopes = static_cast<int>(intArg(info, 0));
+  return env.Undefined();
 }
 
 // ---- autograd ----
@@ -271,7 +286,7 @@ const OpEntry entries[] = {
     KILN_ENTRY(manualSeed), KILN_ENTRY(toBuffer), KILN_ENTRY(item), KILN_ENTRY(shape),
     KILN_ENTRY(strides), KILN_ENTRY(dtype), KILN_ENTRY(device), KILN_ENTRY(numel),
     KILN_ENTRY(isContiguous), KILN_ENTRY(nbytes), KILN_ENTRY(to), KILN_ENTRY(contiguous),
-    KILN_ENTRY(clone), KILN_ENTRY(detach), KILN_ENTRY(setData), KILN_ENTRY(dispose), KILN_ENTRY(isDisposed),
+    KILN_ENTRY(clone), KILN_ENTRY(detach), KILN_ENTRY(setData), KILN_ENTRY(dispose), KILN_ENTRY(adopt), KILN_ENTRY(setOpenScopes),
     KILN_ENTRY(requiresGrad), KILN_ENTRY(setRequiresGrad), KILN_ENTRY(isLeaf),
     KILN_ENTRY(gradFn), KILN_ENTRY(grad), KILN_ENTRY(setGrad), KILN_ENTRY(retainGrad),
     KILN_ENTRY(backward), KILN_ENTRY(autogradGrad), KILN_ENTRY(setGradEnabled),

@@ -5,10 +5,14 @@
  * until the garbage collector finalizes it.
  */
 
+import { native as N } from './native.js';
+
 /** What a scope needs from a tensor (kept structural to avoid an import cycle). */
 export interface ScopedTensor {
   dispose(): void;
   readonly isDisposed: boolean;
+  /** Lets the garbage collector free the tensor (tensors made inside a scope have no finalizer). */
+  adoptByGc(): void;
 }
 
 interface ScopeFrame {
@@ -53,15 +57,18 @@ function collectReturned(value: unknown, out: Set<unknown>, depth: number): void
 export function scope<T>(fn: () => T): T {
   const frame: ScopeFrame = { tensors: [] };
   frames.push(frame);
+  // While a scope is open the addon skips the GC finalizer of new tensors (the scope frees
+  // them); survivors get one in release().
+  N['setOpenScopes']!(frames.length);
   let result: T;
   try {
     result = fn();
   } catch (error) {
-    frames.pop();
+    closeFrame();
     release(frame, new Set());
     throw error;
   }
-  frames.pop();
+  closeFrame();
   if (result instanceof Promise) {
     release(frame, new Set());
     throw new Error(
@@ -75,11 +82,19 @@ export function scope<T>(fn: () => T): T {
   return result;
 }
 
+function closeFrame(): void {
+  frames.pop();
+  N['setOpenScopes']!(frames.length);
+}
+
 function release(frame: ScopeFrame, survivors: Set<unknown>): void {
   const parent = frames[frames.length - 1];
   for (const tensor of frame.tensors) {
-    if (survivors.has(tensor) || keptTensors.has(tensor)) {
-      if (parent !== undefined && !keptTensors.has(tensor)) parent.tensors.push(tensor);
+    if (keptTensors.has(tensor)) {
+      tensor.adoptByGc();
+    } else if (survivors.has(tensor)) {
+      if (parent !== undefined) parent.tensors.push(tensor);
+      else tensor.adoptByGc();
     } else if (!tensor.isDisposed) {
       tensor.dispose();
     }

@@ -54,17 +54,29 @@ function shapeArgs(args: readonly (number | readonly number[])[]): number[] {
   return args as number[];
 }
 
+const DISPOSED =
+  'this Tensor was disposed (by dispose(), or when the scope that created it ended) and cannot be ' +
+  'used any more; return it from the scope or keep() it to use it afterwards';
+
 export class Tensor {
-  /** @internal The addon handle; ops pass it to native code. */
-  readonly handle: Handle;
+  #handle: Handle;
   #shape: number[] | undefined;
   #dtype: DType | undefined;
   #disposed = false;
 
   /** @internal Use the creation functions (`tensor`, `zeros`, ...) instead. */
   constructor(handle: Handle) {
-    this.handle = handle;
+    this.#handle = handle;
     track(this);
+  }
+
+  /**
+   * @internal The addon handle; ops pass it to native code. Guarded here, because the addon
+   * frees a scoped tensor's handle on dispose().
+   */
+  get handle(): Handle {
+    if (this.#disposed) throw new Error(DISPOSED);
+    return this.#handle;
   }
 
   /** @internal Wraps a handle returned by the addon. */
@@ -132,7 +144,12 @@ export class Tensor {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    N['dispose']!(this.handle);
+    N['dispose']!(this.#handle);
+  }
+
+  /** @internal Hands a tensor made inside a scope, which outlives it, to the garbage collector. */
+  adoptByGc(): void {
+    if (!this.#disposed) this.#handle = N['adopt']!(this.#handle) as Handle;
   }
 
   get isDisposed(): boolean {

@@ -47,7 +47,7 @@ test('1,000 bad calls each throw a JS Error and the process keeps running', () =
   disposed.dispose();
   const calls: [string, () => unknown, RegExp][] = [
     ...badCalls,
-    ['disposed tensor', () => disposed.mul(2), /disposed Tensor/],
+    ['disposed tensor', () => disposed.mul(2), /Tensor was disposed/],
     ['disposed tensor in a list', () => F.lstm(randn([1, 1, 1]), disposed, disposed, []), /disposed/],
   ];
   let thrown = 0;
