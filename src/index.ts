@@ -43,3 +43,15 @@ export { TensorDataset, DataLoader, SeededRandom } from './data/index.js';
 export type { Dataset, DataLoaderOptions } from './data/index.js';
 export * from './optim/index.js';
 export * as optim from './optim/index.js';
+export * from './io/index.js';
+export { CharTokenizer, Gpt2Tokenizer, GPT2_END_OF_TEXT, loadTokenizer, saveTokenizer } from './tokenizers/index.js';
+export type {
+  Tokenizer,
+  TokenizerKind,
+  EncodeOptions,
+  SpecialTokenRole,
+  SpecialTokenRoles,
+  CharTokenizerOptions,
+  Gpt2TokenizerOptions,
+  TokenizerJson,
+} from './tokenizers/index.js';

@@ -1,0 +1,13 @@
+/** Reading and writing model files: safetensors (single files and sharded checkpoints). */
+export {
+  saveSafetensors,
+  encodeSafetensors,
+  loadSafetensors,
+  decodeSafetensors,
+  readSafetensorsHeader,
+} from './safetensors.js';
+export type { NamedTensors, SafetensorsSaveOptions, SafetensorsLoadOptions, LoadedSafetensors } from './safetensors.js';
+export type { SafetensorsHeader, SafetensorsTensorInfo } from './safetensors-format.js';
+export { saveShardedSafetensors, loadShardedSafetensors, SHARD_INDEX_FILE } from './safetensors-sharded.js';
+export type { ShardedSaveOptions, ShardedSaveResult, LoadedShardedSafetensors } from './safetensors-sharded.js';
+export { SafetensorsError } from './safetensors-error.js';

@@ -1,0 +1,114 @@
+/**
+ * tokenizer.json for byte-level BPE: GPT-2 saved in Hugging Face's shape and loaded back with
+ * the same encodings, hand-made tiny vocabularies that pin down GPT-2's merge order, and the
+ * loader's refusals.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Gpt2Tokenizer, loadTokenizer, saveTokenizer } from '../../src/tokenizers/index.js';
+import { BYTE_TO_CHAR } from '../../src/tokenizers/byte-level.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fixture = JSON.parse(readFileSync(path.resolve(here, '../../../test/fixtures/gpt2_bpe.json'), 'utf8')) as {
+  cases: { name: string; text: string; ids: number[] }[];
+};
+
+test('GPT-2 saved as tokenizer.json has Hugging Face GPT-2 shape and loads back identical', (t) => {
+  const gpt2 = Gpt2Tokenizer.fromPackage();
+  const json = gpt2.toJSON();
+  assert.equal(json.model.type, 'BPE');
+  assert.equal(json.model.vocab['Ġthe'], 262);
+  assert.equal(json.model.vocab['<|endoftext|>'], 50256);
+  const merges = json.model['merges'] as string[];
+  assert.equal(merges[0], 'Ġ t'); // the first line after "#version: 0.2" in vocab.bpe
+  assert.equal(merges.length, 50000);
+  assert.deepEqual(json.pre_tokenizer, { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true });
+  assert.equal(json.decoder['type'], 'ByteLevel');
+  assert.deepEqual(json.added_tokens, [
+    { id: 50256, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
+  ]);
+
+  const dir = mkdtempSync(path.join(tmpdir(), 'kiln-gpt2-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = saveTokenizer(gpt2, path.join(dir, 'tokenizer.json'));
+  const loaded = loadTokenizer(file);
+  assert.ok(loaded instanceof Gpt2Tokenizer);
+  assert.equal(loaded.vocabSize, 50257);
+  assert.equal(loaded.eosId, 50256);
+  for (const c of fixture.cases) assert.deepEqual(loaded.encode(c.text), c.ids, c.name);
+  assert.deepEqual(loaded.encode('x<|endoftext|>', { allowSpecial: true }), [87, 50256]);
+});
+
+/** A byte-level vocabulary: the 256 byte tokens (id = byte), then `extra` tokens. */
+function tinyTokenizerJson(extra: string[], merges: (string | [string, string])[]): Record<string, unknown> {
+  const vocab: Record<string, number> = {};
+  BYTE_TO_CHAR.forEach((char, byte) => (vocab[char] = byte));
+  extra.forEach((token, i) => (vocab[token] = 256 + i));
+  return {
+    added_tokens: [],
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    model: { type: 'BPE', vocab, merges },
+  };
+}
+
+test('equal pairs merge left to right, as GPT-2 scans', () => {
+  // merges: a a → aa (256). "aaaaa": both (a a) at 0 and at 2 merge, the fifth a is left: aa aa a
+  const tokenizer = loadTokenizer(tinyTokenizerJson(['aa'], ['a a']));
+  assert.deepEqual(tokenizer.encode('aaaaa'), [256, 256, 97]);
+  assert.deepEqual(tokenizer.encode('aaa'), [256, 97]);
+  assert.equal(tokenizer.eosId, undefined);
+});
+
+test('every occurrence of the lowest pair merges before any pair it creates, even a lower one', () => {
+  // merges (rank: pair → token): 0: a b → ab, 1: abc ab → abcab, 2: ab c → abc
+  // "abcabc" by GPT-2's loop: a b c a b c → (rank 0 twice) ab c ab c → (rank 2 twice) abc abc;
+  // no rank-1 pair (abc, ab) is left. Merging rank 1 as soon as the first abc appears would
+  // give abcab c instead.
+  const tokenizer = loadTokenizer(tinyTokenizerJson(['ab', 'abcab', 'abc'], ['a b', ['abc', 'ab'], 'ab c']));
+  assert.deepEqual(tokenizer.encode('abcabc'), [258, 258]);
+  assert.deepEqual(tokenizer.encode('abcab'), [257]);
+});
+
+test('vocab.bpe files: a malformed line is named', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kiln-bpe-files-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const json = tinyTokenizerJson(['ab'], []);
+  const encoder = path.join(dir, 'encoder.json');
+  writeFileSync(encoder, JSON.stringify((json['model'] as { vocab: unknown }).vocab));
+  const merges = path.join(dir, 'vocab.bpe');
+  writeFileSync(merges, '#version: 0.2\na b\n');
+  assert.deepEqual(Gpt2Tokenizer.fromFiles(encoder, merges).encode('abab'), [256, 256]);
+  writeFileSync(merges, '#version: 0.2\na b\nab\n');
+  assert.throws(() => Gpt2Tokenizer.fromFiles(encoder, merges), /vocab\.bpe line 3 is "ab"; each merge line is two tokens/);
+  writeFileSync(merges, '#version: 0.2\nb a\n');
+  assert.throws(() => Gpt2Tokenizer.fromFiles(encoder, merges), /vocab\.bpe line 2 uses "ba", which is not in the vocabulary/);
+});
+
+test('the loader refuses what it cannot run, saying what it supports', (t) => {
+  assert.throws(
+    () => loadTokenizer({ model: { type: 'Unigram', vocab: [] }, pre_tokenizer: { type: 'Metaspace' } }),
+    /model\.type "Unigram" with pre_tokenizer "Metaspace", which Kiln cannot run\. Kiln reads Kiln's character tokenizer .* and byte-level BPE/,
+  );
+  assert.throws(
+    () => loadTokenizer({ model: { type: 'BPE', vocab: {}, merges: [] }, pre_tokenizer: { type: 'Whitespace' } }),
+    /model\.type "BPE" with pre_tokenizer "Whitespace"/,
+  );
+  const prefixed = tinyTokenizerJson([], []);
+  (prefixed['pre_tokenizer'] as Record<string, unknown>)['add_prefix_space'] = true;
+  assert.throws(() => loadTokenizer(prefixed), /add_prefix_space is true, not false/);
+  const normalized = { ...tinyTokenizerJson([], []), normalizer: { type: 'NFC' } };
+  assert.throws(() => loadTokenizer(normalized), /a normalizer \("NFC"\) is set/);
+  const missingByte = tinyTokenizerJson([], []);
+  delete (missingByte['model'] as { vocab: Record<string, number> }).vocab['Ġ'];
+  assert.throws(() => loadTokenizer(missingByte), /lacks the single-byte tokens for byte\(s\) 0x20/);
+  assert.throws(() => loadTokenizer(path.join(tmpdir(), 'kiln-no-such-dir', 'tokenizer.json')), /does not exist/);
+  const dir = mkdtempSync(path.join(tmpdir(), 'kiln-bad-json-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(path.join(dir, 'tokenizer.json'), '{"model": ');
+  assert.throws(() => loadTokenizer(dir), /tokenizer\.json is not valid JSON/);
+});
