@@ -10,7 +10,7 @@ namespace kiln {
 namespace {
 // Bytes released by finalizers since the last report to V8. Finalizers only count here; the
 // adjustment is made on the next wrap(), from ordinary JS-calling context.
-int64_t pendingReleasedBytes = 0;
+thread_local int64_t pendingReleasedBytes = 0;
 }  // namespace
 
 void release(Handle* handle) {
@@ -21,7 +21,8 @@ void release(Handle* handle) {
   handle->tensor.reset();
 }
 
-int openScopes = 0;
+// Per thread: each worker_thread has its own JS scopes and its own V8 heap.
+thread_local int openScopes = 0;
 
 void deleteHandle(Handle* handle) {
   release(handle);

@@ -32,7 +32,7 @@ void release(Handle* handle);
 // Releases the handle's tensor and frees the handle itself.
 void deleteHandle(Handle* handle);
 // Number of JS scopes open; wrap() makes finalizer-less handles while it is positive.
-extern int openScopes;
+extern thread_local int openScopes;
 
 std::string describeTensor(const at::Tensor& t);
 std::string dtypeName(at::ScalarType type);

@@ -101,3 +101,22 @@ test('dispose() is idempotent and later use throws a clear error', () => {
   assert.throws(() => t.add(1), /Tensor was disposed .* cannot be used/);
   assert.equal(t.toString(), 'tensor(<disposed>)');
 });
+
+test('the addon works in a worker thread, with scopes of its own', async () => {
+  const { Worker } = await import('node:worker_threads');
+  const index = new URL('../../src/index.js', import.meta.url).href;
+  const source = `
+    const { parentPort } = require('node:worker_threads');
+    import(${JSON.stringify(index)}).then(({ scope, ones }) => {
+      const total = scope(() => ones([3]).mul(2).sum().item());
+      parentPort.postMessage(total);
+    });`;
+  const result = await new Promise<number>((resolve, reject) => {
+    const worker = new Worker(source, { eval: true });
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  const mainResult = scope(() => ones([2]).sum().item());
+  assert.equal(result, 6);
+  assert.equal(mainResult, 2);
+});
