@@ -11,6 +11,8 @@ import { native as N } from './native.js';
 export interface ScopedTensor {
   dispose(): void;
   readonly isDisposed: boolean;
+  /** Set by keep(): no scope releases this tensor. */
+  kept: boolean;
   /** Lets the garbage collector free the tensor (tensors made inside a scope have no finalizer). */
   adoptByGc(): void;
 }
@@ -20,7 +22,6 @@ interface ScopeFrame {
 }
 
 const frames: ScopeFrame[] = [];
-const keptTensors = new WeakSet<ScopedTensor>();
 
 /** Records a newly created tensor in the innermost scope. */
 export function track(tensor: ScopedTensor): void {
@@ -30,7 +31,7 @@ export function track(tensor: ScopedTensor): void {
 
 /** Exempts `tensor` from release by the scopes it was created in. */
 export function keep<T extends ScopedTensor>(tensor: T): T {
-  keptTensors.add(tensor);
+  tensor.kept = true;
   return tensor;
 }
 
@@ -89,13 +90,15 @@ function closeFrame(): void {
 
 function release(frame: ScopeFrame, survivors: Set<unknown>): void {
   const parent = frames[frames.length - 1];
+  const anySurvivors = survivors.size > 0;
   for (const tensor of frame.tensors) {
-    if (keptTensors.has(tensor)) {
+    if (tensor.isDisposed) continue;
+    if (tensor.kept) {
       tensor.adoptByGc();
-    } else if (survivors.has(tensor)) {
+    } else if (anySurvivors && survivors.has(tensor)) {
       if (parent !== undefined) parent.tensors.push(tensor);
       else tensor.adoptByGc();
-    } else if (!tensor.isDisposed) {
+    } else {
       tensor.dispose();
     }
   }

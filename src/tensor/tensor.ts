@@ -63,6 +63,8 @@ export class Tensor {
   #shape: number[] | undefined;
   #dtype: DType | undefined;
   #disposed = false;
+  /** @internal Set by keep(): no scope releases this tensor. */
+  kept = false;
 
   /** @internal Use the creation functions (`tensor`, `zeros`, ...) instead. */
   constructor(handle: Handle) {
