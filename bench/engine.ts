@@ -16,11 +16,11 @@
  * Run: `npm run bench:engine`, or `npx tsc -p . && node dist/bench/engine.js`.
  */
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../src/tensor/native.js';
 import { buildInfo, getNumThreads, randn, scope, type Tensor } from '../src/index.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -46,15 +46,6 @@ const OP_RATIO_TARGET = 1.0;
 
 // ---- helpers ----
 
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('bench/engine: cannot find the package root above ' + dir);
-    dir = parent;
-  }
-  return dir;
-}
 
 function secondsSince(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e9;

@@ -26,7 +26,8 @@ function cpuHasAvx512(): boolean {
   }
 }
 
-function packageRoot(): string {
+/** The folder of Kiln's package.json (the repository root in a checkout). */
+export function packageRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!existsSync(path.join(dir, 'package.json'))) {
     const parent = path.dirname(dir);

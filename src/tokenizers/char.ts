@@ -8,7 +8,7 @@
  * (regex `[\s\S]`), and a `Fuse` decoder that joins the pieces without spaces. One difference:
  * Hugging Face always reads special tokens written in the text, Kiln only with `allowSpecial`.
  */
-import { SpecialTokens, checkRoles } from './special-tokens.js';
+import { SpecialTokens, checkRoles, SpecialTokenAccessors } from './special-tokens.js';
 import {
   checkTokenId,
   specialAddedToken,
@@ -48,18 +48,19 @@ function isSingleCodePoint(text: string): boolean {
   return text.length > 0 && text.length === String.fromCodePoint(text.codePointAt(0)!).length;
 }
 
-export class CharTokenizer implements Tokenizer {
+export class CharTokenizer extends SpecialTokenAccessors implements Tokenizer {
   readonly kind = 'char' as const;
   readonly vocabSize: number;
   /** The characters of the vocabulary in id order (from `fromText`: `characters[id]` has that id). */
   readonly characters: readonly string[];
-  private readonly special: SpecialTokens;
+  protected readonly special: SpecialTokens;
   /** id → the text it decodes to (characters and special tokens). */
   private readonly textOf: (string | undefined)[];
   private readonly idOfCodePoint = new Map<number, number>();
 
   /** `characterOfId[id]`: the character with that id, or a hole where a special token's id is. */
   private constructor(characterOfId: (string | undefined)[], specialIds: Map<string, number>, roles: SpecialTokenRoles, owner: string) {
+    super();
     this.special = new SpecialTokens(specialIds, roles, owner);
     this.textOf = [];
     characterOfId.forEach((char, id) => {
@@ -160,25 +161,6 @@ export class CharTokenizer implements Tokenizer {
       }
     }
     return new CharTokenizer(characters, specialIds, roles, owner);
-  }
-
-  get specialTokens(): ReadonlyMap<string, number> {
-    return this.special.ids;
-  }
-  get roles(): Readonly<SpecialTokenRoles> {
-    return this.special.roles;
-  }
-  get eosId(): number | undefined {
-    return this.special.idOf('eos');
-  }
-  get bosId(): number | undefined {
-    return this.special.idOf('bos');
-  }
-  get padId(): number | undefined {
-    return this.special.idOf('pad');
-  }
-  get unkId(): number | undefined {
-    return this.special.idOf('unk');
   }
 
   /**

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { BpeMerges } from './bpe-merges.js';
 import { BYTE_TO_CHAR, CHAR_TO_BYTE, appendUtf8, gpt2Pretokenizer } from './byte-level.js';
-import { SpecialTokens, checkRoles } from './special-tokens.js';
+import { SpecialTokens, checkRoles, SpecialTokenAccessors } from './special-tokens.js';
 import {
   checkTokenId,
   specialAddedToken,
@@ -48,10 +48,10 @@ function utf8(text: string): Uint8Array {
 /** Where a merge came from, for error messages: a vocab.bpe line or a merges index. */
 type MergeSource = (index: number) => string;
 
-export class Gpt2Tokenizer implements Tokenizer {
+export class Gpt2Tokenizer extends SpecialTokenAccessors implements Tokenizer {
   readonly kind = 'byte-level-bpe' as const;
   readonly vocabSize: number;
-  private readonly special: SpecialTokens;
+  protected readonly special: SpecialTokens;
   /** id → token as written in the vocabulary (bytes spelled with BYTE_TO_CHAR). */
   private readonly tokenOf: (string | undefined)[] = [];
   /** id → the bytes it decodes to. */
@@ -73,6 +73,7 @@ export class Gpt2Tokenizer implements Tokenizer {
     cacheSize: number,
     owner: string,
   ) {
+    super();
     this.special = new SpecialTokens(specialIds, roles, owner);
     this.cacheSize = cacheSize;
     const assign = (id: number, token: string, bytes: Uint8Array): void => {
@@ -246,25 +247,6 @@ export class Gpt2Tokenizer implements Tokenizer {
       if (id !== undefined && !specialIds.has(text)) specialIds.set(text, id);
     }
     return new Gpt2Tokenizer(vocab, pairs, mergeSource, specialIds, chosen ?? {}, cacheSize, owner);
-  }
-
-  get specialTokens(): ReadonlyMap<string, number> {
-    return this.special.ids;
-  }
-  get roles(): Readonly<SpecialTokenRoles> {
-    return this.special.roles;
-  }
-  get eosId(): number | undefined {
-    return this.special.idOf('eos');
-  }
-  get bosId(): number | undefined {
-    return this.special.idOf('bos');
-  }
-  get padId(): number | undefined {
-    return this.special.idOf('pad');
-  }
-  get unkId(): number | undefined {
-    return this.special.idOf('unk');
   }
 
   /** Text → GPT-2 token ids. Throws on a lone surrogate, which has no UTF-8 bytes. */

@@ -71,3 +71,27 @@ export class SpecialTokens {
     if (start < text.length) onText(text.slice(start), start);
   }
 }
+
+/** The special-token accessors every tokenizer shares, read from its SpecialTokens. */
+export abstract class SpecialTokenAccessors {
+  protected abstract readonly special: SpecialTokens;
+
+  get specialTokens(): ReadonlyMap<string, number> {
+    return this.special.ids;
+  }
+  get roles(): Readonly<SpecialTokenRoles> {
+    return this.special.roles;
+  }
+  get eosId(): number | undefined {
+    return this.special.idOf('eos');
+  }
+  get bosId(): number | undefined {
+    return this.special.idOf('bos');
+  }
+  get padId(): number | undefined {
+    return this.special.idOf('pad');
+  }
+  get unkId(): number | undefined {
+    return this.special.idOf('unk');
+  }
+}

@@ -10,9 +10,9 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../src/tensor/native.js';
 import { Module, Tensor, manualSeed, nn, scope, tensor, type DType } from '../../src/index.js';
 import type { Layer } from '../../src/nn/module.js';
 
@@ -67,13 +67,7 @@ interface Fixture {
 const TOLERANCE = 1e-5;
 
 function loadFixture(): Fixture {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('layers.test: no package.json above ' + fileURLToPath(import.meta.url));
-    dir = parent;
-  }
-  return JSON.parse(readFileSync(path.join(dir, 'test', 'fixtures', 'nn.json'), 'utf8')) as Fixture;
+  return JSON.parse(readFileSync(path.join(packageRoot(), 'test', 'fixtures', 'nn.json'), 'utf8')) as Fixture;
 }
 
 function fromSpec(spec: TensorSpec): Tensor {

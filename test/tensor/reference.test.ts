@@ -6,9 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../src/tensor/native.js';
 import {
   F,
   Tensor,
@@ -60,15 +60,6 @@ interface Fixture {
 const TOLERANCE: Partial<Record<DType, number>> = { float64: 1e-10, float32: 1e-5 };
 
 
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('reference.test: no package.json above ' + fileURLToPath(import.meta.url));
-    dir = parent;
-  }
-  return dir;
-}
 
 function loadFixture(): Fixture {
   const file = path.join(packageRoot(), 'test', 'fixtures', 'engine.json');
