@@ -3,16 +3,17 @@
 # TypeScript.
 # Called by `npm test`, `npm run demo` and the benchmarks (their npm `pre` scripts).
 #   LIBTORCH=/path/to/libtorch   build against an unpacked official libtorch (CUDA builds too)
-#   --bench                      also install PyTorch for Python (Debian's python3-torch), which
-#                                the benchmarks compare against
+#   --bench, --test              also install PyTorch for Python (Debian's python3-torch): the
+#                                benchmarks compare against it, and interop tests run the
+#                                reference scripts on files Kiln writes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_python_torch=0
 for arg in "$@"; do
   case "$arg" in
-    --bench) want_python_torch=1 ;;
-    *) echo "setup.sh: unknown flag '$arg' (known: --bench)" >&2; exit 2 ;;
+    --bench | --test) want_python_torch=1 ;;
+    *) echo "setup.sh: unknown flag '$arg' (known: --bench, --test)" >&2; exit 2 ;;
   esac
 done
 
@@ -60,7 +61,7 @@ fi
 
 if [ "$want_python_torch" = 1 ] && ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   if command -v apt-get >/dev/null; then apt_install python3-torch; else
-    echo "[kiln setup] the benchmarks need PyTorch for /usr/bin/python3 (Debian: python3-torch)" >&2; exit 1; fi
+    echo "[kiln setup] the benchmarks and interop tests need PyTorch for /usr/bin/python3 (Debian: python3-torch)" >&2; exit 1; fi
 fi
 
 # 2. npm packages (skipped when node_modules matches the lock file)

@@ -97,3 +97,5 @@ export type {
   RandomWindowsState,
   EvalWindowsOptions,
 } from './data/index.js';
+export { GPT, gptConfig, GPT_CONFIG_DEFAULTS } from './models/index.js';
+export type { GPTConfig, GenerateOptions } from './models/index.js';

@@ -16,10 +16,10 @@
  * The id type is uint16 when every id fits (vocabSize ≤ 65,536, as for GPT-2's 50,257) and
  * uint32 otherwise. The 32-byte header keeps the ids aligned, so a read views them in place.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import path from 'node:path';
+import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
 import { TokenFileError } from './token-file-error.js';
 
 export const TOKEN_FILE_MAGIC = 'KILNTOKS';
@@ -44,37 +44,6 @@ export function tokenDtypeFor(vocabSize: number): 'uint16' | 'uint32' {
   return vocabSize <= 65536 ? 'uint16' : 'uint32';
 }
 
-/** Creates or replaces `target` atomically: temp file in the same folder, fsync, rename. */
-function writeFileAtomic(target: string, chunks: readonly Uint8Array[]): void {
-  const dir = path.dirname(path.resolve(target));
-  const temp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = openSync(temp, 'wx', 0o644);
-  try {
-    try {
-      for (const chunk of chunks) {
-        let written = 0;
-        while (written < chunk.length) written += writeSync(fd, chunk, written, chunk.length - written);
-      }
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, target);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
-  }
-  try {
-    const dirFd = openSync(dir, 'r');
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
-  } catch {
-    // Some file systems cannot fsync a folder; the rename is atomic regardless.
-  }
-}
 
 /**
  * Writes `ids` (each an integer in [0, vocabSize)) to a token file at `file`, atomically.
@@ -103,7 +72,10 @@ export function writeTokenFile(file: string, ids: ArrayLike<number>, vocabSize: 
     const swapped = Buffer.from(bytes);
     bytes = body.BYTES_PER_ELEMENT === 2 ? swapped.swap16() : swapped.swap32();
   }
-  writeFileAtomic(file, [header, bytes]);
+  writeFileAtomic(file, (fd) => {
+    writeAll(fd, header);
+    writeAll(fd, bytes);
+  });
   return { version: TOKEN_FILE_VERSION, dtype, vocabSize, count };
 }
 

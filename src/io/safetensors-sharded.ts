@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Tensor } from '../tensor/tensor.js';
-import { writeFileAtomic, writeAll } from './atomic-write.js';
+import { writeFileAtomic, writeAll } from '../util/atomic-write.js';
 import { compareNames, formatOf, type SafetensorsHeader } from './safetensors-format.js';
 import { SafetensorsError } from './safetensors-error.js';
 import {

@@ -28,7 +28,7 @@ import { endianness } from 'node:os';
 import { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/creation.js';
 import { type AnyTypedArray, type DType, type Device, isDtype, isFloatingDtype } from '../tensor/dtype.js';
-import { writeAll, writeFileAtomic } from './atomic-write.js';
+import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
 import {
   float16BitsToFloat32Bits,
   float32BitsToBfloat16Bits,

@@ -1,6 +1,7 @@
 /** Reading and writing tokenizer.json: the tokenizer a model folder carries. */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
 import { CharTokenizer } from './char.js';
 import { Gpt2Tokenizer } from './gpt2-bpe.js';
 import type { Tokenizer, TokenizerJson } from './tokenizer.js';
@@ -68,14 +69,7 @@ export function saveTokenizer(tokenizer: Tokenizer, file: string): string {
   } catch {
     // a file that does not exist yet
   }
-  const temporary = `${target}.${process.pid}.tmp`;
-  const fd = openSync(temporary, 'w');
-  try {
-    writeSync(fd, JSON.stringify(tokenizer.toJSON(), null, 2));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, target);
+  const json = Buffer.from(JSON.stringify(tokenizer.toJSON(), null, 2), 'utf8');
+  writeFileAtomic(target, (fd) => writeAll(fd, json));
   return target;
 }

@@ -13,7 +13,7 @@ import {
   readSafetensorsHeader,
   saveSafetensors,
 } from '../../src/io/index.js';
-import { writeFileAtomic, writeAll } from '../../src/io/atomic-write.js';
+import { writeFileAtomic, writeAll } from '../../src/util/atomic-write.js';
 import { FIXTURES, assertMatches, craft, expected, fromExpected, tempDir } from './safetensors-fixture.js';
 
 const REFERENCE = path.join(FIXTURES, 'reference.safetensors');

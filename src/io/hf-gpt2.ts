@@ -1,0 +1,253 @@
+/**
+ * GPT-2 model folders in Hugging Face's layout: `config.json` (GPT2Config) and
+ * `model.safetensors` (or a sharded `model.safetensors.index.json` checkpoint), read into
+ * Kiln's GPT and written back so that Transformers' GPT2LMHeadModel.from_pretrained loads them.
+ *
+ * The state dicts line up key for key (GPT uses GPT2LMHeadModel's names) except for two things:
+ * - Hugging Face's Conv1D layers (`attn.c_attn`, `attn.c_proj`, `mlp.c_fc`, `mlp.c_proj`)
+ *   store their weights (in, out); Kiln's Linear keeps (out, in). Those four are transposed.
+ * - Checkpoints vary in their prefix and extras: the original `gpt2` files have no
+ *   `transformer.` prefix (GPT2Model's names), tied heads are usually left out
+ *   (`lm_head.weight`), and older Transformers versions saved the attention-mask buffers
+ *   `h.N.attn.bias` / `h.N.attn.masked_bias`. All of these load; the buffers are ignored.
+ *
+ * C = n_embd.
+ */
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { scope } from '../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { GPT } from '../models/gpt.js';
+import { type GPTConfig, gptConfig } from '../models/gpt-config.js';
+import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
+import { loadSafetensors, saveSafetensors } from './safetensors.js';
+import { SHARD_INDEX_FILE, loadShardedSafetensors } from './safetensors-sharded.js';
+
+const CONFIG_FILE = 'config.json';
+const WEIGHTS_FILE = 'model.safetensors';
+const SUPPORTED_ARCHITECTURES = ['GPT2LMHeadModel', 'GPT2Model'];
+/** Both are GELU's tanh approximation, which GPT's MLP computes. */
+const SUPPORTED_ACTIVATIONS = ['gelu_new', 'gelu_pytorch_tanh'];
+const PREFIX = 'transformer.';
+const HEAD = 'lm_head.weight';
+/** Hugging Face Conv1D weights, (in, out) on disk; names without the `transformer.` prefix. */
+const CONV1D_WEIGHT = /^h\.\d+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$/;
+/** Causal-mask buffers older Transformers versions saved; not weights. */
+const MASK_BUFFER = /^h\.\d+\.attn\.(bias|masked_bias)$/;
+
+export interface LoadedGpt2Folder {
+  model: GPT;
+  config: Readonly<GPTConfig>;
+}
+
+function folderError(dir: string, problem: string): Error {
+  return new Error(`GPT-2 folder ${dir}: ${problem}`);
+}
+
+function list(items: string[]): string {
+  return items.slice(0, 20).join(', ') + (items.length > 20 ? `, … (${items.length} in all)` : '');
+}
+
+// ---- config.json ----
+
+/**
+ * Kiln's GPTConfig from a Transformers GPT2Config (config.json's parsed JSON). Settings Kiln's
+ * GPT does not implement are errors naming the setting and what is supported; settings that
+ * do not change the network (token ids, summary heads, use_cache, …) are ignored.
+ */
+export function gptConfigFromHf(hf: unknown, dir = '<config>'): Readonly<GPTConfig> {
+  if (hf === null || typeof hf !== 'object' || Array.isArray(hf)) throw folderError(dir, `${CONFIG_FILE} must hold a JSON object`);
+  const c = hf as Record<string, unknown>;
+  if (c['model_type'] !== undefined && c['model_type'] !== 'gpt2') {
+    throw folderError(dir, `model_type '${String(c['model_type'])}' is not supported here; this loader reads model_type 'gpt2' (${SUPPORTED_ARCHITECTURES.join(', ')})`);
+  }
+  const architectures = c['architectures'];
+  if (architectures !== undefined && architectures !== null) {
+    const names = Array.isArray(architectures) ? architectures.map(String) : [String(architectures)];
+    const unsupported = names.filter((a) => !SUPPORTED_ARCHITECTURES.includes(a));
+    if (unsupported.length > 0) {
+      throw folderError(dir, `architecture ${unsupported.join(', ')} is not supported; supported: ${SUPPORTED_ARCHITECTURES.join(', ')}`);
+    }
+  }
+  const activation = c['activation_function'] ?? 'gelu_new';
+  if (typeof activation !== 'string' || !SUPPORTED_ACTIVATIONS.includes(activation)) {
+    throw folderError(dir, `activation_function '${String(activation)}' is not supported; supported: ${SUPPORTED_ACTIVATIONS.join(', ')}`);
+  }
+  const integer = (key: string): number => {
+    const value = c[key];
+    if (value === undefined) throw folderError(dir, `${CONFIG_FILE} lacks '${key}'`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw folderError(dir, `${CONFIG_FILE}: '${key}' must be a positive integer, got ${JSON.stringify(value)}`);
+    return value;
+  };
+  const number = (key: string, fallback: number): number => {
+    const value = c[key] ?? fallback;
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw folderError(dir, `${CONFIG_FILE}: '${key}' must be a number, got ${JSON.stringify(value)}`);
+    return value;
+  };
+  const requireSetting = (key: string, want: unknown, fallback: unknown, why: string): void => {
+    const value = c[key] ?? fallback;
+    if (value !== want) throw folderError(dir, `${key} = ${JSON.stringify(value)} is not supported (Kiln's GPT needs ${JSON.stringify(want)}: ${why})`);
+  };
+  const nEmbd = integer('n_embd');
+  const nInner = c['n_inner'];
+  if (nInner !== undefined && nInner !== null && nInner !== 4 * nEmbd) {
+    throw folderError(dir, `n_inner = ${JSON.stringify(nInner)} is not supported; Kiln's GPT uses an MLP of 4 × n_embd = ${4 * nEmbd} (n_inner null)`);
+  }
+  requireSetting('scale_attn_weights', true, true, 'attention scores are scaled by 1/√head_dim');
+  requireSetting('scale_attn_by_inverse_layer_idx', false, false, 'no per-layer score scaling');
+  requireSetting('add_cross_attention', false, false, 'a decoder without cross-attention');
+  requireSetting('tie_word_embeddings', true, true, 'the output head shares the token embedding');
+  try {
+    return gptConfig({
+      vocabSize: integer('vocab_size'),
+      blockSize: integer('n_positions'),
+      nLayer: integer('n_layer'),
+      nHead: integer('n_head'),
+      nEmbd,
+      // One dropout rate in Kiln; GPT-2 sets embd_pdrop = attn_pdrop = resid_pdrop.
+      dropout: number('resid_pdrop', 0.1),
+      layerNormEpsilon: number('layer_norm_epsilon', 1e-5),
+      bias: true,
+    });
+  } catch (error) {
+    throw folderError(dir, (error as Error).message);
+  }
+}
+
+/** The GPT2Config JSON Transformers writes for a model of this shape. */
+export function hfConfigFromGpt(config: Readonly<GPTConfig>, dtype: string): Record<string, unknown> {
+  const torchDtype: Record<string, string> = { float32: 'float32', float16: 'float16', bfloat16: 'bfloat16', float64: 'float64' };
+  return {
+    activation_function: 'gelu_new',
+    architectures: ['GPT2LMHeadModel'],
+    attn_pdrop: config.dropout,
+    embd_pdrop: config.dropout,
+    initializer_range: 0.02,
+    layer_norm_epsilon: config.layerNormEpsilon,
+    model_type: 'gpt2',
+    n_ctx: config.blockSize,
+    n_embd: config.nEmbd,
+    n_head: config.nHead,
+    n_inner: null,
+    n_layer: config.nLayer,
+    n_positions: config.blockSize,
+    reorder_and_upcast_attn: false,
+    resid_pdrop: config.dropout,
+    scale_attn_by_inverse_layer_idx: false,
+    scale_attn_weights: true,
+    tie_word_embeddings: true,
+    torch_dtype: torchDtype[dtype] ?? 'float32',
+    use_cache: true,
+    vocab_size: config.vocabSize,
+  };
+}
+
+/** JSON with sorted keys and two-space indents, as Transformers' save_pretrained writes it. */
+function sortedJson(value: Record<string, unknown>): string {
+  const sorted = Object.fromEntries(Object.keys(value).sort().map((k) => [k, value[k]]));
+  return JSON.stringify(sorted, null, 2) + '\n';
+}
+
+// ---- weights ----
+
+function readWeights(dir: string): Record<string, Tensor> {
+  if (existsSync(path.join(dir, WEIGHTS_FILE))) return loadSafetensors(path.join(dir, WEIGHTS_FILE)).tensors;
+  if (existsSync(path.join(dir, SHARD_INDEX_FILE))) return loadShardedSafetensors(dir).tensors;
+  const torchFile = existsSync(path.join(dir, 'pytorch_model.bin')) ? ' (it has pytorch_model.bin, which Kiln does not read: convert it to safetensors)' : '';
+  throw folderError(dir, `no ${WEIGHTS_FILE} or ${SHARD_INDEX_FILE}${torchFile}`);
+}
+
+/**
+ * The file's tensors under GPT's state-dict names, Conv1D weights transposed to (out, in).
+ * Mask buffers are dropped; a head is checked to be tied and dropped (GPT's lm_head is wte).
+ */
+function toKilnStateDict(model: GPT, weights: Record<string, Tensor>, dir: string): Map<string, Tensor> {
+  const own = model.stateDict();
+  const expected = new Map(Object.entries(own).filter(([name]) => name !== HEAD).map(([name, t]) => [name, t.shape]));
+  const renamed = new Map<string, { file: string; tensor: Tensor }>();
+  let head: Tensor | undefined;
+  for (const [fileName, t] of Object.entries(weights)) {
+    if (fileName === HEAD) {
+      head = t;
+      continue;
+    }
+    const bare = fileName.startsWith(PREFIX) ? fileName.slice(PREFIX.length) : fileName;
+    if (MASK_BUFFER.test(bare)) continue;
+    renamed.set(PREFIX + bare, { file: fileName, tensor: t });
+  }
+  const missing = [...expected.keys()].filter((name) => !renamed.has(name));
+  const unexpected = [...renamed].filter(([name]) => !expected.has(name)).map(([, { file }]) => file);
+  const problems: string[] = [];
+  if (missing.length > 0) problems.push(`missing keys: ${list(missing)}`);
+  if (unexpected.length > 0) problems.push(`unexpected keys: ${list(unexpected)}`);
+  const wrongShapes: string[] = [];
+  const state = new Map<string, Tensor>();
+  for (const [name, { file, tensor }] of renamed) {
+    const want = expected.get(name);
+    if (want === undefined) continue;
+    const conv1d = CONV1D_WEIGHT.test(name.slice(PREFIX.length));
+    const wantOnDisk = conv1d ? [...want].reverse() : [...want]; // Conv1D (in, out)
+    if (tensor.shape.length !== wantOnDisk.length || tensor.shape.some((d, i) => d !== wantOnDisk[i])) {
+      wrongShapes.push(`${file} (expected [${wantOnDisk.join(', ')}]${conv1d ? ', Conv1D (in, out)' : ''}, got [${tensor.shape.join(', ')}])`);
+      continue;
+    }
+    state.set(name, conv1d ? tensor.t().contiguous() : tensor); // (in, out) -> (out, in)
+  }
+  if (wrongShapes.length > 0) problems.push(`wrong shapes: ${list(wrongShapes)}`);
+  if (problems.length > 0) throw folderError(dir, `the weights do not match config.json's GPT-2: ${problems.join('; ')}`);
+  const wte = state.get(`${PREFIX}wte.weight`)!;
+  if (head !== undefined && !head.equal(wte)) {
+    throw folderError(dir, `${HEAD} differs from ${PREFIX}wte.weight; Kiln's GPT ties the output head to the token embedding and cannot load a separate head`);
+  }
+  state.set(HEAD, wte); // tied: the same Parameter, loaded once through either name
+  return state;
+}
+
+/**
+ * Loads a Hugging Face GPT-2 folder (config.json + model.safetensors or a sharded index) as a
+ * Kiln GPT in training mode, with the weights' values converted to float32.
+ * @example const { model } = loadGpt2Folder('models/gpt2'); model.eval();
+ */
+export function loadGpt2Folder(dir: string): LoadedGpt2Folder {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw folderError(dir, 'not a folder');
+  const configPath = path.join(dir, CONFIG_FILE);
+  if (!existsSync(configPath)) throw folderError(dir, `no ${CONFIG_FILE}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(configPath, 'utf8'));
+  } catch (error) {
+    throw folderError(dir, `${CONFIG_FILE} is not valid JSON: ${(error as Error).message}`);
+  }
+  const config = gptConfigFromHf(json, dir);
+  return scope(() => {
+    // Everything read or made here is released on return except the model's Parameters.
+    const model = new GPT(config);
+    model.loadStateDict(toKilnStateDict(model, readWeights(dir), dir));
+    return { model, config: model.config };
+  });
+}
+
+/**
+ * Writes `model` as a Hugging Face GPT-2 folder: config.json (GPT2Config, sorted keys) and
+ * model.safetensors with GPT2LMHeadModel's names (`transformer.` prefix), Conv1D weights
+ * transposed back to (in, out), `lm_head.weight` left out as Transformers does for a tied head,
+ * and `__metadata__ {format: 'pt'}`. Both files are written atomically. The folder is created
+ * if needed; existing files with these names are replaced.
+ */
+export function saveGpt2Folder(model: GPT, dir: string): void {
+  if (!model.config.bias) {
+    throw new Error(`saveGpt2Folder: this GPT has no biases (config.bias false), which GPT-2's layout cannot hold; train with bias: true to save as GPT-2`);
+  }
+  mkdirSync(dir, { recursive: true });
+  scope(() => {
+    const tensors = new Map<string, Tensor>();
+    for (const [name, t] of Object.entries(model.stateDict())) {
+      if (name === HEAD) continue;
+      const conv1d = CONV1D_WEIGHT.test(name.slice(PREFIX.length));
+      tensors.set(name, conv1d ? t.t().contiguous() : t); // (out, in) -> Conv1D (in, out)
+    }
+    saveSafetensors(path.join(dir, WEIGHTS_FILE), tensors, { metadata: { format: 'pt' } });
+  });
+  const json = sortedJson(hfConfigFromGpt(model.config, model.transformer.wte.weight.dtype));
+  writeFileAtomic(path.join(dir, CONFIG_FILE), (fd) => writeAll(fd, Buffer.from(json, 'utf8')));
+}
