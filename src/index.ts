@@ -26,6 +26,8 @@ export {
   randnLike,
   randintLike,
   manualSeed,
+  getRngState,
+  setRngState,
 } from './tensor/creation.js';
 export type { TensorOptions } from './tensor/creation.js';
 export { cat, stack, where, einsum, addmm, matmul, bmm, maximum, minimum } from './tensor/ops.js';

@@ -1,6 +1,7 @@
 // Tensor creation, conversion, metadata, autograd and process settings.
 #include "kiln.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/function.h>
@@ -70,6 +71,25 @@ KILN_OP(randint) {
 
 KILN_OP(manualSeed) {
   at::manual_seed(static_cast<uint64_t>(intArg(info, 0)));
+  return env.Undefined();
+}
+
+// getRngState(): a copy of the CPU generator's state (a uint8 tensor), for exact resume.
+KILN_OP(getRngState) {
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  return wrap(env, generator.get_state());
+}
+
+// setRngState(state): restores a state from getRngState().
+KILN_OP(setRngState) {
+  const at::Tensor& state = tensorArg(info, 0);
+  if (state.scalar_type() != at::kByte || state.dim() != 1) {
+    throw ArgError("setRngState needs a uint8 vector from getRngState(), got " + describeTensor(state), false);
+  }
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  generator.set_state(state);
   return env.Undefined();
 }
 
@@ -283,7 +303,7 @@ const OpEntry entries[] = {
     KILN_ENTRY(fromBuffer), KILN_ENTRY(zeros), KILN_ENTRY(ones), KILN_ENTRY(empty),
     KILN_ENTRY(full), KILN_ENTRY(scalarTensor), KILN_ENTRY(rand), KILN_ENTRY(randn),
     KILN_ENTRY(arange), KILN_ENTRY(linspace), KILN_ENTRY(eye), KILN_ENTRY(randint),
-    KILN_ENTRY(manualSeed), KILN_ENTRY(toBuffer), KILN_ENTRY(item), KILN_ENTRY(shape),
+    KILN_ENTRY(manualSeed), KILN_ENTRY(getRngState), KILN_ENTRY(setRngState), KILN_ENTRY(toBuffer), KILN_ENTRY(item), KILN_ENTRY(shape),
     KILN_ENTRY(strides), KILN_ENTRY(dtype), KILN_ENTRY(device), KILN_ENTRY(numel),
     KILN_ENTRY(isContiguous), KILN_ENTRY(nbytes), KILN_ENTRY(to), KILN_ENTRY(contiguous),
     KILN_ENTRY(clone), KILN_ENTRY(detach), KILN_ENTRY(setData), KILN_ENTRY(dispose), KILN_ENTRY(adopt), KILN_ENTRY(setOpenScopes),

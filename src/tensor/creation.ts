@@ -184,3 +184,16 @@ export function manualSeed(seed: number): void {
   if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`manualSeed: seed must be a non-negative integer, got ${seed}`);
   N['manualSeed']!(seed);
 }
+
+/**
+ * A copy of the CPU random generator's state (a uint8 tensor). With setRngState it lets a
+ * resumed run draw exactly the random numbers (dropout masks, samples) the original would have.
+ */
+export function getRngState(): Tensor {
+  return wrap(N['getRngState']!() as Handle);
+}
+
+/** Restores a state returned by getRngState(). */
+export function setRngState(state: Tensor): void {
+  N['setRngState']!(state.handle);
+}

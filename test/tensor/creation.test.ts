@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  arange, eye, full, fullLike, linspace, manualSeed, ones, rand, randint, randn, randperm, tensor, zeros, zerosLike,
+  arange, eye, full, fullLike, getRngState, linspace, manualSeed, setRngState, ones, rand, randint, randn, randperm, tensor, zeros, zerosLike,
 } from '../../src/index.js';
 
 test('tensor() infers dtypes like PyTorch', () => {
@@ -76,6 +76,19 @@ test('manualSeed makes random draws reproducible', () => {
   const b = randn([5]).toArray();
   assert.deepEqual(a, b);
   assert.notDeepEqual(randn([5]).toArray(), a);
+});
+
+test('getRngState/setRngState replay the same random numbers', () => {
+  manualSeed(5);
+  randn([3]);
+  const state = getRngState();
+  const first = [randn([4]).toArray(), rand([2]).toArray(), randint(0, 100, [3]).toArray()];
+  randn([10]);
+  setRngState(state);
+  const again = [randn([4]).toArray(), rand([2]).toArray(), randint(0, 100, [3]).toArray()];
+  assert.deepEqual(again, first);
+  assert.equal(state.dtype, 'uint8');
+  assert.throws(() => setRngState(randn([4])), /setRngState needs a uint8 vector/);
 });
 
 test('random tensors have the right ranges and moments', () => {
