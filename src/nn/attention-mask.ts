@@ -1,6 +1,7 @@
-/** @internal Turns the self-attention options into scaledDotProductAttention's mask arguments. */
+/** @internal Self-attention helpers: the mask arguments for scaledDotProductAttention, and attention over packed projections. */
 import { eye, ones } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
+import { scaledDotProductAttention } from './functional.js';
 
 export interface SelfAttentionOptions {
   /** Position t attends only to positions ≤ t. @default false */
@@ -40,4 +41,24 @@ export function selfAttentionMask(
   const blind = allowed.any(-1, true).logicalNot(); // (B, 1, T or 1, 1): queries that see no key
   const diagonal = eye(T, T, { dtype: 'bool', device: x.device }); // (T, T)
   return { attnMask: allowed.logicalOr(blind.logicalAnd(diagonal)), isCausal: false };
+}
+
+/**
+ * Self-attention over packed projections: splits qkv (B, T, 3E) into numHeads heads, attends
+ * with the mask selfAttentionMask built, and merges the heads back to (B, T, E), ready for the
+ * output projection. Shared by CausalSelfAttention and MultiheadSelfAttention.
+ */
+export function attendPacked(
+  qkv: Tensor,
+  numHeads: number,
+  mask: { attnMask: Tensor | null; isCausal: boolean },
+  dropoutP: number,
+): Tensor {
+  const [B, T, threeE] = qkv.shape as [number, number, number];
+  const E = threeE / 3;
+  const [q, k, v] = qkv
+    .split(E, -1)
+    .map((t) => t.view(B, T, numHeads, E / numHeads).transpose(1, 2)) as [Tensor, Tensor, Tensor]; // (B, T, E) -> (B, nh, T, hs)
+  const y = scaledDotProductAttention(q, k, v, { ...mask, dropoutP }); // (B, nh, T, hs)
+  return y.transpose(1, 2).reshape(B, T, E); // (B, nh, T, hs) -> (B, T, E)
 }

@@ -1,8 +1,7 @@
 import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
-import { selfAttentionMask } from './attention-mask.js';
+import { attendPacked, selfAttentionMask } from './attention-mask.js';
 import { Dropout } from './dropout.js';
-import { scaledDotProductAttention } from './functional.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 
@@ -55,18 +54,9 @@ export class CausalSelfAttention extends Module {
     if (x.ndim !== 3 || x.shape[2] !== this.embedDim) {
       throw new Error(`CausalSelfAttention: expected input (B, T, E) with E = ${this.embedDim}, got shape [${x.shape.join(', ')}]`);
     }
-    const [B, T, E] = x.shape as [number, number, number];
-    const { attnMask, isCausal } = selfAttentionMask(x, { ...options, causal: true }, 'CausalSelfAttention');
-    const [q, k, v] = this.c_attn
-      .forward(x) // (B, T, 3E)
-      .split(E, -1)
-      .map((t) => t.view(B, T, this.numHeads, this.headDim).transpose(1, 2)) as [Tensor, Tensor, Tensor]; // (B, nh, T, hs)
-    const y = scaledDotProductAttention(q, k, v, {
-      attnMask,
-      isCausal,
-      dropoutP: this.training ? this.attnDropout : 0,
-    }); // (B, nh, T, hs)
-    const merged = y.transpose(1, 2).reshape(B, T, E); // (B, nh, T, hs) -> (B, T, E)
+    const mask = selfAttentionMask(x, { ...options, causal: true }, 'CausalSelfAttention');
+    const qkv = this.c_attn.forward(x); // (B, T, 3E)
+    const merged = attendPacked(qkv, this.numHeads, mask, this.training ? this.attnDropout : 0); // (B, T, E)
     return this.resid_dropout.forward(this.c_proj.forward(merged));
   }
 

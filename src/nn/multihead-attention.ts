@@ -1,8 +1,8 @@
 import { empty } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
-import { selfAttentionMask, type SelfAttentionOptions } from './attention-mask.js';
-import { linear, scaledDotProductAttention } from './functional.js';
+import { attendPacked, selfAttentionMask, type SelfAttentionOptions } from './attention-mask.js';
+import { linear } from './functional.js';
 import { xavierUniform_, zeros_ } from './init.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
@@ -62,20 +62,9 @@ export class MultiheadSelfAttention extends Module {
     if (x.ndim !== 3 || x.shape[2] !== this.embedDim) {
       throw new Error(`MultiheadSelfAttention: expected input (B, T, E) with E = ${this.embedDim}, got shape [${x.shape.join(', ')}]`);
     }
-    const [B, T, E] = x.shape as [number, number, number];
-    const { attnMask, isCausal } = selfAttentionMask(x, options, 'MultiheadSelfAttention');
+    const mask = selfAttentionMask(x, options, 'MultiheadSelfAttention');
     const qkv = linear(x, this.in_proj_weight, this.in_proj_bias); // (B, T, 3E)
-    const [q, k, v] = qkv.split(E, -1).map((t) => t.view(B, T, this.numHeads, this.headDim).transpose(1, 2)) as [
-      Tensor,
-      Tensor,
-      Tensor,
-    ]; // (B, T, E) -> (B, nh, T, hs)
-    const y = scaledDotProductAttention(q, k, v, {
-      attnMask,
-      isCausal,
-      dropoutP: this.training ? this.dropout : 0,
-    }); // (B, nh, T, hs)
-    return this.out_proj.forward(y.transpose(1, 2).reshape(B, T, E)); // (B, nh, T, hs) -> (B, T, E)
+    return this.out_proj.forward(attendPacked(qkv, this.numHeads, mask, this.training ? this.dropout : 0)); // (B, T, E)
   }
 
   override extraRepr(): string {
