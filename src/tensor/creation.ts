@@ -1,7 +1,8 @@
 /** Creating tensors: from JS data, filled, ranges and random. */
 import { native as N, type Handle } from './native.js';
 import { Tensor, wrap, type NestedArray } from './tensor.js';
-import { type AnyTypedArray, type DType, type Device, dtypeOfTypedArray } from './dtype.js';
+import { totalmem } from 'node:os';
+import { type AnyTypedArray, type DType, type Device, dtypeByteSize, dtypeOfTypedArray } from './dtype.js';
 
 export interface TensorOptions {
   /** @default 'float32' (int64 for integer data and ranges, bool for boolean data) */
@@ -20,12 +21,26 @@ function finish(handle: Handle, options: TensorOptions): Tensor {
   return t;
 }
 
-function checkShape(shape: Shape, fn: string): number[] {
+/**
+ * Checks a shape and, for CPU tensors, that it fits in this machine's memory: an allocation
+ * larger than RAM can succeed lazily and then get the process killed when the pages are
+ * touched, so it is refused up front with an Error instead.
+ */
+function checkShape(shape: Shape, fn: string, options: TensorOptions = {}): number[] {
   if (!Array.isArray(shape)) throw new TypeError(`${fn}: shape must be an array of sizes, got ${String(shape)}`);
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
       throw new RangeError(`${fn}: shape [${shape.join(', ')}] must hold non-negative integers`);
     }
+  }
+  const dtype = options.dtype ?? 'float32';
+  const bytes = shape.reduce((n, d) => n * d, 1) * dtypeByteSize(dtype);
+  if ((options.device ?? 'cpu') === 'cpu' && bytes > totalmem()) {
+    const gib = (b: number): string => (b / 2 ** 30).toFixed(1);
+    throw new RangeError(
+      `${fn}: shape [${shape.join(', ')}] of ${dtype} needs ${gib(bytes)} GiB, more than this machine's ` +
+        `${gib(totalmem())} GiB of memory`,
+    );
   }
   return [...shape];
 }
@@ -90,20 +105,20 @@ export function tensor(
 }
 
 export function zeros(shape: Shape, options: TensorOptions = {}): Tensor {
-  return finish(N['zeros']!(checkShape(shape, 'zeros'), options.dtype, options.device), options);
+  return finish(N['zeros']!(checkShape(shape, 'zeros', options), options.dtype, options.device), options);
 }
 
 export function ones(shape: Shape, options: TensorOptions = {}): Tensor {
-  return finish(N['ones']!(checkShape(shape, 'ones'), options.dtype, options.device), options);
+  return finish(N['ones']!(checkShape(shape, 'ones', options), options.dtype, options.device), options);
 }
 
 /** Uninitialised memory: every element must be written before it is read. */
 export function empty(shape: Shape, options: TensorOptions = {}): Tensor {
-  return finish(N['empty']!(checkShape(shape, 'empty'), options.dtype, options.device), options);
+  return finish(N['empty']!(checkShape(shape, 'empty', options), options.dtype, options.device), options);
 }
 
 export function full(shape: Shape, value: number | boolean, options: TensorOptions = {}): Tensor {
-  return finish(N['full']!(checkShape(shape, 'full'), value, options.dtype, options.device), options);
+  return finish(N['full']!(checkShape(shape, 'full', options), value, options.dtype, options.device), options);
 }
 
 /** `arange(end)` or `arange(start, end, step)`: int64 for integer arguments, else float32. */
@@ -134,18 +149,18 @@ export function eye(n: number, m: number = n, options: TensorOptions = {}): Tens
 
 /** Uniform on [0, 1). */
 export function rand(shape: Shape, options: TensorOptions = {}): Tensor {
-  return finish(N['rand']!(checkShape(shape, 'rand'), options.dtype, options.device), options);
+  return finish(N['rand']!(checkShape(shape, 'rand', options), options.dtype, options.device), options);
 }
 
 /** Standard normal. */
 export function randn(shape: Shape, options: TensorOptions = {}): Tensor {
-  return finish(N['randn']!(checkShape(shape, 'randn'), options.dtype, options.device), options);
+  return finish(N['randn']!(checkShape(shape, 'randn', options), options.dtype, options.device), options);
 }
 
 /** Integers uniform on [low, high); int64 by default. */
 export function randint(low: number, high: number, shape: Shape, options: TensorOptions = {}): Tensor {
   if (!(high > low)) throw new RangeError(`randint: high (${high}) must be greater than low (${low})`);
-  return finish(N['randint']!(low, high, checkShape(shape, 'randint'), options.dtype ?? 'int64', options.device), options);
+  return finish(N['randint']!(low, high, checkShape(shape, 'randint', { ...options, dtype: options.dtype ?? 'int64' }), options.dtype ?? 'int64', options.device), options);
 }
 
 /** A random permutation of 0..n-1 (int64). */

@@ -42,6 +42,24 @@ export type AnyTypedArray =
   | Int8Array
   | Uint8Array;
 
+/** Bytes per element. */
+export function dtypeByteSize(dtype: DType): number {
+  switch (dtype) {
+    case 'float64':
+    case 'int64':
+      return 8;
+    case 'float32':
+    case 'int32':
+      return 4;
+    case 'float16':
+    case 'bfloat16':
+    case 'int16':
+      return 2;
+    default:
+      return 1;
+  }
+}
+
 export function isFloatingDtype(dtype: DType): boolean {
   return dtype === 'float32' || dtype === 'float64' || dtype === 'float16' || dtype === 'bfloat16';
 }

@@ -67,5 +67,8 @@ test('1,000 bad calls each throw a JS Error and the process keeps running', () =
 
 test('an impossible allocation is an Error, not a crash', () => {
   assert.throws(() => zeros([1_000_000, 1_000_000]), /zeros.*(allocate|memory)/i);
+  // More than RAM but a plausible size: refused before libtorch touches (and the kernel kills) it.
+  assert.throws(() => ones([1 << 20, 1 << 20], { dtype: 'uint8' }), /ones: shape \[1048576, 1048576\] of uint8 needs 1024\.0 GiB, more than this machine's .* GiB of memory/);
+  assert.throws(() => randn([1 << 18, 1 << 18]), /randn: .* needs 256\.0 GiB/);
   assert.equal(zeros([2]).sum().item(), 0);
 });
