@@ -101,3 +101,26 @@ export type {
 } from './data/index.js';
 export { GPT, gptConfig, GPT_CONFIG_DEFAULTS } from './models/index.js';
 export type { GPTConfig, GenerateOptions } from './models/index.js';
+export {
+  BertModel,
+  BertForMaskedLM,
+  BertForSequenceClassification,
+  bertConfig,
+  BERT_CONFIG_DEFAULTS,
+  maskTokens,
+  maskedLmLoss,
+  IGNORE_INDEX,
+} from './models/index.js';
+export type {
+  BertConfig,
+  BertInputs,
+  BertOutput,
+  BertModelOptions,
+  SequenceClassificationOptions,
+  MaskTokensOptions,
+  MaskedTokens,
+} from './models/index.js';
+export { Llama, LlamaModel, LlamaDecoderLayer, llamaConfig, LLAMA_CONFIG_DEFAULTS } from './models/index.js';
+export type { LlamaConfig } from './models/index.js';
+export { Llama2cTokenizer, LLAMA2C_BOS, LLAMA2C_EOS } from './tokenizers/llama2c-tokenizer.js';
+export type { Llama2cEncodeOptions } from './tokenizers/llama2c-tokenizer.js';

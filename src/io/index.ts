@@ -12,3 +12,18 @@ export { saveShardedSafetensors, loadShardedSafetensors, SHARD_INDEX_FILE } from
 export type { ShardedSaveOptions, ShardedSaveResult, LoadedShardedSafetensors } from './safetensors-sharded.js';
 export { SafetensorsError } from './safetensors-error.js';
 export { loadGpt2Folder, saveGpt2Folder, gptConfigFromHf, hfConfigFromGpt, type LoadedGpt2Folder } from './hf-gpt2.js';
+export {
+  loadBertFolder,
+  saveBertFolder,
+  readBertConfig,
+  bertConfigFromHf,
+  hfConfigFromBert,
+  BERT_ARCHITECTURES,
+  type BertArchitecture,
+  type AnyBert,
+  type HfBertConfig,
+  type LoadBertOptions,
+  type LoadedBertFolder,
+} from './hf-bert.js';
+export { loadLlamaFolder, saveLlamaFolder, llamaConfigFromHf, hfConfigFromLlama, type LoadedLlamaFolder } from './hf-llama.js';
+export { loadLlama2cCheckpoint, readLlama2cHeader, llamaConfigFromLlama2c, LLAMA2C_MAGIC, type Llama2cHeader, type Llama2cFormat, type LoadedLlama2c } from './llama2c.js';

@@ -4,3 +4,27 @@ export { gptConfig, GPT_CONFIG_DEFAULTS } from './gpt-config.js';
 export type { GPTConfig } from './gpt-config.js';
 export { topKFilter, topPFilter } from './sampling.js';
 export type { GenerateOptions } from './sampling.js';
+export {
+  BertModel,
+  BertForMaskedLM,
+  BertForSequenceClassification,
+  BertEmbeddings,
+  BertSelfAttention,
+  BertAttention,
+  BertResidualOutput,
+  BertIntermediate,
+  BertLayer,
+  BertEncoder,
+  BertPooler,
+  BertPredictionHeadTransform,
+  BertLMPredictionHead,
+  BertOnlyMLMHead,
+} from './bert.js';
+export type { BertInputs, BertOutput, BertModelOptions, SequenceClassificationOptions } from './bert.js';
+export { bertConfig, BERT_CONFIG_DEFAULTS } from './bert-config.js';
+export type { BertConfig } from './bert-config.js';
+export { maskTokens, maskedLmLoss, IGNORE_INDEX } from './masked-lm.js';
+export type { MaskTokensOptions, MaskedTokens } from './masked-lm.js';
+export { Llama, LlamaModel, LlamaDecoderLayer } from './llama.js';
+export { llamaConfig, LLAMA_CONFIG_DEFAULTS } from './llama-config.js';
+export type { LlamaConfig } from './llama-config.js';

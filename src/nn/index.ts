@@ -48,3 +48,6 @@ export { MLP } from './mlp.js';
 export type { MLPOptions } from './mlp.js';
 export { GPTBlock } from './gpt-block.js';
 export type { GPTBlockOptions } from './gpt-block.js';
+export { GroupedQueryAttention } from './grouped-query-attention.js';
+export { RotaryEmbedding, rotateHalf } from './rotary-embedding.js';
+export { SwiGLUMLP } from './swiglu-mlp.js';

@@ -1,0 +1,238 @@
+/**
+ * Llama model folders in Hugging Face's layout: `config.json` (LlamaConfig) and
+ * `model.safetensors` (or a sharded `model.safetensors.index.json` checkpoint), read into
+ * Kiln's Llama and written back so that Transformers' LlamaForCausalLM.from_pretrained loads
+ * them. Kiln's Llama uses LlamaForCausalLM's parameter names and HF's rotate_half RoPE, so the
+ * state dicts line up key for key with no transposes or permutations. Extras that older
+ * Transformers versions saved (`self_attn.rotary_emb.inv_freq`, recomputed from rope_theta)
+ * are ignored; a tied head may be present in the file (it must then equal the embedding) or not.
+ */
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { scope } from '../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Llama } from '../models/llama.js';
+import { type LlamaConfig, llamaConfig } from '../models/llama-config.js';
+import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
+import { loadSafetensors, saveSafetensors } from './safetensors.js';
+import { SHARD_INDEX_FILE, loadShardedSafetensors } from './safetensors-sharded.js';
+
+const CONFIG_FILE = 'config.json';
+const WEIGHTS_FILE = 'model.safetensors';
+const SUPPORTED_ARCHITECTURES = ['LlamaForCausalLM'];
+const HEAD = 'lm_head.weight';
+const EMBEDDING = 'model.embed_tokens.weight';
+/** The RoPE inverse frequencies older Transformers versions saved; Kiln recomputes them. */
+const ROTARY_BUFFER = /^model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq$/;
+
+export interface LoadedLlamaFolder {
+  model: Llama;
+  config: Readonly<LlamaConfig>;
+}
+
+function folderError(dir: string, problem: string): Error {
+  return new Error(`Llama folder ${dir}: ${problem}`);
+}
+
+function list(items: string[]): string {
+  return items.slice(0, 20).join(', ') + (items.length > 20 ? `, … (${items.length} in all)` : '');
+}
+
+// ---- config.json ----
+
+/**
+ * Kiln's LlamaConfig from a Transformers LlamaConfig (config.json's parsed JSON). Settings
+ * Kiln's Llama does not implement (rope_scaling, attention or MLP biases, another activation,
+ * a head_dim other than hidden_size / num_attention_heads, pretraining_tp > 1) are errors
+ * naming the setting; settings that do not change the network (token ids, use_cache, …) are
+ * ignored.
+ */
+export function llamaConfigFromHf(hf: unknown, dir = '<config>'): Readonly<LlamaConfig> {
+  if (hf === null || typeof hf !== 'object' || Array.isArray(hf)) throw folderError(dir, `${CONFIG_FILE} must hold a JSON object`);
+  const c = hf as Record<string, unknown>;
+  if (c['model_type'] !== undefined && c['model_type'] !== 'llama') {
+    throw folderError(dir, `model_type '${String(c['model_type'])}' is not supported here; this loader reads model_type 'llama' (${SUPPORTED_ARCHITECTURES.join(', ')})`);
+  }
+  const architectures = c['architectures'];
+  if (architectures !== undefined && architectures !== null) {
+    const names = Array.isArray(architectures) ? architectures.map(String) : [String(architectures)];
+    const unsupported = names.filter((a) => !SUPPORTED_ARCHITECTURES.includes(a));
+    if (unsupported.length > 0) {
+      throw folderError(dir, `architecture ${unsupported.join(', ')} is not supported; supported: ${SUPPORTED_ARCHITECTURES.join(', ')}`);
+    }
+  }
+  const integer = (key: string, fallback?: number): number => {
+    const value = c[key] ?? fallback;
+    if (value === undefined) throw folderError(dir, `${CONFIG_FILE} lacks '${key}'`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw folderError(dir, `${CONFIG_FILE}: '${key}' must be a positive integer, got ${JSON.stringify(value)}`);
+    return value;
+  };
+  const number = (key: string, fallback: number): number => {
+    const value = c[key] ?? fallback;
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw folderError(dir, `${CONFIG_FILE}: '${key}' must be a number, got ${JSON.stringify(value)}`);
+    return value;
+  };
+  const requireSetting = (key: string, want: unknown, fallback: unknown, why: string): void => {
+    const value = c[key] ?? fallback;
+    if (value !== want) throw folderError(dir, `${key} = ${JSON.stringify(value)} is not supported (Kiln's Llama needs ${JSON.stringify(want)}: ${why})`);
+  };
+  if (c['rope_scaling'] !== undefined && c['rope_scaling'] !== null) {
+    throw folderError(dir, `rope_scaling = ${JSON.stringify(c['rope_scaling'])} is not supported; Kiln's Llama implements plain RoPE (rope_scaling null) with rope_theta`);
+  }
+  requireSetting('hidden_act', 'silu', 'silu', 'the SwiGLU MLP gates with SiLU');
+  requireSetting('attention_bias', false, false, 'q/k/v/o projections without biases');
+  requireSetting('mlp_bias', false, false, 'MLP projections without biases');
+  requireSetting('pretraining_tp', 1, 1, 'tensor-parallel slicing is not emulated');
+  const hidden = integer('hidden_size');
+  const heads = integer('num_attention_heads');
+  const headDim = c['head_dim'];
+  if (headDim !== undefined && headDim !== null && headDim !== hidden / heads) {
+    throw folderError(dir, `head_dim = ${JSON.stringify(headDim)} is not supported; Kiln's Llama uses hidden_size / num_attention_heads = ${hidden / heads}`);
+  }
+  const tie = c['tie_word_embeddings'] ?? false;
+  if (typeof tie !== 'boolean') throw folderError(dir, `${CONFIG_FILE}: 'tie_word_embeddings' must be true or false, got ${JSON.stringify(tie)}`);
+  try {
+    return llamaConfig({
+      vocabSize: integer('vocab_size'),
+      dim: hidden,
+      nLayers: integer('num_hidden_layers'),
+      nHeads: heads,
+      nKvHeads: integer('num_key_value_heads', heads),
+      intermediateSize: integer('intermediate_size'),
+      maxSeqLen: integer('max_position_embeddings', 2048),
+      normEps: number('rms_norm_eps', 1e-6),
+      ropeTheta: number('rope_theta', 10000),
+      tieEmbeddings: tie,
+    });
+  } catch (error) {
+    throw folderError(dir, (error as Error).message);
+  }
+}
+
+/** The LlamaConfig JSON Transformers writes for a model of this shape. */
+export function hfConfigFromLlama(config: Readonly<LlamaConfig>, dtype: string): Record<string, unknown> {
+  const torchDtype: Record<string, string> = { float32: 'float32', float16: 'float16', bfloat16: 'bfloat16', float64: 'float64' };
+  return {
+    architectures: ['LlamaForCausalLM'],
+    attention_bias: false,
+    attention_dropout: 0.0,
+    hidden_act: 'silu',
+    hidden_size: config.dim,
+    initializer_range: 0.02,
+    intermediate_size: config.intermediateSize,
+    max_position_embeddings: config.maxSeqLen,
+    mlp_bias: false,
+    model_type: 'llama',
+    num_attention_heads: config.nHeads,
+    num_hidden_layers: config.nLayers,
+    num_key_value_heads: config.nKvHeads,
+    pretraining_tp: 1,
+    rms_norm_eps: config.normEps,
+    rope_scaling: null,
+    rope_theta: config.ropeTheta,
+    tie_word_embeddings: config.tieEmbeddings,
+    torch_dtype: torchDtype[dtype] ?? 'float32',
+    use_cache: true,
+    vocab_size: config.vocabSize,
+  };
+}
+
+/** JSON with sorted keys and two-space indents, as Transformers' save_pretrained writes it. */
+function sortedJson(value: Record<string, unknown>): string {
+  const sorted = Object.fromEntries(Object.keys(value).sort().map((k) => [k, value[k]]));
+  return JSON.stringify(sorted, null, 2) + '\n';
+}
+
+// ---- weights ----
+
+function readWeights(dir: string): Record<string, Tensor> {
+  if (existsSync(path.join(dir, WEIGHTS_FILE))) return loadSafetensors(path.join(dir, WEIGHTS_FILE)).tensors;
+  if (existsSync(path.join(dir, SHARD_INDEX_FILE))) return loadShardedSafetensors(dir).tensors;
+  const torchFile = existsSync(path.join(dir, 'pytorch_model.bin')) ? ' (it has pytorch_model.bin, which Kiln does not read: convert it to safetensors)' : '';
+  throw folderError(dir, `no ${WEIGHTS_FILE} or ${SHARD_INDEX_FILE}${torchFile}`);
+}
+
+/** The file's tensors checked against the model's state dict: missing, unexpected and misshapen keys listed. */
+function toKilnStateDict(model: Llama, weights: Record<string, Tensor>, dir: string): Map<string, Tensor> {
+  const tied = model.config.tieEmbeddings;
+  const expected = new Map(Object.entries(model.stateDict()).filter(([name]) => !(tied && name === HEAD)).map(([name, t]) => [name, t.shape]));
+  const state = new Map<string, Tensor>();
+  const unexpected: string[] = [];
+  const wrongShapes: string[] = [];
+  let tiedHead: Tensor | undefined;
+  for (const [name, t] of Object.entries(weights)) {
+    if (ROTARY_BUFFER.test(name)) continue;
+    if (tied && name === HEAD) {
+      tiedHead = t;
+      continue;
+    }
+    const want = expected.get(name);
+    if (want === undefined) {
+      unexpected.push(name);
+      continue;
+    }
+    if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
+      wrongShapes.push(`${name} (expected [${want.join(', ')}], got [${t.shape.join(', ')}])`);
+      continue;
+    }
+    state.set(name, t);
+  }
+  const missing = [...expected.keys()].filter((name) => !state.has(name) && !wrongShapes.some((w) => w.startsWith(`${name} `)));
+  const problems: string[] = [];
+  if (missing.length > 0) problems.push(`missing keys: ${list(missing)}`);
+  if (unexpected.length > 0) problems.push(`unexpected keys: ${list(unexpected)}`);
+  if (wrongShapes.length > 0) problems.push(`wrong shapes: ${list(wrongShapes)}`);
+  if (problems.length > 0) throw folderError(dir, `the weights do not match config.json's Llama: ${problems.join('; ')}`);
+  if (tied) {
+    const embedding = state.get(EMBEDDING)!;
+    if (tiedHead !== undefined && !tiedHead.equal(embedding)) {
+      throw folderError(dir, `${HEAD} differs from ${EMBEDDING} although tie_word_embeddings is true; set tie_word_embeddings false to load a separate head`);
+    }
+    state.set(HEAD, embedding); // one Parameter, loaded once through either name
+  }
+  return state;
+}
+
+/**
+ * Loads a Hugging Face Llama folder (config.json + model.safetensors or a sharded index) as a
+ * Kiln Llama in training mode, with the weights' values converted to the model's float32.
+ * @example const { model } = loadLlamaFolder('models/tinyllama'); model.eval();
+ */
+export function loadLlamaFolder(dir: string): LoadedLlamaFolder {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw folderError(dir, 'not a folder');
+  const configPath = path.join(dir, CONFIG_FILE);
+  if (!existsSync(configPath)) throw folderError(dir, `no ${CONFIG_FILE}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(configPath, 'utf8'));
+  } catch (error) {
+    throw folderError(dir, `${CONFIG_FILE} is not valid JSON: ${(error as Error).message}`);
+  }
+  const config = llamaConfigFromHf(json, dir);
+  return scope(() => {
+    // Everything read or made here is released on return except the model's Parameters and buffers.
+    const model = new Llama(config);
+    model.loadStateDict(toKilnStateDict(model, readWeights(dir), dir));
+    return { model, config: model.config };
+  });
+}
+
+/**
+ * Writes `model` as a Hugging Face Llama folder: config.json (LlamaConfig, sorted keys) and
+ * model.safetensors under LlamaForCausalLM's names with `__metadata__ {format: 'pt'}`; a tied
+ * head is left out, as Transformers does. Both files are written atomically; the folder is
+ * created if needed and files with these names are replaced.
+ */
+export function saveLlamaFolder(model: Llama, dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  scope(() => {
+    const tensors = new Map<string, Tensor>();
+    for (const [name, t] of Object.entries(model.stateDict())) {
+      if (model.config.tieEmbeddings && name === HEAD) continue;
+      tensors.set(name, t);
+    }
+    saveSafetensors(path.join(dir, WEIGHTS_FILE), tensors, { metadata: { format: 'pt' } });
+  });
+  const json = sortedJson(hfConfigFromLlama(model.config, model.model.embed_tokens.weight.dtype));
+  writeFileAtomic(path.join(dir, CONFIG_FILE), (fd) => writeAll(fd, Buffer.from(json, 'utf8')));
+}

@@ -1,0 +1,177 @@
+/**
+ * Llama: a decoder-only transformer with RMSNorm (pre-norm), rotary position embeddings
+ * (Hugging Face's rotate_half convention), a SwiGLU MLP and grouped-query attention, under
+ * Hugging Face's LlamaForCausalLM parameter names (`model.embed_tokens.weight`,
+ * `model.layers.N.self_attn.q_proj.weight`, …, `model.norm.weight`, `lm_head.weight`), so
+ * loading a checkpoint is a key-for-key copy (io/hf-llama.ts).
+ *
+ * B = batch, T = time (sequence length), C = dim, V = vocabSize.
+ */
+import { noGrad } from '../tensor/autograd.js';
+import { manualSeed } from '../tensor/creation.js';
+import { cat } from '../tensor/ops.js';
+import { scope } from '../tensor/scope.js';
+import { Tensor } from '../tensor/tensor.js';
+import { Embedding } from '../nn/embedding.js';
+import { crossEntropy } from '../nn/functional.js';
+import { GroupedQueryAttention } from '../nn/grouped-query-attention.js';
+import { normal_ } from '../nn/init.js';
+import { Linear } from '../nn/linear.js';
+import { Module } from '../nn/module.js';
+import { RMSNorm } from '../nn/rms-norm.js';
+import { RotaryEmbedding } from '../nn/rotary-embedding.js';
+import { SwiGLUMLP } from '../nn/swiglu-mlp.js';
+import { type LlamaConfig, llamaConfig } from './llama-config.js';
+import { type GenerateOptions, checkGenerateOptions, nextToken } from './sampling.js';
+
+/** Llama's initializer_range: the std of every weight matrix and embedding at init. */
+const INIT_STD = 0.02;
+
+/** One decoder layer (LlamaDecoderLayer): x + attn(norm(x)), then + mlp(norm(x)). (B, T, C) -> (B, T, C) */
+export class LlamaDecoderLayer extends Module {
+  input_layernorm: RMSNorm;
+  self_attn: GroupedQueryAttention;
+  post_attention_layernorm: RMSNorm;
+  mlp: SwiGLUMLP;
+
+  /** `rotary`: the model's shared cos/sin tables (one copy for all layers). */
+  constructor(config: Readonly<LlamaConfig>, rotary: RotaryEmbedding) {
+    super();
+    const { dim, nHeads, nKvHeads, intermediateSize, normEps } = config;
+    this.input_layernorm = new RMSNorm(dim, normEps);
+    this.self_attn = new GroupedQueryAttention(dim, nHeads, { nKvHeads, rotary });
+    this.post_attention_layernorm = new RMSNorm(dim, normEps);
+    this.mlp = new SwiGLUMLP(dim, intermediateSize);
+  }
+
+  forward(x: Tensor): Tensor {
+    const h = x.add(this.self_attn.forward(this.input_layernorm.forward(x))); // (B, T, C)
+    return h.add(this.mlp.forward(this.post_attention_layernorm.forward(h))); // (B, T, C)
+  }
+}
+
+/** The body (Hugging Face's LlamaModel): embedding, layers, final norm. ids (B, T) -> (B, T, C). */
+export class LlamaModel extends Module {
+  /** (V, C) */
+  embed_tokens: Embedding;
+  layers: LlamaDecoderLayer[];
+  norm: RMSNorm;
+
+  constructor(readonly config: Readonly<LlamaConfig>) {
+    super();
+    this.embed_tokens = new Embedding(config.vocabSize, config.dim);
+    const rotary = new RotaryEmbedding(config.dim / config.nHeads, config.maxSeqLen, config.ropeTheta);
+    this.layers = Array.from({ length: config.nLayers }, () => new LlamaDecoderLayer(config, rotary));
+    this.norm = new RMSNorm(config.dim, config.normEps);
+  }
+
+  /** ids (B, T) int64, already checked by Llama -> hidden states (B, T, C) */
+  forward(ids: Tensor): Tensor {
+    let x = this.embed_tokens.forward(ids); // (B, T, C); positions enter through RoPE only
+    for (const layer of this.layers) x = layer.forward(x); // (B, T, C)
+    return this.norm.forward(x); // (B, T, C)
+  }
+}
+
+/**
+ * A Llama-style causal language model (LlamaForCausalLM). Starts from Llama's initialisation:
+ * weights and embedding N(0, 0.02), norms ones; with tieEmbeddings the head shares the
+ * embedding's Parameter.
+ * @example
+ * const model = new Llama({ vocabSize: 64, dim: 32, nLayers: 2, nHeads: 4, nKvHeads: 2, intermediateSize: 48, maxSeqLen: 32 });
+ * const loss = model.loss(x, y); // x, y (B, T) int64, y = x shifted left by one
+ */
+export class Llama extends Module {
+  model: LlamaModel;
+  /** (C) -> (V), no bias */
+  lm_head: Linear;
+  readonly config: Readonly<LlamaConfig>;
+
+  constructor(config: Partial<LlamaConfig> = {}) {
+    super();
+    this.config = llamaConfig(config);
+    this.model = new LlamaModel(this.config);
+    this.lm_head = new Linear(this.config.dim, this.config.vocabSize, { bias: false });
+    for (const module of this.modules()) {
+      if (module instanceof Linear || module instanceof Embedding) normal_(module.weight, 0, INIT_STD);
+    }
+    if (this.config.tieEmbeddings) this.lm_head.weight = this.model.embed_tokens.weight; // one Parameter under two names
+  }
+
+  /** Throws a clear error unless ids is (B, T) int64 with T ≤ maxLength and every id in [0, V). */
+  #checkIds(ids: Tensor, who: string, maxLength: number): void {
+    if (!(ids instanceof Tensor)) throw new TypeError(`${who}: ids must be a Tensor`);
+    if (ids.ndim !== 2 || ids.dtype !== 'int64') {
+      throw new TypeError(`${who}: ids must be (B, T) int64 token ids, got ${ids.dtype} of shape [${ids.shape.join(', ')}]`);
+    }
+    const T = ids.shape[1]!;
+    if (T > maxLength) {
+      throw new RangeError(`${who}: the sequence has ${T} tokens but the model's maxSeqLen is ${this.config.maxSeqLen}; pass at most ${maxLength} (e.g. the last ${maxLength})`);
+    }
+    if (ids.numel() === 0) return;
+    const lowest = ids.amin().item();
+    const highest = ids.amax().item();
+    if (lowest < 0 || highest >= this.config.vocabSize) {
+      throw new RangeError(`${who}: token ids must be in [0, ${this.config.vocabSize}) (vocabSize), got ids from ${lowest} to ${highest}`);
+    }
+  }
+
+  /** ids (B, T) int64, T ≤ maxSeqLen -> logits (B, T, V) */
+  forward(ids: Tensor): Tensor {
+    this.#checkIds(ids, 'Llama.forward', this.config.maxSeqLen);
+    return this.lm_head.forward(this.model.forward(ids)); // (B, T, C) -> (B, T, V)
+  }
+
+  /**
+   * Mean causal-LM cross-entropy against targets already shifted (targets[t] follows ids[t]);
+   * targets equal to −100 are ignored. ids, targets (B, T) int64 -> scalar
+   */
+  loss(ids: Tensor, targets: Tensor): Tensor {
+    if (!(targets instanceof Tensor) || targets.dtype !== 'int64' || targets.ndim !== 2 || targets.shape[0] !== ids.shape[0] || targets.shape[1] !== ids.shape[1]) {
+      const got = targets instanceof Tensor ? `${targets.dtype} of shape [${targets.shape.join(', ')}]` : typeof targets;
+      throw new TypeError(`Llama.loss: targets must be int64 shaped like ids [${ids.shape.join(', ')}], got ${got}`);
+    }
+    const logits = this.forward(ids); // (B, T, V)
+    const [B, T, V] = logits.shape as [number, number, number];
+    return crossEntropy(logits.view(B * T, V), targets.reshape(B * T), { ignoreIndex: -100 }); // (B·T, V), (B·T) -> ()
+  }
+
+  /**
+   * Appends `maxNewTokens` tokens to each row of ids, feeding back each choice; the model sees
+   * at most the last maxSeqLen tokens (positions restart at 0 for the window). No gradients,
+   * eval mode; each module's mode is restored afterwards.
+   * ids (B, T) int64 -> (B, T + maxNewTokens) int64
+   */
+  generate(ids: Tensor, options: GenerateOptions): Tensor {
+    checkGenerateOptions(options, this.config.vocabSize, 'Llama.generate');
+    this.#checkIds(ids, 'Llama.generate', Number.POSITIVE_INFINITY);
+    if (ids.shape[1] === 0) throw new RangeError('Llama.generate: ids must hold at least one token per row (the prompt)');
+    if (options.seed !== undefined) manualSeed(options.seed);
+    const modes = this.modules().map((m) => [m, m.training] as const);
+    this.eval();
+    try {
+      return noGrad(() => {
+        let out = ids;
+        for (let step = 0; step < options.maxNewTokens; step++) {
+          const previous = out;
+          out = scope(() => {
+            const T = previous.shape[1]!;
+            const window = this.config.maxSeqLen;
+            const context = T > window ? previous.narrow(1, T - window, window) : previous; // (B, min(T, maxSeqLen))
+            const logits = this.forward(context).select(1, -1); // (B, T', V) -> (B, V), the last position
+            return cat([previous, nextToken(logits, options)], 1); // (B, T) + (B, 1) -> (B, T + 1)
+          });
+          if (previous !== ids) previous.dispose();
+        }
+        return out;
+      });
+    } finally {
+      for (const [module, training] of modes) module.training = training;
+    }
+  }
+
+  override extraRepr(): string {
+    const { vocabSize, dim, nLayers, nHeads, nKvHeads, intermediateSize, maxSeqLen } = this.config;
+    return `vocabSize=${vocabSize}, dim=${dim}, nLayers=${nLayers}, nHeads=${nHeads}, nKvHeads=${nKvHeads}, intermediateSize=${intermediateSize}, maxSeqLen=${maxSeqLen}`;
+  }
+}
