@@ -124,3 +124,12 @@ export { Llama, LlamaModel, LlamaDecoderLayer, llamaConfig, LLAMA_CONFIG_DEFAULT
 export type { LlamaConfig } from './models/index.js';
 export { Llama2cTokenizer, LLAMA2C_BOS, LLAMA2C_EOS } from './tokenizers/llama2c-tokenizer.js';
 export type { Llama2cEncodeOptions } from './tokenizers/llama2c-tokenizer.js';
+export { pretrainCausalLM } from './train/pretrain.js';
+export type { PretrainOptions, PretrainResult, PretrainLog } from './train/pretrain.js';
+export { resolvePretrainConfig, PRETRAIN_DEFAULTS, parseDuration } from './train/pretrain-config.js';
+export type { PretrainConfig, PretrainConfigInput, PretrainSettings, ArchitectureName } from './train/pretrain-config.js';
+export { ConfigError } from './train/config-error.js';
+export { loadCausalLM, generateText } from './train/model-folder.js';
+export type { LoadedCausalLM, KilnModelInfo } from './train/model-folder.js';
+export { SUPPORTED_ARCHITECTURES } from './train/architectures.js';
+export type { CausalLM } from './train/architectures.js';

@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * The `kiln` command: a thin shell over the library. Exit codes: 0 done, 1 failed, 2 the
+ * command line or the settings are wrong.
+ */
+import { TextDataError } from '../data/text-data-error.js';
+import { TokenFileError } from '../data/token-file-error.js';
+import { ConfigError } from '../train/config-error.js';
+import { closest } from './closest.js';
+import { GENERATE_SUMMARY, runGenerate } from './generate-command.js';
+import { PRETRAIN_SUMMARY, runPretrain } from './pretrain-command.js';
+import { UsageError } from './usage-error.js';
+
+const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[]) => Promise<number> }> = {
+  pretrain: { summary: PRETRAIN_SUMMARY, run: runPretrain },
+  generate: { summary: GENERATE_SUMMARY, run: runGenerate },
+};
+
+function help(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length)) + 2;
+  return [
+    'Usage: kiln <command> [flags]',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`),
+    '',
+    "Run 'kiln <command> --help' for a command's flags.",
+  ].join('\n');
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(help() + '\n');
+    return command === undefined ? 2 : 0;
+  }
+  const entry = COMMANDS[command];
+  if (entry === undefined) {
+    const suggestion = closest(command, Object.keys(COMMANDS));
+    throw new UsageError(`kiln: unknown command '${command}'${suggestion === undefined ? '' : `; did you mean '${suggestion}'?`} (commands: ${Object.keys(COMMANDS).join(', ')})`);
+  }
+  return entry.run(rest);
+}
+
+/** Errors that describe a mistake in the command line, the settings or the input files: exit 2, no stack. */
+function isUsersToFix(error: unknown): boolean {
+  return error instanceof UsageError || error instanceof ConfigError || error instanceof TextDataError || error instanceof TokenFileError;
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  const err = error instanceof Error ? error : new Error(String(error));
+  const prefix = err instanceof UsageError ? '' : `kiln ${process.argv[2] ?? ''}: `;
+  // The stack helps only when Kiln itself is at fault, and then only on request.
+  const detail = process.env['KILN_DEBUG'] === '1' ? `\n${err.stack ?? ''}` : '';
+  process.stderr.write(`${prefix}${err.message}${detail}\n`);
+  process.exitCode = isUsersToFix(err) ? 2 : 1;
+}

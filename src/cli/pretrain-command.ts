@@ -1,0 +1,83 @@
+/** `kiln pretrain`: flags → pretrainCausalLM, with progress on the terminal. */
+import { readFileSync } from 'node:fs';
+import { formatFlags, parseFlags } from './args.js';
+import { PRETRAIN_FLAGS, configFromFlags } from './pretrain-flags.js';
+import { UsageError } from './usage-error.js';
+
+export const PRETRAIN_SUMMARY = 'pretrain a language model on text';
+
+export function pretrainHelp(): string {
+  return [
+    'Usage: kiln pretrain [--data PATH...|default] [--tokenizer char|gpt2|PATH] [--out DIR] [--resume] [flags]',
+    '',
+    'Pretrains a causal language model. Writes OUT/metrics.jsonl (one JSON line per log and eval),',
+    'OUT/model (last step), OUT/best (best validation loss) and OUT/state (to --resume from).',
+    'Defaults are nanoGPT\'s character-level CPU recipe.',
+    '',
+    'Flags:',
+    formatFlags(PRETRAIN_FLAGS),
+  ].join('\n');
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`kiln pretrain: cannot read --config ${file}: ${(error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`kiln pretrain: --config ${file} is not valid JSON (${(error as Error).message})`);
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new UsageError(`kiln pretrain: --config ${file} must hold a JSON object of settings, e.g. {"max-steps": 500}`);
+  }
+  return json as Record<string, unknown>;
+}
+
+export async function runPretrain(argv: readonly string[]): Promise<number> {
+  const flags = parseFlags(argv, PRETRAIN_FLAGS, 'pretrain');
+  if (flags.get('help') === true) {
+    process.stdout.write(pretrainHelp() + '\n');
+    return 0;
+  }
+  const layers: Record<string, unknown>[] = [];
+  const configFile = flags.get('config');
+  if (typeof configFile === 'string') layers.push(readConfigFile(configFile));
+  layers.push(configFromFlags(flags));
+
+  const [{ pretrainCausalLM }, { ProgressReporter }] = await Promise.all([import('../train/pretrain.js'), import('./progress.js')]);
+  const progress = new ProgressReporter(process.stdout);
+  const controller = new AbortController();
+  const onSignal = (): void => {
+    if (controller.signal.aborted) process.exit(130); // a second Ctrl-C: stop now
+    progress.line('stopping after this step: evaluating and saving (Ctrl-C again to quit at once)');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const result = await pretrainCausalLM({
+      config: layers,
+      resume: flags.get('resume') === true,
+      signal: controller.signal,
+      onStart: (info) => {
+        const from = info.startStep > 0 ? `resuming at step ${info.startStep}` : 'starting';
+        progress.line(
+          `${info.config.arch}: ${(info.parameters / 1e6).toFixed(2)}M parameters, vocabulary ${info.vocabSize}, ` +
+            `${info.trainTokens} training and ${info.valTokens} validation tokens; ${from}`,
+        );
+      },
+      onLog: (log, info) => progress.update(log, info.maxSteps, info.isEval),
+    });
+    progress.finish();
+    progress.line(`done at step ${result.step} (${result.stoppedBy}): val_loss ${result.valLoss.toFixed(4)}, best ${result.bestValLoss.toFixed(4)}; model in ${result.modelDir}, best in ${result.bestDir}`);
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,60 @@
+/** The flags of `kiln pretrain`: one per PretrainConfig key (kebab-case), plus --config, --resume, --help. */
+import { type PretrainConfig, PRETRAIN_DEFAULTS, camelCase, kebabCase } from '../train/pretrain-config.js';
+import type { FlagKind, FlagSpec } from './args.js';
+
+const SETTINGS: Record<keyof PretrainConfig, { kind: FlagKind; help: string; valueName?: string }> = {
+  arch: { kind: 'string', help: 'model architecture (gpt today; llama, bert, lstm later)', valueName: 'gpt' },
+  data: { kind: 'list', help: "text files, folders, .jsonl/.csv files, or 'default' (Moby-Dick + State of the Union)", valueName: 'PATH...|default' },
+  tokenizer: { kind: 'string', help: "'char', 'gpt2' (GPT-2's BPE) or a tokenizer.json path", valueName: 'char|gpt2|PATH' },
+  vocabSize: { kind: 'int', help: "embedding rows; pads the tokenizer's vocabulary (unset: its size)" },
+  layers: { kind: 'int', help: 'transformer blocks' },
+  heads: { kind: 'int', help: 'attention heads per block' },
+  dim: { kind: 'int', help: 'model width' },
+  blockSize: { kind: 'int', help: 'context length in tokens' },
+  batchSize: { kind: 'int', help: 'sequences per micro-batch' },
+  gradAccumulation: { kind: 'int', help: 'micro-batches per optimizer step' },
+  lr: { kind: 'number', help: 'peak learning rate' },
+  minLr: { kind: 'number', help: 'learning rate at the end of the cosine decay' },
+  warmup: { kind: 'int', help: 'linear warm-up steps' },
+  weightDecay: { kind: 'number', help: 'AdamW weight decay on matrices and embeddings' },
+  beta1: { kind: 'number', help: 'AdamW beta1' },
+  beta2: { kind: 'number', help: 'AdamW beta2' },
+  gradClip: { kind: 'number', help: 'gradient-norm clip (0: off)' },
+  dropout: { kind: 'number', help: 'dropout probability while training' },
+  maxSteps: { kind: 'int', help: 'optimizer steps' },
+  timeLimit: { kind: 'duration', help: 'stop (after evaluating and saving) when this much time has passed, e.g. 10m' },
+  evalEvery: { kind: 'int', help: 'evaluate and checkpoint every N steps' },
+  evalIters: { kind: 'int', help: 'batches per evaluation' },
+  logEvery: { kind: 'int', help: 'log the training loss every N steps' },
+  valFraction: { kind: 'number', help: 'fraction of the tokens (the tail) held out for validation' },
+  seed: { kind: 'int', help: 'random seed (weights, batches, dropout)' },
+  threads: { kind: 'int', help: 'CPU threads for libtorch (unset: its default)' },
+  out: { kind: 'string', help: 'run folder: metrics.jsonl, model/, best/, state/', valueName: 'DIR' },
+};
+
+function defaultText(value: unknown): string {
+  if (value === null) return 'unset';
+  if (Array.isArray(value)) return value.join(' ');
+  return String(value);
+}
+
+export const PRETRAIN_FLAGS: readonly FlagSpec[] = [
+  ...(Object.keys(SETTINGS) as (keyof PretrainConfig)[]).map((key) => ({
+    name: kebabCase(key),
+    ...SETTINGS[key],
+    defaultText: defaultText(PRETRAIN_DEFAULTS[key]),
+  })),
+  { name: 'config', kind: 'string', help: 'JSON file of settings with the same keys (kebab-case or camelCase); flags override it', valueName: 'FILE' },
+  { name: 'resume', kind: 'boolean', help: 'continue the run in --out from its last checkpoint' },
+  { name: 'help', kind: 'boolean', help: 'show this help' },
+];
+
+/** The config layer the settings flags make: kebab-case flag names → PretrainConfig keys. */
+export function configFromFlags(flags: ReadonlyMap<string, unknown>): Record<string, unknown> {
+  const layer: Record<string, unknown> = {};
+  for (const [name, value] of flags) {
+    if (name === 'config' || name === 'resume' || name === 'help') continue;
+    layer[camelCase(name)] = value;
+  }
+  return layer;
+}

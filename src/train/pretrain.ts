@@ -1,0 +1,252 @@
+/**
+ * pretrainCausalLM: the whole pretraining run a `kiln pretrain` invocation performs, as a
+ * library call. Text → tokenizer → cached token file → train/val split → model → AdamW with
+ * cosine schedule → a loop of steps, each inside its own memory scope → evaluations,
+ * metrics.jsonl, model folders (OUT/model, OUT/best) and a resumable training state (OUT/state).
+ *
+ * B = batch size, T = block size.
+ */
+import { appendFileSync } from 'node:fs';
+import path from 'node:path';
+import { randomWindows } from '../data/lm-batches.js';
+import { splitTokens } from '../data/token-file.js';
+import { clipGradNorm_ } from '../optim/clip.js';
+import { CosineLR } from '../optim/schedules/cosine.js';
+import { manualSeed } from '../tensor/creation.js';
+import { getNumThreads, setNumThreads } from '../tensor/runtime.js';
+import { scope } from '../tensor/scope.js';
+import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
+import { causalLMArchitecture } from './architectures.js';
+import { ConfigError } from './config-error.js';
+import { evaluateLoss } from './evaluate.js';
+import { truncateMetrics } from './metrics-file.js';
+import { nanoGptAdamW } from './optimizer-groups.js';
+import { prepareLmData } from './lm-data.js';
+import { writeCausalLMFolder, type KilnModelInfo } from './model-folder.js';
+import {
+  type PretrainConfig,
+  type PretrainConfigInput,
+  PRETRAIN_CONFIG_KEYS,
+  RESUMABLE_OVERRIDES,
+  kebabCase,
+  pretrainOutDir,
+  resolvePretrainConfig,
+} from './pretrain-config.js';
+import { loadOptimizerState, readTrainingState, restoreRng, saveTrainingState } from './training-state.js';
+
+/** One line of metrics.jsonl: a training log (loss) or an evaluation (val_loss, train_loss). */
+export interface PretrainLog {
+  step: number;
+  /** Mean training loss of this step's micro-batches (nats per token); on an eval line, the eval's train-split loss. */
+  loss: number;
+  /** Validation loss, on eval lines only. */
+  val_loss?: number;
+  /** The learning rate this step used. */
+  lr: number;
+  /** Training tokens per second since the previous log line (on eval lines: the last one measured). */
+  tokens_per_s: number;
+  /** Seconds of training so far, over every invocation of the run. */
+  elapsed_s: number;
+}
+
+export interface PretrainOptions {
+  /** Settings over the defaults, applied in order (e.g. a config file's, then flags). See PretrainConfig. */
+  config?: PretrainConfigInput | PretrainConfigInput[];
+  /**
+   * Continue from OUT/state: the saved settings are the base, the given ones may only change
+   * timeLimit, threads, logEvery, evalEvery. Starts afresh when there is no state.
+   * @default false
+   */
+  resume?: boolean;
+  /** Called for every metrics line, as it is written. */
+  onLog?: (log: PretrainLog, info: { maxSteps: number; isEval: boolean }) => void;
+  /** Called once before the first step. */
+  onStart?: (info: { config: Readonly<PretrainConfig>; vocabSize: number; trainTokens: number; valTokens: number; startStep: number; parameters: number }) => void;
+  /** Stops the run after the current step; it evaluates and saves before returning. */
+  signal?: AbortSignal;
+}
+
+export interface PretrainResult {
+  config: Readonly<PretrainConfig>;
+  /** Steps completed. */
+  step: number;
+  /** Last validation loss. */
+  valLoss: number;
+  bestValLoss: number;
+  /** Folders written. */
+  modelDir: string;
+  bestDir: string;
+  stateDir: string;
+  /** Why the loop ended. */
+  stoppedBy: 'maxSteps' | 'timeLimit' | 'signal';
+}
+
+const METRICS_FILE = 'metrics.jsonl';
+const RUN_CONFIG_FILE = 'config.json';
+
+/** The resolved config for this invocation: fresh, or the saved one with the permitted changes. */
+function resolveConfig(layers: PretrainConfigInput[], saved: PretrainConfig | undefined): Readonly<PretrainConfig> {
+  if (saved === undefined) return resolvePretrainConfig(...layers);
+  const resumed = resolvePretrainConfig(saved, ...layers);
+  const changed = PRETRAIN_CONFIG_KEYS.filter((k) => !RESUMABLE_OVERRIDES.includes(k) && JSON.stringify(resumed[k]) !== JSON.stringify(saved[k]));
+  if (changed.length > 0) {
+    const what = changed.map((k) => `${kebabCase(k)} (saved ${JSON.stringify(saved[k])}, given ${JSON.stringify(resumed[k])})`).join(', ');
+    throw new ConfigError(`cannot resume with different ${what}; a resumed run may only change ${RESUMABLE_OVERRIDES.map(kebabCase).join(', ')}. Drop those settings, or use a new --out folder`);
+  }
+  return resumed;
+}
+
+/**
+ * Pretrains a causal language model; see the module comment. Returns when maxSteps are done,
+ * the time limit is spent, or `signal` aborts; each of these ends with an evaluation and a save.
+ * @example
+ * await pretrainCausalLM({ config: { data: ['book.txt'], maxSteps: 500, out: 'runs/book' }, onLog: console.log });
+ */
+export async function pretrainCausalLM(options: PretrainOptions = {}): Promise<PretrainResult> {
+  const layers = options.config === undefined ? [] : Array.isArray(options.config) ? options.config : [options.config];
+  // `out` decides where a saved state lives, so resolve it before the rest.
+  const out = pretrainOutDir(...layers);
+  const stateDir = path.join(out, 'state');
+  const saved = options.resume === true ? readTrainingState(stateDir) : null;
+  const config = resolveConfig(layers, saved?.config);
+  const architecture = causalLMArchitecture(config.arch);
+
+  const previousThreads = getNumThreads();
+  if (config.threads !== null) setNumThreads(config.threads);
+  try {
+    const { tokenizer, tokens } = prepareLmData(config.data, config.tokenizer, out);
+    if (config.vocabSize !== null && config.vocabSize < tokenizer.vocabSize) {
+      throw new ConfigError(`vocab-size ${config.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize} ids; leave it unset or give at least ${tokenizer.vocabSize}`);
+    }
+    const vocabSize = config.vocabSize ?? tokenizer.vocabSize;
+    const { train, val } = splitTokens(tokens, config.valFraction);
+    for (const [name, part] of [['training', train], ['validation', val]] as const) {
+      if (part.length < config.blockSize + 1) {
+        throw new ConfigError(`the ${name} split has ${part.length} tokens, fewer than block-size + 1 = ${config.blockSize + 1}; use more text, a smaller block-size or another val-fraction`);
+      }
+    }
+
+    manualSeed(config.seed);
+    const model = saved === null ? architecture.build(config, vocabSize) : architecture.load(path.join(stateDir, saved.modelDir));
+    model.train();
+    const optimizer = nanoGptAdamW(model, config);
+    const scheduler = new CosineLR(optimizer, { warmupSteps: config.warmup, totalSteps: config.maxSteps, minLr: config.minLr });
+    const sampler = randomWindows(train, { blockSize: config.blockSize, batchSize: config.batchSize, seed: config.seed, ...(saved === null ? {} : { state: saved.sampler }) });
+    let step = 0;
+    let elapsedBefore = 0;
+    let bestValLoss = Number.POSITIVE_INFINITY;
+    const metricsFile = path.join(out, METRICS_FILE);
+    if (saved !== null) {
+      scope(() => optimizer.loadStateDict(loadOptimizerState(stateDir, saved)));
+      scheduler.loadStateDict(saved.scheduler);
+      restoreRng(saved);
+      step = saved.step;
+      elapsedBefore = saved.elapsedS;
+      bestValLoss = saved.bestValLoss ?? Number.POSITIVE_INFINITY;
+      truncateMetrics(metricsFile, step);
+    } else {
+      writeFileAtomic(metricsFile, () => {}); // a fresh run starts a fresh log
+    }
+    writeFileAtomic(path.join(out, RUN_CONFIG_FILE), (fd) => writeAll(fd, Buffer.from(JSON.stringify(config, null, 2) + '\n', 'utf8')));
+    options.onStart?.({ config, vocabSize, trainTokens: train.length, valTokens: val.length, startStep: step, parameters: model.numParameters() });
+
+    const tokensPerStep = config.batchSize * config.blockSize * config.gradAccumulation;
+    const startTime = performance.now();
+    const elapsed = (): number => elapsedBefore + (performance.now() - startTime) / 1000;
+    let windowStart = performance.now();
+    let windowTokens = 0;
+    let lastLr = scheduler.lastLr[0]!;
+    let lastTokensPerSecond = 0;
+    let valLoss = Number.NaN;
+
+    const log = (entry: PretrainLog, isEval: boolean): void => {
+      appendFileSync(metricsFile, JSON.stringify(entry) + '\n');
+      options.onLog?.(entry, { maxSteps: config.maxSteps, isEval });
+    };
+    const made = (): KilnModelInfo['made'] => ({ by: 'pretrainCausalLM', config: { ...config }, date: new Date().toISOString() });
+    const checkpoint = (): void => {
+      const trainLoss = evaluateLoss(model, train, config);
+      valLoss = evaluateLoss(model, val, config);
+      log({ step, loss: trainLoss, val_loss: valLoss, lr: lastLr, tokens_per_s: lastTokensPerSecond, elapsed_s: elapsed() }, true);
+      const info: KilnModelInfo = { architecture: config.arch, task: 'causal-lm', made: made(), step, val_loss: valLoss };
+      writeCausalLMFolder(model, tokenizer, path.join(out, 'model'), info);
+      if (valLoss < bestValLoss) {
+        bestValLoss = valLoss;
+        writeCausalLMFolder(model, tokenizer, path.join(out, 'best'), info);
+      }
+      scope(() =>
+        saveTrainingState({
+          dir: stateDir,
+          step,
+          elapsedS: elapsed(),
+          bestValLoss,
+          scheduler: scheduler.stateDict(),
+          sampler: sampler.state(),
+          config,
+          optimizer: optimizer.stateDict(),
+          saveModel: (dir) => architecture.save(model, dir),
+        }),
+      );
+      windowStart = performance.now(); // evaluation time is not training throughput
+    };
+
+    let stoppedBy: PretrainResult['stoppedBy'] = 'maxSteps';
+    // A resumed run's state is a checkpoint of its step already.
+    let checkpointedAt = saved === null ? -1 : step;
+    while (step < config.maxSteps) {
+      if (options.signal?.aborted === true) {
+        stoppedBy = 'signal';
+        break;
+      }
+      if (config.timeLimit !== null && (performance.now() - startTime) / 1000 >= config.timeLimit) {
+        stoppedBy = 'timeLimit';
+        break;
+      }
+      lastLr = scheduler.lastLr[0]!;
+      // One step per scope: activations, gradients' temporaries and batches are freed at its end;
+      // parameters and optimizer state live outside it.
+      const loss = scope(() => {
+        optimizer.zeroGrad();
+        let sum = 0;
+        for (let micro = 0; micro < config.gradAccumulation; micro++) {
+          const { x, y } = sampler.next(); // (B, T), (B, T)
+          const microLoss = model.loss(x, y);
+          microLoss.div(config.gradAccumulation).backward();
+          sum += microLoss.item();
+        }
+        if (config.gradClip > 0) clipGradNorm_(model.parameters(), config.gradClip);
+        optimizer.step();
+        return sum / config.gradAccumulation;
+      });
+      scheduler.step();
+      step++;
+      windowTokens += tokensPerStep;
+      if (step % config.logEvery === 0 || step === config.maxSteps) {
+        const now = performance.now();
+        lastTokensPerSecond = windowTokens / ((now - windowStart) / 1000);
+        log({ step, loss, lr: lastLr, tokens_per_s: lastTokensPerSecond, elapsed_s: elapsed() }, false);
+        windowStart = now;
+        windowTokens = 0;
+      }
+      if (step % config.evalEvery === 0 || step === config.maxSteps) {
+        checkpoint();
+        checkpointedAt = step;
+      }
+      // Let timers, signals and I/O callbacks run between steps (a progress bar, SIGINT).
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (checkpointedAt !== step) checkpoint();
+    return {
+      config,
+      step,
+      valLoss,
+      bestValLoss,
+      modelDir: path.join(out, 'model'),
+      bestDir: path.join(out, 'best'),
+      stateDir,
+      stoppedBy,
+    };
+  } finally {
+    if (config.threads !== null) setNumThreads(previousThreads);
+  }
+}

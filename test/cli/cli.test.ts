@@ -1,0 +1,116 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tinyText } from '../train/tiny-text.js';
+
+// dist/test/cli/cli.test.js -> dist/src/cli/main.js
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+function kiln(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const TINY_FLAGS = ['--layers', '2', '--heads', '2', '--dim', '32', '--block-size', '16', '--batch-size', '8', '--lr', '1e-2', '--min-lr', '1e-3', '--warmup', '5', '--eval-iters', '2', '--log-every', '1', '--threads', '1', '--seed', '5'];
+
+function losses(out: string): string[] {
+  // step, loss and val_loss of every line, as written (exact decimal strings of the float32 values)
+  return readFileSync(path.join(out, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const m = JSON.parse(l) as Record<string, number>;
+      return `${m['step']} ${m['loss']} ${m['val_loss']}`;
+    });
+}
+
+test('kiln --help lists the commands; kiln <cmd> --help lists flags with defaults', () => {
+  const top = kiln('--help');
+  assert.equal(top.status, 0);
+  assert.match(top.stdout, /pretrain/);
+  assert.match(top.stdout, /generate/);
+  const pretrain = kiln('pretrain', '--help');
+  assert.equal(pretrain.status, 0);
+  for (const line of ['--block-size N', '(default: 64)', '--min-lr X', '(default: 0.0001)', '--resume', '--config FILE', '--time-limit DURATION', '--beta2 X', '(default: 0.99)']) {
+    assert.ok(pretrain.stdout.includes(line), `pretrain --help lacks '${line}'`);
+  }
+  const generate = kiln('generate', '--help');
+  assert.equal(generate.status, 0);
+  for (const flag of ['--model DIR', '--prompt', '--max-new-tokens N', '--temperature X', '--top-k N', '--top-p X', '--seed N']) assert.ok(generate.stdout.includes(flag), flag);
+});
+
+test('kiln: unknown commands and flags name the closest valid one; bad values are clear; all exit 2', () => {
+  const cases: [string[], RegExp][] = [
+    [['pretrian'], /unknown command 'pretrian'; did you mean 'pretrain'\?/],
+    [['pretrain', '--layer', '3'], /unknown flag --layer; did you mean --layers\?/],
+    [['generate', '--max-tokens', '3'], /unknown flag --max-tokens; did you mean --max-new-tokens\?/],
+    [['pretrain', '--layers', 'three'], /--layers expects an integer, got 'three'/],
+    [['pretrain', '--lr', '1e-3x'], /--lr expects a number, got '1e-3x'/],
+    [['pretrain', '--time-limit', 'soon'], /--time-limit expects a duration/],
+    [['pretrain', '--val-fraction', '1.5', '--out', path.join(tmpdir(), 'kiln-never-written')], /val-fraction must be a number in \[0, 1\)/],
+    [['pretrain', '--arch', 'llama', '--out', path.join(tmpdir(), 'kiln-never-written')], /'llama' is not yet supported.*supported: gpt/],
+    [['pretrain', '--arch', 'transformer'], /arch must be one of gpt, llama, bert, lstm/],
+    [['generate', '--prompt', 'hi'], /--model DIR is required/],
+    [['generate', '--model', path.join(tmpdir(), 'kiln-no-such-model')], /--model .*kiln-no-such-model does not exist/],
+    [['pretrain', '--data', path.join(tmpdir(), 'kiln-no-such-text.txt'), '--out', path.join(tmpdir(), 'kiln-never-written')], /kiln-no-such-text\.txt: cannot read/],
+    [['generate', '--model', 'x', '--top-p', '2'], /--top-p must be in \(0, 1\]/],
+  ];
+  for (const [args, message] of cases) {
+    const result = kiln(...args);
+    assert.equal(result.status, 2, `kiln ${args.join(' ')}: exit ${result.status}, stderr ${result.stderr}`);
+    assert.match(result.stderr, message, `kiln ${args.join(' ')}`);
+    assert.ok(result.stderr.split('\n').filter((l) => l !== '').length <= 2, `a short error, got ${result.stderr}`);
+  }
+  assert.ok(!existsSync(path.join(tmpdir(), 'kiln-never-written', 'metrics.jsonl')));
+});
+
+test('kiln pretrain killed with SIGKILL after a checkpoint resumes with --resume and continues with the losses of an uninterrupted run', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kiln-cli-'));
+  try {
+    const text = path.join(dir, 'text.txt');
+    writeFileSync(text, tinyText());
+    const config = path.join(dir, 'run.json');
+    // The config file uses the flags' keys; flags add the rest.
+    writeFileSync(config, JSON.stringify({ 'max-steps': 100, 'eval-every': 25, data: [text] }));
+    const whole = path.join(dir, 'whole');
+    const uninterrupted = kiln('pretrain', '--config', config, ...TINY_FLAGS, '--out', whole);
+    assert.equal(uninterrupted.status, 0, uninterrupted.stderr);
+    assert.match(uninterrupted.stdout, /step 100\/100/, 'plain progress lines when stdout is not a terminal');
+
+    const killed = path.join(dir, 'killed');
+    const child = spawn(process.execPath, [MAIN, 'pretrain', '--config', config, ...TINY_FLAGS, '--out', killed], { stdio: 'ignore' });
+    const stateFile = path.join(killed, 'state', 'state.json');
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (existsSync(stateFile)) {
+          clearInterval(timer);
+          child.kill('SIGKILL');
+          resolve();
+        }
+      }, 2);
+      child.on('exit', () => {
+        clearInterval(timer);
+        reject(new Error('the run finished before it could be killed'));
+      });
+    });
+    await new Promise((resolve) => child.once('exit', resolve));
+    const stoppedAt = (JSON.parse(readFileSync(stateFile, 'utf8')) as { step: number }).step;
+    assert.ok(stoppedAt >= 25 && stoppedAt < 100, `killed at checkpoint step ${stoppedAt}`);
+
+    const resumed = kiln('pretrain', '--out', killed, '--resume');
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stdout, new RegExp(`resuming at step ${stoppedAt}`));
+    assert.deepEqual(losses(killed), losses(whole));
+
+    const sample = kiln('generate', '--model', path.join(killed, 'best'), '--prompt', 'the pot', '--max-new-tokens', '20', '--seed', '1', '--top-k', '5');
+    assert.equal(sample.status, 0, sample.stderr);
+    assert.ok(sample.stdout.startsWith('the pot') && sample.stdout.trimEnd().length === 27, sample.stdout);
+    assert.equal(kiln('generate', '--model', path.join(whole, 'best'), '--prompt', 'the pot', '--max-new-tokens', '20', '--seed', '1', '--top-k', '5').stdout, sample.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
