@@ -7,21 +7,17 @@
  *
  * B = batch, T = time (sequence length), C = nEmbd, V = vocabSize.
  */
-import { noGrad } from '../tensor/autograd.js';
-import { arange, manualSeed } from '../tensor/creation.js';
-import { cat } from '../tensor/ops.js';
-import { scope } from '../tensor/scope.js';
+import { arange } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Dropout } from '../nn/dropout.js';
 import { Embedding } from '../nn/embedding.js';
-import { crossEntropy } from '../nn/functional.js';
 import { GPTBlock } from '../nn/gpt-block.js';
 import { normal_, zeros_ } from '../nn/init.js';
 import { LayerNorm } from '../nn/layer-norm.js';
 import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
 import { type GPTConfig, gptConfig } from './gpt-config.js';
-import { type GenerateOptions, checkGenerateOptions, nextToken } from './sampling.js';
+import { CausalLanguageModel } from './causal-language-model.js';
 
 /** GPT-2's initializer_range: the std of every weight matrix and embedding at init. */
 const INIT_STD = 0.02;
@@ -68,7 +64,8 @@ export class GPTTransformer extends Module {
  * const model = new GPT({ vocabSize: 65, blockSize: 64, nLayer: 4, nHead: 4, nEmbd: 128 });
  * const loss = model.loss(x, y); // x, y (B, T) int64, y = x shifted left by one
  */
-export class GPT extends Module {
+export class GPT extends CausalLanguageModel {
+  protected readonly modelName = 'GPT';
   transformer: GPTTransformer;
   /** (C) -> (V), no bias; its weight is transformer.wte.weight (tied). */
   lm_head: Linear;
@@ -105,78 +102,18 @@ export class GPT extends Module {
     }
   }
 
-  /** Throws a clear error unless ids is (B, T) int64 with 1 ≤ T ≤ blockSize and every id in [0, V). */
-  #checkIds(ids: Tensor, who: string, maxLength: number): void {
-    if (!(ids instanceof Tensor)) throw new TypeError(`${who}: ids must be a Tensor`);
-    if (ids.ndim !== 2 || ids.dtype !== 'int64') {
-      throw new TypeError(`${who}: ids must be (B, T) int64 token ids, got ${ids.dtype} of shape [${ids.shape.join(', ')}]`);
-    }
-    const T = ids.shape[1]!;
-    if (T > maxLength) {
-      throw new RangeError(`${who}: the sequence has ${T} tokens but the model's blockSize is ${this.config.blockSize}; pass at most ${maxLength} (e.g. the last ${maxLength})`);
-    }
-    if (ids.numel() === 0) return;
-    const lowest = ids.amin().item();
-    const highest = ids.amax().item();
-    if (lowest < 0 || highest >= this.config.vocabSize) {
-      throw new RangeError(`${who}: token ids must be in [0, ${this.config.vocabSize}) (vocabSize), got ids from ${lowest} to ${highest}`);
-    }
+  protected get vocabSize(): number {
+    return this.config.vocabSize;
+  }
+
+  protected get contextLimit(): { name: string; length: number } {
+    return { name: 'blockSize', length: this.config.blockSize };
   }
 
   /** ids (B, T) int64, T ≤ blockSize -> logits (B, T, V) */
   forward(ids: Tensor): Tensor {
-    this.#checkIds(ids, 'GPT.forward', this.config.blockSize);
+    this.checkIds(ids, 'GPT.forward', this.config.blockSize);
     return this.lm_head.forward(this.transformer.forward(ids)); // (B, T, C) -> (B, T, V)
-  }
-
-  /**
-   * Mean causal-LM cross-entropy: the logits at position t are scored against targets[t], the
-   * token that follows ids[t] (pass targets already shifted, as nanoGPT does; Hugging Face's
-   * `labels` are shifted inside the model instead). Targets equal to −100 are ignored.
-   * ids, targets (B, T) int64 -> scalar
-   */
-  loss(ids: Tensor, targets: Tensor): Tensor {
-    if (!(targets instanceof Tensor) || targets.dtype !== 'int64' || targets.ndim !== 2 || targets.shape[0] !== ids.shape[0] || targets.shape[1] !== ids.shape[1]) {
-      const got = targets instanceof Tensor ? `${targets.dtype} of shape [${targets.shape.join(', ')}]` : typeof targets;
-      throw new TypeError(`GPT.loss: targets must be int64 shaped like ids [${ids.shape.join(', ')}], got ${got}`);
-    }
-    const logits = this.forward(ids); // (B, T, V)
-    const [B, T, V] = logits.shape as [number, number, number];
-    return crossEntropy(logits.view(B * T, V), targets.reshape(B * T), { ignoreIndex: -100 }); // (B·T, V), (B·T) -> ()
-  }
-
-  /**
-   * Appends `maxNewTokens` tokens to each row of ids, feeding back each choice; the model sees
-   * at most the last blockSize tokens. Runs without gradients and in eval mode (no dropout);
-   * each module's mode is restored afterwards.
-   * ids (B, T) int64 -> (B, T + maxNewTokens) int64
-   */
-  generate(ids: Tensor, options: GenerateOptions): Tensor {
-    checkGenerateOptions(options, this.config.vocabSize, 'GPT.generate');
-    this.#checkIds(ids, 'GPT.generate', Number.POSITIVE_INFINITY);
-    if (ids.shape[1] === 0) throw new RangeError('GPT.generate: ids must hold at least one token per row (the prompt)');
-    if (options.seed !== undefined) manualSeed(options.seed);
-    const modes = this.modules().map((m) => [m, m.training] as const);
-    this.eval();
-    try {
-      return noGrad(() => {
-        let out = ids;
-        for (let step = 0; step < options.maxNewTokens; step++) {
-          const previous = out;
-          out = scope(() => {
-            const T = previous.shape[1]!;
-            const blockSize = this.config.blockSize;
-            const context = T > blockSize ? previous.narrow(1, T - blockSize, blockSize) : previous; // (B, min(T, blockSize))
-            const logits = this.forward(context).select(1, -1); // (B, T', V) -> (B, V), the last position
-            return cat([previous, nextToken(logits, options)], 1); // (B, T) + (B, 1) -> (B, T + 1)
-          });
-          if (previous !== ids) previous.dispose();
-        }
-        return out;
-      });
-    } finally {
-      for (const [module, training] of modes) module.training = training;
-    }
   }
 
   override extraRepr(): string {

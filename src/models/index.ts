@@ -28,3 +28,4 @@ export type { MaskTokensOptions, MaskedTokens } from './masked-lm.js';
 export { Llama, LlamaModel, LlamaDecoderLayer } from './llama.js';
 export { llamaConfig, LLAMA_CONFIG_DEFAULTS } from './llama-config.js';
 export type { LlamaConfig } from './llama-config.js';
+export { CausalLanguageModel } from './causal-language-model.js';

@@ -7,13 +7,8 @@
  *
  * B = batch, T = time (sequence length), C = dim, V = vocabSize.
  */
-import { noGrad } from '../tensor/autograd.js';
-import { manualSeed } from '../tensor/creation.js';
-import { cat } from '../tensor/ops.js';
-import { scope } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Embedding } from '../nn/embedding.js';
-import { crossEntropy } from '../nn/functional.js';
 import { GroupedQueryAttention } from '../nn/grouped-query-attention.js';
 import { normal_ } from '../nn/init.js';
 import { Linear } from '../nn/linear.js';
@@ -22,7 +17,7 @@ import { RMSNorm } from '../nn/rms-norm.js';
 import { RotaryEmbedding } from '../nn/rotary-embedding.js';
 import { SwiGLUMLP } from '../nn/swiglu-mlp.js';
 import { type LlamaConfig, llamaConfig } from './llama-config.js';
-import { type GenerateOptions, checkGenerateOptions, nextToken } from './sampling.js';
+import { CausalLanguageModel } from './causal-language-model.js';
 
 /** Llama's initializer_range: the std of every weight matrix and embedding at init. */
 const INIT_STD = 0.02;
@@ -81,7 +76,8 @@ export class LlamaModel extends Module {
  * const model = new Llama({ vocabSize: 64, dim: 32, nLayers: 2, nHeads: 4, nKvHeads: 2, intermediateSize: 48, maxSeqLen: 32 });
  * const loss = model.loss(x, y); // x, y (B, T) int64, y = x shifted left by one
  */
-export class Llama extends Module {
+export class Llama extends CausalLanguageModel {
+  protected readonly modelName = 'Llama';
   model: LlamaModel;
   /** (C) -> (V), no bias */
   lm_head: Linear;
@@ -98,76 +94,18 @@ export class Llama extends Module {
     if (this.config.tieEmbeddings) this.lm_head.weight = this.model.embed_tokens.weight; // one Parameter under two names
   }
 
-  /** Throws a clear error unless ids is (B, T) int64 with T ≤ maxLength and every id in [0, V). */
-  #checkIds(ids: Tensor, who: string, maxLength: number): void {
-    if (!(ids instanceof Tensor)) throw new TypeError(`${who}: ids must be a Tensor`);
-    if (ids.ndim !== 2 || ids.dtype !== 'int64') {
-      throw new TypeError(`${who}: ids must be (B, T) int64 token ids, got ${ids.dtype} of shape [${ids.shape.join(', ')}]`);
-    }
-    const T = ids.shape[1]!;
-    if (T > maxLength) {
-      throw new RangeError(`${who}: the sequence has ${T} tokens but the model's maxSeqLen is ${this.config.maxSeqLen}; pass at most ${maxLength} (e.g. the last ${maxLength})`);
-    }
-    if (ids.numel() === 0) return;
-    const lowest = ids.amin().item();
-    const highest = ids.amax().item();
-    if (lowest < 0 || highest >= this.config.vocabSize) {
-      throw new RangeError(`${who}: token ids must be in [0, ${this.config.vocabSize}) (vocabSize), got ids from ${lowest} to ${highest}`);
-    }
+  protected get vocabSize(): number {
+    return this.config.vocabSize;
+  }
+
+  protected get contextLimit(): { name: string; length: number } {
+    return { name: 'maxSeqLen', length: this.config.maxSeqLen };
   }
 
   /** ids (B, T) int64, T ≤ maxSeqLen -> logits (B, T, V) */
   forward(ids: Tensor): Tensor {
-    this.#checkIds(ids, 'Llama.forward', this.config.maxSeqLen);
+    this.checkIds(ids, 'Llama.forward', this.config.maxSeqLen);
     return this.lm_head.forward(this.model.forward(ids)); // (B, T, C) -> (B, T, V)
-  }
-
-  /**
-   * Mean causal-LM cross-entropy against targets already shifted (targets[t] follows ids[t]);
-   * targets equal to −100 are ignored. ids, targets (B, T) int64 -> scalar
-   */
-  loss(ids: Tensor, targets: Tensor): Tensor {
-    if (!(targets instanceof Tensor) || targets.dtype !== 'int64' || targets.ndim !== 2 || targets.shape[0] !== ids.shape[0] || targets.shape[1] !== ids.shape[1]) {
-      const got = targets instanceof Tensor ? `${targets.dtype} of shape [${targets.shape.join(', ')}]` : typeof targets;
-      throw new TypeError(`Llama.loss: targets must be int64 shaped like ids [${ids.shape.join(', ')}], got ${got}`);
-    }
-    const logits = this.forward(ids); // (B, T, V)
-    const [B, T, V] = logits.shape as [number, number, number];
-    return crossEntropy(logits.view(B * T, V), targets.reshape(B * T), { ignoreIndex: -100 }); // (B·T, V), (B·T) -> ()
-  }
-
-  /**
-   * Appends `maxNewTokens` tokens to each row of ids, feeding back each choice; the model sees
-   * at most the last maxSeqLen tokens (positions restart at 0 for the window). No gradients,
-   * eval mode; each module's mode is restored afterwards.
-   * ids (B, T) int64 -> (B, T + maxNewTokens) int64
-   */
-  generate(ids: Tensor, options: GenerateOptions): Tensor {
-    checkGenerateOptions(options, this.config.vocabSize, 'Llama.generate');
-    this.#checkIds(ids, 'Llama.generate', Number.POSITIVE_INFINITY);
-    if (ids.shape[1] === 0) throw new RangeError('Llama.generate: ids must hold at least one token per row (the prompt)');
-    if (options.seed !== undefined) manualSeed(options.seed);
-    const modes = this.modules().map((m) => [m, m.training] as const);
-    this.eval();
-    try {
-      return noGrad(() => {
-        let out = ids;
-        for (let step = 0; step < options.maxNewTokens; step++) {
-          const previous = out;
-          out = scope(() => {
-            const T = previous.shape[1]!;
-            const window = this.config.maxSeqLen;
-            const context = T > window ? previous.narrow(1, T - window, window) : previous; // (B, min(T, maxSeqLen))
-            const logits = this.forward(context).select(1, -1); // (B, T', V) -> (B, V), the last position
-            return cat([previous, nextToken(logits, options)], 1); // (B, T) + (B, 1) -> (B, T + 1)
-          });
-          if (previous !== ids) previous.dispose();
-        }
-        return out;
-      });
-    } finally {
-      for (const [module, training] of modes) module.training = training;
-    }
   }
 
   override extraRepr(): string {
