@@ -17,18 +17,14 @@
  * from_pretrained does for fine-tuning: the other head's weights are then ignored and a head
  * the checkpoint lacks starts from BERT's initialisation; both are listed in the result.
  */
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { BertForMaskedLM, BertForSequenceClassification, BertModel } from '../models/bert.js';
 import { type BertConfig, bertConfig } from '../models/bert-config.js';
-import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
-import { loadSafetensors, saveSafetensors } from './safetensors.js';
-import { SHARD_INDEX_FILE, loadShardedSafetensors } from './safetensors-sharded.js';
+import { CONFIG_FILE, folderErrors, listNames, readConfigJson, readWeights, writeFolder } from './hf-folder.js';
 
-const CONFIG_FILE = 'config.json';
-const WEIGHTS_FILE = 'model.safetensors';
+const folderError = folderErrors('BERT');
+
 export const BERT_ARCHITECTURES = ['BertModel', 'BertForMaskedLM', 'BertForSequenceClassification'] as const;
 export type BertArchitecture = (typeof BERT_ARCHITECTURES)[number];
 
@@ -74,14 +70,6 @@ export interface LoadedBertFolder<M extends AnyBert = AnyBert> {
   ignoredKeys: string[];
   /** Parameters the checkpoint did not hold, left at BERT's initialisation (a new head). */
   newlyInitialized: string[];
-}
-
-function folderError(dir: string, problem: string): Error {
-  return new Error(`BERT folder ${dir}: ${problem}`);
-}
-
-function list(items: string[]): string {
-  return items.slice(0, 20).join(', ') + (items.length > 20 ? `, … (${items.length} in all)` : '');
 }
 
 function architectureOf(model: AnyBert): BertArchitecture {
@@ -196,19 +184,7 @@ export function hfConfigFromBert(model: AnyBert): Record<string, unknown> {
 }
 
 /** JSON with sorted keys and two-space indents, as Transformers' save_pretrained writes it. */
-function sortedJson(value: Record<string, unknown>): string {
-  const sorted = Object.fromEntries(Object.keys(value).sort().map((k) => [k, value[k]]));
-  return JSON.stringify(sorted, null, 2) + '\n';
-}
-
 // ---- weights ----
-
-function readWeights(dir: string): Record<string, Tensor> {
-  if (existsSync(path.join(dir, WEIGHTS_FILE))) return loadSafetensors(path.join(dir, WEIGHTS_FILE)).tensors;
-  if (existsSync(path.join(dir, SHARD_INDEX_FILE))) return loadShardedSafetensors(dir).tensors;
-  const torchFile = existsSync(path.join(dir, 'pytorch_model.bin')) ? ' (it has pytorch_model.bin, which Kiln does not read: convert it to safetensors)' : '';
-  throw folderError(dir, `no ${WEIGHTS_FILE} or ${SHARD_INDEX_FILE}${torchFile}`);
-}
 
 /** A checkpoint key in canonical form: no `bert.` prefix, gamma/beta renamed; null for buffers. */
 function canonicalName(fileName: string): string | null {
@@ -266,8 +242,8 @@ function toKilnStateDict(
   missing = missing.filter((name) => !newlyInitialized.includes(name));
   const unexpected = [...renamed].filter(([name]) => !expected.has(name)).map(([, { file }]) => file);
   const problems: string[] = [];
-  if (missing.length > 0) problems.push(`missing keys: ${list(missing)}`);
-  if (unexpected.length > 0) problems.push(`unexpected keys: ${list(unexpected)}`);
+  if (missing.length > 0) problems.push(`missing keys: ${listNames(missing)}`);
+  if (unexpected.length > 0) problems.push(`unexpected keys: ${listNames(unexpected)}`);
   const wrongShapes: string[] = [];
   const state = new Map<string, Tensor>();
   for (const [name, { file, tensor }] of renamed) {
@@ -279,7 +255,7 @@ function toKilnStateDict(
     }
     state.set(name, tensor);
   }
-  if (wrongShapes.length > 0) problems.push(`wrong shapes: ${list(wrongShapes)}`);
+  if (wrongShapes.length > 0) problems.push(`wrong shapes: ${listNames(wrongShapes)}`);
   if (problems.length > 0) throw folderError(dir, `the weights do not match config.json's ${target}: ${problems.join('; ')}`);
   if (target === 'BertForMaskedLM') {
     const word = state.get(kilnName(WORD_EMBEDDINGS))!;
@@ -297,15 +273,7 @@ function toKilnStateDict(
 
 /** Reads and checks config.json. */
 export function readBertConfig(dir: string): HfBertConfig {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw folderError(dir, 'not a folder');
-  const configPath = path.join(dir, CONFIG_FILE);
-  if (!existsSync(configPath)) throw folderError(dir, `no ${CONFIG_FILE}`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(configPath, 'utf8'));
-  } catch (error) {
-    throw folderError(dir, `${CONFIG_FILE} is not valid JSON: ${(error as Error).message}`);
-  }
+  const json = readConfigJson(dir, folderError);
   return bertConfigFromHf(json, dir);
 }
 
@@ -329,7 +297,7 @@ export function loadBertFolder<A extends BertArchitecture = BertArchitecture>(di
       : target === 'BertForSequenceClassification'
         ? new BertForSequenceClassification(hf.config, { numLabels: options.numLabels ?? hf.numLabels, ...(hf.classifierDropout === undefined ? {} : { classifierDropout: hf.classifierDropout }) })
         : new BertModel(hf.config);
-    const { state, ignoredKeys, newlyInitialized } = toKilnStateDict(model, target, target !== hf.architecture, readWeights(dir), dir);
+    const { state, ignoredKeys, newlyInitialized } = toKilnStateDict(model, target, target !== hf.architecture, readWeights(dir, folderError), dir);
     model.loadStateDict(state, { strict: newlyInitialized.length === 0 });
     return { model: model as BertModels[A], config: model.config, architecture: target, ignoredKeys, newlyInitialized };
   });
@@ -343,11 +311,5 @@ export function loadBertFolder<A extends BertArchitecture = BertArchitecture>(di
  * needed; existing files with these names are replaced.
  */
 export function saveBertFolder(model: AnyBert, dir: string): void {
-  const json = sortedJson(hfConfigFromBert(model));
-  mkdirSync(dir, { recursive: true });
-  scope(() => {
-    const tensors = new Map(Object.entries(model.stateDict()).filter(([name]) => name !== DECODER_WEIGHT));
-    saveSafetensors(path.join(dir, WEIGHTS_FILE), tensors, { metadata: { format: 'pt' } });
-  });
-  writeFileAtomic(path.join(dir, CONFIG_FILE), (fd) => writeAll(fd, Buffer.from(json, 'utf8')));
+  writeFolder(dir, hfConfigFromBert(model), () => new Map(Object.entries(model.stateDict()).filter(([name]) => name !== DECODER_WEIGHT)));
 }

@@ -13,18 +13,14 @@
  *
  * C = n_embd.
  */
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { GPT } from '../models/gpt.js';
 import { type GPTConfig, gptConfig } from '../models/gpt-config.js';
-import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
-import { loadSafetensors, saveSafetensors } from './safetensors.js';
-import { SHARD_INDEX_FILE, loadShardedSafetensors } from './safetensors-sharded.js';
+import { CONFIG_FILE, folderErrors, listNames, readConfigJson, readWeights, writeFolder } from './hf-folder.js';
 
-const CONFIG_FILE = 'config.json';
-const WEIGHTS_FILE = 'model.safetensors';
+const folderError = folderErrors('GPT-2');
+
 const SUPPORTED_ARCHITECTURES = ['GPT2LMHeadModel', 'GPT2Model'];
 /** Both are GELU's tanh approximation, which GPT's MLP computes. */
 const SUPPORTED_ACTIVATIONS = ['gelu_new', 'gelu_pytorch_tanh'];
@@ -38,14 +34,6 @@ const MASK_BUFFER = /^h\.\d+\.attn\.(bias|masked_bias)$/;
 export interface LoadedGpt2Folder {
   model: GPT;
   config: Readonly<GPTConfig>;
-}
-
-function folderError(dir: string, problem: string): Error {
-  return new Error(`GPT-2 folder ${dir}: ${problem}`);
-}
-
-function list(items: string[]): string {
-  return items.slice(0, 20).join(', ') + (items.length > 20 ? `, … (${items.length} in all)` : '');
 }
 
 // ---- config.json ----
@@ -143,19 +131,7 @@ export function hfConfigFromGpt(config: Readonly<GPTConfig>, dtype: string): Rec
 }
 
 /** JSON with sorted keys and two-space indents, as Transformers' save_pretrained writes it. */
-function sortedJson(value: Record<string, unknown>): string {
-  const sorted = Object.fromEntries(Object.keys(value).sort().map((k) => [k, value[k]]));
-  return JSON.stringify(sorted, null, 2) + '\n';
-}
-
 // ---- weights ----
-
-function readWeights(dir: string): Record<string, Tensor> {
-  if (existsSync(path.join(dir, WEIGHTS_FILE))) return loadSafetensors(path.join(dir, WEIGHTS_FILE)).tensors;
-  if (existsSync(path.join(dir, SHARD_INDEX_FILE))) return loadShardedSafetensors(dir).tensors;
-  const torchFile = existsSync(path.join(dir, 'pytorch_model.bin')) ? ' (it has pytorch_model.bin, which Kiln does not read: convert it to safetensors)' : '';
-  throw folderError(dir, `no ${WEIGHTS_FILE} or ${SHARD_INDEX_FILE}${torchFile}`);
-}
 
 /**
  * The file's tensors under GPT's state-dict names, Conv1D weights transposed to (out, in).
@@ -178,8 +154,8 @@ function toKilnStateDict(model: GPT, weights: Record<string, Tensor>, dir: strin
   const missing = [...expected.keys()].filter((name) => !renamed.has(name));
   const unexpected = [...renamed].filter(([name]) => !expected.has(name)).map(([, { file }]) => file);
   const problems: string[] = [];
-  if (missing.length > 0) problems.push(`missing keys: ${list(missing)}`);
-  if (unexpected.length > 0) problems.push(`unexpected keys: ${list(unexpected)}`);
+  if (missing.length > 0) problems.push(`missing keys: ${listNames(missing)}`);
+  if (unexpected.length > 0) problems.push(`unexpected keys: ${listNames(unexpected)}`);
   const wrongShapes: string[] = [];
   const state = new Map<string, Tensor>();
   for (const [name, { file, tensor }] of renamed) {
@@ -193,7 +169,7 @@ function toKilnStateDict(model: GPT, weights: Record<string, Tensor>, dir: strin
     }
     state.set(name, conv1d ? tensor.t().contiguous() : tensor); // (in, out) -> (out, in)
   }
-  if (wrongShapes.length > 0) problems.push(`wrong shapes: ${list(wrongShapes)}`);
+  if (wrongShapes.length > 0) problems.push(`wrong shapes: ${listNames(wrongShapes)}`);
   if (problems.length > 0) throw folderError(dir, `the weights do not match config.json's GPT-2: ${problems.join('; ')}`);
   const wte = state.get(`${PREFIX}wte.weight`)!;
   if (head !== undefined && !head.equal(wte)) {
@@ -209,20 +185,12 @@ function toKilnStateDict(model: GPT, weights: Record<string, Tensor>, dir: strin
  * @example const { model } = loadGpt2Folder('models/gpt2'); model.eval();
  */
 export function loadGpt2Folder(dir: string): LoadedGpt2Folder {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw folderError(dir, 'not a folder');
-  const configPath = path.join(dir, CONFIG_FILE);
-  if (!existsSync(configPath)) throw folderError(dir, `no ${CONFIG_FILE}`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(configPath, 'utf8'));
-  } catch (error) {
-    throw folderError(dir, `${CONFIG_FILE} is not valid JSON: ${(error as Error).message}`);
-  }
+  const json = readConfigJson(dir, folderError);
   const config = gptConfigFromHf(json, dir);
   return scope(() => {
     // Everything read or made here is released on return except the model's Parameters.
     const model = new GPT(config);
-    model.loadStateDict(toKilnStateDict(model, readWeights(dir), dir));
+    model.loadStateDict(toKilnStateDict(model, readWeights(dir, folderError), dir));
     return { model, config: model.config };
   });
 }
@@ -238,16 +206,13 @@ export function saveGpt2Folder(model: GPT, dir: string): void {
   if (!model.config.bias) {
     throw new Error(`saveGpt2Folder: this GPT has no biases (config.bias false), which GPT-2's layout cannot hold; train with bias: true to save as GPT-2`);
   }
-  mkdirSync(dir, { recursive: true });
-  scope(() => {
+  writeFolder(dir, hfConfigFromGpt(model.config, model.transformer.wte.weight.dtype), () => {
     const tensors = new Map<string, Tensor>();
     for (const [name, t] of Object.entries(model.stateDict())) {
       if (name === HEAD) continue;
       const conv1d = CONV1D_WEIGHT.test(name.slice(PREFIX.length));
       tensors.set(name, conv1d ? t.t().contiguous() : t); // (out, in) -> Conv1D (in, out)
     }
-    saveSafetensors(path.join(dir, WEIGHTS_FILE), tensors, { metadata: { format: 'pt' } });
+    return tensors;
   });
-  const json = sortedJson(hfConfigFromGpt(model.config, model.transformer.wte.weight.dtype));
-  writeFileAtomic(path.join(dir, CONFIG_FILE), (fd) => writeAll(fd, Buffer.from(json, 'utf8')));
 }

@@ -7,18 +7,14 @@
  * Transformers versions saved (`self_attn.rotary_emb.inv_freq`, recomputed from rope_theta)
  * are ignored; a tied head may be present in the file (it must then equal the embedding) or not.
  */
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Llama } from '../models/llama.js';
 import { type LlamaConfig, llamaConfig } from '../models/llama-config.js';
-import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
-import { loadSafetensors, saveSafetensors } from './safetensors.js';
-import { SHARD_INDEX_FILE, loadShardedSafetensors } from './safetensors-sharded.js';
+import { CONFIG_FILE, folderErrors, listNames, readConfigJson, readWeights, writeFolder } from './hf-folder.js';
 
-const CONFIG_FILE = 'config.json';
-const WEIGHTS_FILE = 'model.safetensors';
+const folderError = folderErrors('Llama');
+
 const SUPPORTED_ARCHITECTURES = ['LlamaForCausalLM'];
 const HEAD = 'lm_head.weight';
 const EMBEDDING = 'model.embed_tokens.weight';
@@ -28,14 +24,6 @@ const ROTARY_BUFFER = /^model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq$/;
 export interface LoadedLlamaFolder {
   model: Llama;
   config: Readonly<LlamaConfig>;
-}
-
-function folderError(dir: string, problem: string): Error {
-  return new Error(`Llama folder ${dir}: ${problem}`);
-}
-
-function list(items: string[]): string {
-  return items.slice(0, 20).join(', ') + (items.length > 20 ? `, … (${items.length} in all)` : '');
 }
 
 // ---- config.json ----
@@ -138,19 +126,7 @@ export function hfConfigFromLlama(config: Readonly<LlamaConfig>, dtype: string):
 }
 
 /** JSON with sorted keys and two-space indents, as Transformers' save_pretrained writes it. */
-function sortedJson(value: Record<string, unknown>): string {
-  const sorted = Object.fromEntries(Object.keys(value).sort().map((k) => [k, value[k]]));
-  return JSON.stringify(sorted, null, 2) + '\n';
-}
-
 // ---- weights ----
-
-function readWeights(dir: string): Record<string, Tensor> {
-  if (existsSync(path.join(dir, WEIGHTS_FILE))) return loadSafetensors(path.join(dir, WEIGHTS_FILE)).tensors;
-  if (existsSync(path.join(dir, SHARD_INDEX_FILE))) return loadShardedSafetensors(dir).tensors;
-  const torchFile = existsSync(path.join(dir, 'pytorch_model.bin')) ? ' (it has pytorch_model.bin, which Kiln does not read: convert it to safetensors)' : '';
-  throw folderError(dir, `no ${WEIGHTS_FILE} or ${SHARD_INDEX_FILE}${torchFile}`);
-}
 
 /** The file's tensors checked against the model's state dict: missing, unexpected and misshapen keys listed. */
 function toKilnStateDict(model: Llama, weights: Record<string, Tensor>, dir: string): Map<string, Tensor> {
@@ -179,9 +155,9 @@ function toKilnStateDict(model: Llama, weights: Record<string, Tensor>, dir: str
   }
   const missing = [...expected.keys()].filter((name) => !state.has(name) && !wrongShapes.some((w) => w.startsWith(`${name} `)));
   const problems: string[] = [];
-  if (missing.length > 0) problems.push(`missing keys: ${list(missing)}`);
-  if (unexpected.length > 0) problems.push(`unexpected keys: ${list(unexpected)}`);
-  if (wrongShapes.length > 0) problems.push(`wrong shapes: ${list(wrongShapes)}`);
+  if (missing.length > 0) problems.push(`missing keys: ${listNames(missing)}`);
+  if (unexpected.length > 0) problems.push(`unexpected keys: ${listNames(unexpected)}`);
+  if (wrongShapes.length > 0) problems.push(`wrong shapes: ${listNames(wrongShapes)}`);
   if (problems.length > 0) throw folderError(dir, `the weights do not match config.json's Llama: ${problems.join('; ')}`);
   if (tied) {
     const embedding = state.get(EMBEDDING)!;
@@ -199,20 +175,12 @@ function toKilnStateDict(model: Llama, weights: Record<string, Tensor>, dir: str
  * @example const { model } = loadLlamaFolder('models/tinyllama'); model.eval();
  */
 export function loadLlamaFolder(dir: string): LoadedLlamaFolder {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw folderError(dir, 'not a folder');
-  const configPath = path.join(dir, CONFIG_FILE);
-  if (!existsSync(configPath)) throw folderError(dir, `no ${CONFIG_FILE}`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(configPath, 'utf8'));
-  } catch (error) {
-    throw folderError(dir, `${CONFIG_FILE} is not valid JSON: ${(error as Error).message}`);
-  }
+  const json = readConfigJson(dir, folderError);
   const config = llamaConfigFromHf(json, dir);
   return scope(() => {
     // Everything read or made here is released on return except the model's Parameters and buffers.
     const model = new Llama(config);
-    model.loadStateDict(toKilnStateDict(model, readWeights(dir), dir));
+    model.loadStateDict(toKilnStateDict(model, readWeights(dir, folderError), dir));
     return { model, config: model.config };
   });
 }
@@ -224,15 +192,12 @@ export function loadLlamaFolder(dir: string): LoadedLlamaFolder {
  * created if needed and files with these names are replaced.
  */
 export function saveLlamaFolder(model: Llama, dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  scope(() => {
+  writeFolder(dir, hfConfigFromLlama(model.config, model.model.embed_tokens.weight.dtype), () => {
     const tensors = new Map<string, Tensor>();
     for (const [name, t] of Object.entries(model.stateDict())) {
       if (model.config.tieEmbeddings && name === HEAD) continue;
       tensors.set(name, t);
     }
-    saveSafetensors(path.join(dir, WEIGHTS_FILE), tensors, { metadata: { format: 'pt' } });
+    return tensors;
   });
-  const json = sortedJson(hfConfigFromLlama(model.config, model.model.embed_tokens.weight.dtype));
-  writeFileAtomic(path.join(dir, CONFIG_FILE), (fd) => writeAll(fd, Buffer.from(json, 'utf8')));
 }

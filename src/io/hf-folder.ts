@@ -1,0 +1,62 @@
+/**
+ * What every Hugging Face-style model folder shares, whatever the architecture: reading
+ * config.json, reading the weights (one safetensors file or a sharded index), listing problem
+ * keys, and writing config.json (sorted keys) + model.safetensors atomically.
+ */
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { scope } from '../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
+import { loadSafetensors, saveSafetensors } from './safetensors.js';
+import { SHARD_INDEX_FILE, loadShardedSafetensors } from './safetensors-sharded.js';
+
+export const CONFIG_FILE = 'config.json';
+export const WEIGHTS_FILE = 'model.safetensors';
+
+/** Builds the errors of one kind of folder: `${kind} folder ${dir}: ${problem}`. */
+export type FolderError = (dir: string, problem: string) => Error;
+
+export function folderErrors(kind: string): FolderError {
+  return (dir, problem) => new Error(`${kind} folder ${dir}: ${problem}`);
+}
+
+/** Names for a message: the first 20, then how many in all. */
+export function listNames(items: string[]): string {
+  return items.slice(0, 20).join(', ') + (items.length > 20 ? `, … (${items.length} in all)` : '');
+}
+
+/** The parsed config.json of a folder, with clear errors for a missing folder, file or bad JSON. */
+export function readConfigJson(dir: string, error: FolderError): unknown {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw error(dir, 'not a folder');
+  const configPath = path.join(dir, CONFIG_FILE);
+  if (!existsSync(configPath)) throw error(dir, `no ${CONFIG_FILE}`);
+  try {
+    return JSON.parse(readFileSync(configPath, 'utf8'));
+  } catch (cause) {
+    throw error(dir, `${CONFIG_FILE} is not valid JSON: ${(cause as Error).message}`);
+  }
+}
+
+/** The tensors of model.safetensors, or of the shards its index names. */
+export function readWeights(dir: string, error: FolderError): Record<string, Tensor> {
+  if (existsSync(path.join(dir, WEIGHTS_FILE))) return loadSafetensors(path.join(dir, WEIGHTS_FILE)).tensors;
+  if (existsSync(path.join(dir, SHARD_INDEX_FILE))) return loadShardedSafetensors(dir).tensors;
+  const torchFile = existsSync(path.join(dir, 'pytorch_model.bin')) ? ' (it has pytorch_model.bin, which Kiln does not read: convert it to safetensors)' : '';
+  throw error(dir, `no ${WEIGHTS_FILE} or ${SHARD_INDEX_FILE}${torchFile}`);
+}
+
+/**
+ * Writes config.json (keys sorted, as Transformers writes it) and model.safetensors with
+ * `__metadata__ {format: 'pt'}`, each atomically; creates the folder if needed. `tensors` is
+ * called inside a scope, so the tensors it makes for the file are freed afterwards.
+ */
+export function writeFolder(dir: string, config: Record<string, unknown>, tensors: () => Map<string, Tensor>): void {
+  mkdirSync(dir, { recursive: true });
+  scope(() => {
+    saveSafetensors(path.join(dir, WEIGHTS_FILE), tensors(), { metadata: { format: 'pt' } });
+  });
+  const sorted = Object.fromEntries(Object.keys(config).sort().map((k) => [k, config[k]]));
+  const json = JSON.stringify(sorted, null, 2) + '\n';
+  writeFileAtomic(path.join(dir, CONFIG_FILE), (fd) => writeAll(fd, Buffer.from(json, 'utf8')));
+}
