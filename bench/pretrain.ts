@@ -1,0 +1,243 @@
+/**
+ * Pretraining benchmark (issue 4, acceptance 1): nanoGPT's character-level CPU recipe — 4 layers,
+ * 4 heads, dim 128, block 64, batch 12, 2000 steps, lr 1e-3 cosine to 1e-4 after 100 warm-up
+ * steps, AdamW (β2 0.99, weight decay 0.1), clip 1.0, no dropout, 90/10 split — on Moby Dick
+ * (~1.2 MB of CC0 English, the default corpus's first part), run by Kiln's pretrainCausalLM and by
+ * a from-scratch PyTorch model of the same architecture (bench/pretrain_torch.py under Debian's
+ * /usr/bin/python3), one after the other, with the same threads and environment.
+ *
+ * Targets: |Kiln val loss − PyTorch val loss| ≤ 0.03, and Kiln's training tokens/s ≥ PyTorch's.
+ * Validation loss is measured once, after the last step, by both on the same evalIters · B
+ * sequential windows of the validation tail; throughput counts the training loop only.
+ *
+ * Prints a table, then, as the last line of stdout, one JSON object:
+ *   {"kiln_tokens_per_s":…, "torch_tokens_per_s":…, "kiln_val_loss":…, "torch_val_loss":…}
+ * Progress goes to stderr.
+ *
+ * Run: `npm run bench:pretrain`, or `node dist/bench/pretrain.js [--steps N]` (e.g. --steps 100
+ * for a quick check; the targets are for the full 2000).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { packageRoot } from '../src/tensor/native.js';
+import { buildInfo, defaultCorpus, getNumThreads, pretrainCausalLM } from '../src/index.js';
+import { PRETRAIN_DEFAULTS } from '../src/train/pretrain-config.js';
+
+const PYTHON = '/usr/bin/python3';
+const VAL_LOSS_TOLERANCE = 0.03;
+const THROUGHPUT_RATIO_TARGET = 1.0;
+
+interface TorchResult {
+  torch: string;
+  threads: number;
+  openblas_coretype: string | null;
+  steps: number;
+  train_seconds: number;
+  tokens_per_s: number;
+  val_loss: number;
+  final_train_loss: number;
+  vocab_size: number;
+  train_tokens: number;
+  val_tokens: number;
+}
+
+interface KilnResult {
+  tokensPerSecond: number;
+  trainSeconds: number;
+  valLoss: number;
+  finalTrainLoss: number;
+  vocabSize: number;
+  trainTokens: number;
+  valTokens: number;
+}
+
+function parseArgs(argv: string[]): { steps: number } {
+  let steps = PRETRAIN_DEFAULTS.maxSteps;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const value = arg.startsWith('--steps=') ? arg.slice('--steps='.length) : arg === '--steps' ? argv[++i] : undefined;
+    if (value === undefined) throw new Error(`unknown argument '${arg}'; usage: node dist/bench/pretrain.js [--steps N]`);
+    steps = Number(value);
+    if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return { steps };
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+/** Fails with what to install when /usr/bin/python3 cannot import torch. */
+function checkPythonTorch(env: NodeJS.ProcessEnv): void {
+  const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8', env });
+  const install =
+    "This benchmark compares Kiln with Debian's PyTorch: install python3-torch " +
+    "(sudo apt-get install python3-torch; 'npm run bench:pretrain' does it in its set-up step).";
+  if (probe.error !== undefined) throw new Error(`cannot run ${PYTHON} (${probe.error.message}). ${install}`);
+  if (probe.status !== 0) {
+    const lastLine = probe.stderr.trim().split('\n').pop() ?? `exit status ${probe.status}`;
+    throw new Error(`${PYTHON} cannot import torch (${lastLine}). ${install}`);
+  }
+}
+
+async function runKiln(textFile: string, outDir: string, steps: number, threads: number): Promise<KilnResult> {
+  const config = resolveRecipe(steps);
+  let trainSeconds = Number.NaN;
+  let finalTrainLoss = Number.NaN;
+  let info = { vocabSize: 0, trainTokens: 0, valTokens: 0 };
+  const result = await pretrainCausalLM({
+    config: {
+      data: [textFile],
+      tokenizer: 'char',
+      maxSteps: steps,
+      warmup: config.warmup,
+      // One evaluation, after the last step; its time is outside the training clock below.
+      evalEvery: steps,
+      evalIters: config.evalIters,
+      threads,
+      out: outDir,
+    },
+    onStart: (s) => {
+      info = { vocabSize: s.vocabSize, trainTokens: s.trainTokens, valTokens: s.valTokens };
+    },
+    onLog: (log, { isEval }) => {
+      if (isEval) return;
+      // elapsed_s of a training log: seconds of the training loop so far, before any evaluation.
+      trainSeconds = log.elapsed_s;
+      finalTrainLoss = log.loss;
+      if (log.step % 100 === 0) process.stderr.write(`[bench:pretrain] kiln step ${log.step}/${steps} loss ${log.loss.toFixed(4)}\n`);
+    },
+  });
+  if (result.step !== steps) throw new Error(`Kiln's run stopped at step ${result.step} of ${steps} (${result.stoppedBy})`);
+  const tokens = steps * PRETRAIN_DEFAULTS.batchSize * PRETRAIN_DEFAULTS.blockSize;
+  return { tokensPerSecond: tokens / trainSeconds, trainSeconds, valLoss: result.valLoss, finalTrainLoss, ...info };
+}
+
+/** The recipe: Kiln's defaults, with a warm-up that fits a short quick run. */
+function resolveRecipe(steps: number): { warmup: number; evalIters: number } {
+  return { warmup: Math.min(PRETRAIN_DEFAULTS.warmup, steps), evalIters: PRETRAIN_DEFAULTS.evalIters };
+}
+
+function runTorch(textFile: string, steps: number, threads: number, env: NodeJS.ProcessEnv): Promise<TorchResult> {
+  const d = PRETRAIN_DEFAULTS;
+  const { warmup, evalIters } = resolveRecipe(steps);
+  const script = path.join(packageRoot(), 'bench', 'pretrain_torch.py');
+  const args = [
+    script, textFile,
+    '--threads', String(threads),
+    '--steps', String(steps),
+    '--eval-iters', String(evalIters),
+    '--layers', String(d.layers),
+    '--heads', String(d.heads),
+    '--dim', String(d.dim),
+    '--block-size', String(d.blockSize),
+    '--batch-size', String(d.batchSize),
+    '--lr', String(d.lr),
+    '--min-lr', String(d.minLr),
+    '--warmup', String(warmup),
+    '--weight-decay', String(d.weightDecay),
+    '--beta1', String(d.beta1),
+    '--beta2', String(d.beta2),
+    '--grad-clip', String(d.gradClip),
+    '--val-fraction', String(d.valFraction),
+    '--seed', String(d.seed),
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(PYTHON, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => (stdout += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) {
+        reject(new Error(`pretrain_torch.py exited with code ${code}; its error is printed above`));
+        return;
+      }
+      const last = stdout.trim().split('\n').pop() ?? '';
+      try {
+        resolve(JSON.parse(last) as TorchResult);
+      } catch {
+        reject(new Error(`pretrain_torch.py printed no JSON result; its output was:\n${stdout}`));
+      }
+    });
+  });
+}
+
+function verdict(ok: boolean): string {
+  return ok ? 'ok' : 'MISS';
+}
+
+async function main(): Promise<void> {
+  const { steps } = parseArgs(process.argv.slice(2));
+  // Importing Kiln loaded the addon, which set OPENBLAS_CORETYPE (on AVX-512 CPUs) and the
+  // thread count; the child inherits this very environment and is told the same thread count.
+  const threads = getNumThreads();
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  checkPythonTorch(env);
+
+  const work = mkdtempSync(path.join(tmpdir(), 'kiln-bench-pretrain-'));
+  try {
+    const textFile = path.join(work, 'moby-dick.txt');
+    writeFileSync(textFile, defaultCorpus({ sources: ['moby-dick'] }), 'utf8');
+
+    process.stderr.write(`[bench:pretrain] Kiln: ${steps} steps, ${threads} threads ...\n`);
+    const kiln = await runKiln(textFile, path.join(work, 'run'), steps, threads);
+    process.stderr.write(`[bench:pretrain] PyTorch: ${steps} steps, ${threads} threads ...\n`);
+    const torch = await runTorch(textFile, steps, threads, env);
+    if (torch.threads !== threads || torch.openblas_coretype !== (process.env['OPENBLAS_CORETYPE'] ?? null)) {
+      throw new Error(
+        `PyTorch ran with threads=${torch.threads}, OPENBLAS_CORETYPE=${torch.openblas_coretype} but Kiln with ` +
+          `threads=${threads}, OPENBLAS_CORETYPE=${process.env['OPENBLAS_CORETYPE']}; the comparison would not be fair`,
+      );
+    }
+    if (torch.vocab_size !== kiln.vocabSize || torch.train_tokens !== kiln.trainTokens || torch.val_tokens !== kiln.valTokens) {
+      throw new Error(
+        `the two runs saw different data: Kiln vocab ${kiln.vocabSize}, ${kiln.trainTokens}/${kiln.valTokens} train/val tokens; ` +
+          `PyTorch vocab ${torch.vocab_size}, ${torch.train_tokens}/${torch.val_tokens}`,
+      );
+    }
+
+    const d = PRETRAIN_DEFAULTS;
+    const delta = kiln.valLoss - torch.val_loss;
+    const ratio = kiln.tokensPerSecond / torch.tokens_per_s;
+    console.log(`Kiln (libtorch ${buildInfo().torchVersion}, Node ${process.version}) vs PyTorch ${torch.torch} (${PYTHON})`);
+    console.log(`intra-op threads: ${threads} both; OPENBLAS_CORETYPE: ${process.env['OPENBLAS_CORETYPE'] ?? '(unset)'} both`);
+    console.log(
+      `recipe: char-level, ${d.layers} layers, ${d.heads} heads, dim ${d.dim}, block ${d.blockSize}, batch ${d.batchSize}, ` +
+        `${steps} steps, lr ${d.lr} cosine to ${d.minLr}, warm-up ${Math.min(d.warmup, steps)}, AdamW b2 ${d.beta2} wd ${d.weightDecay}, clip ${d.gradClip}`,
+    );
+    console.log(`data: Moby Dick, vocab ${kiln.vocabSize}, ${kiln.trainTokens} train / ${kiln.valTokens} val tokens; val loss over ${d.evalIters}x${d.batchSize} windows`);
+    console.log('');
+    console.log(`${''.padEnd(22)}${'Kiln'.padEnd(14)}${'PyTorch'.padEnd(14)}result`);
+    console.log(
+      `${'val loss'.padEnd(22)}${kiln.valLoss.toFixed(4).padEnd(14)}${torch.val_loss.toFixed(4).padEnd(14)}` +
+        `delta ${delta >= 0 ? '+' : ''}${delta.toFixed(4)} (target |delta| <= ${VAL_LOSS_TOLERANCE})  ${verdict(Math.abs(delta) <= VAL_LOSS_TOLERANCE)}`,
+    );
+    console.log(`${'last train loss'.padEnd(22)}${kiln.finalTrainLoss.toFixed(4).padEnd(14)}${torch.final_train_loss.toFixed(4).padEnd(14)}`);
+    console.log(`${'training seconds'.padEnd(22)}${kiln.trainSeconds.toFixed(1).padEnd(14)}${torch.train_seconds.toFixed(1).padEnd(14)}`);
+    console.log(
+      `${'tokens/s'.padEnd(22)}${kiln.tokensPerSecond.toFixed(0).padEnd(14)}${torch.tokens_per_s.toFixed(0).padEnd(14)}` +
+        `Kiln/PyTorch ${ratio.toFixed(3)} (target >= ${THROUGHPUT_RATIO_TARGET})  ${verdict(ratio >= THROUGHPUT_RATIO_TARGET)}`,
+    );
+    if (steps !== d.maxSteps) console.log(`note: a quick run of ${steps} steps; the targets are for the full ${d.maxSteps}`);
+    console.log('');
+    console.log(
+      JSON.stringify({
+        kiln_tokens_per_s: round(kiln.tokensPerSecond, 1),
+        torch_tokens_per_s: round(torch.tokens_per_s, 1),
+        kiln_val_loss: round(kiln.valLoss, 4),
+        torch_val_loss: round(torch.val_loss, 4),
+      }),
+    );
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:pretrain: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
