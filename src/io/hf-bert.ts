@@ -21,7 +21,7 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { BertForMaskedLM, BertForSequenceClassification, BertModel } from '../models/bert.js';
 import { type BertConfig, bertConfig } from '../models/bert-config.js';
-import { CONFIG_FILE, folderErrors, listNames, readConfigJson, readWeights, writeFolder } from './hf-folder.js';
+import { CONFIG_FILE, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightProblems, writeFolder } from './hf-folder.js';
 
 const folderError = folderErrors('BERT');
 
@@ -183,7 +183,6 @@ export function hfConfigFromBert(model: AnyBert): Record<string, unknown> {
   return json;
 }
 
-/** JSON with sorted keys and two-space indents, as Transformers' save_pretrained writes it. */
 // ---- weights ----
 
 /** A checkpoint key in canonical form: no `bert.` prefix, gamma/beta renamed; null for buffers. */
@@ -214,10 +213,10 @@ function toKilnStateDict(
 ): { state: Map<string, Tensor>; ignoredKeys: string[]; newlyInitialized: string[] } {
   const kilnName = (name: string): string => (target !== 'BertModel' && (partOf(name) === 'body' || partOf(name) === 'pooler') ? PREFIX + name : name);
   const expected = new Map(Object.entries(model.stateDict()).filter(([name]) => name !== DECODER_WEIGHT).map(([name, t]) => [name, t.shape]));
-  const renamed = new Map<string, { file: string; tensor: Tensor }>();
+  const renamed = new Map<string, FileTensor>();
   const ignoredKeys: string[] = [];
-  let decoderWeight: { file: string; tensor: Tensor } | undefined;
-  let decoderBias: { file: string; tensor: Tensor } | undefined;
+  let decoderWeight: FileTensor | undefined;
+  let decoderBias: FileTensor | undefined;
   for (const [file, tensor] of Object.entries(weights)) {
     const name = canonicalName(file);
     if (name === null) continue;
@@ -232,30 +231,14 @@ function toKilnStateDict(
     else renamed.set(kilnName(name), { file, tensor });
   }
   if (decoderBias !== undefined && !renamed.has(MLM_BIAS)) renamed.set(MLM_BIAS, decoderBias);
-  let missing = [...expected.keys()].filter((name) => !renamed.has(name));
+  const { state, missing, ...mismatch } = matchWeights(expected, renamed);
   // A head the checkpoint was not trained with starts fresh, as from_pretrained does.
   const isNewHead = (name: string): boolean => {
     const bare = name.startsWith(PREFIX) ? name.slice(PREFIX.length) : name;
     return ['pooler', 'classifier', 'mlm'].includes(partOf(bare));
   };
   const newlyInitialized = overridden ? missing.filter(isNewHead) : [];
-  missing = missing.filter((name) => !newlyInitialized.includes(name));
-  const unexpected = [...renamed].filter(([name]) => !expected.has(name)).map(([, { file }]) => file);
-  const problems: string[] = [];
-  if (missing.length > 0) problems.push(`missing keys: ${listNames(missing)}`);
-  if (unexpected.length > 0) problems.push(`unexpected keys: ${listNames(unexpected)}`);
-  const wrongShapes: string[] = [];
-  const state = new Map<string, Tensor>();
-  for (const [name, { file, tensor }] of renamed) {
-    const want = expected.get(name);
-    if (want === undefined) continue;
-    if (tensor.shape.length !== want.length || tensor.shape.some((d, i) => d !== want[i])) {
-      wrongShapes.push(`${file} (expected [${want.join(', ')}], got [${tensor.shape.join(', ')}])`);
-      continue;
-    }
-    state.set(name, tensor);
-  }
-  if (wrongShapes.length > 0) problems.push(`wrong shapes: ${listNames(wrongShapes)}`);
+  const problems = weightProblems({ ...mismatch, missing: missing.filter((name) => !newlyInitialized.includes(name)) });
   if (problems.length > 0) throw folderError(dir, `the weights do not match config.json's ${target}: ${problems.join('; ')}`);
   if (target === 'BertForMaskedLM') {
     const word = state.get(kilnName(WORD_EMBEDDINGS))!;

@@ -60,3 +60,63 @@ export function writeFolder(dir: string, config: Record<string, unknown>, tensor
   const json = JSON.stringify(sorted, null, 2) + '\n';
   writeFileAtomic(path.join(dir, CONFIG_FILE), (fd) => writeAll(fd, Buffer.from(json, 'utf8')));
 }
+
+/** A checkpoint tensor under the model's name, with the key it has in the file. */
+export interface FileTensor {
+  file: string;
+  tensor: Tensor;
+}
+
+/** How a weight is stored when the file's layout differs from Kiln's (GPT-2's Conv1D). */
+export interface StoredLayout {
+  /** The shape in the file. */
+  shape: readonly number[];
+  /** Added to a wrong-shape message, e.g. ', Conv1D (in, out)'. */
+  note: string;
+  /** The file's tensor in Kiln's layout. */
+  toKiln: (tensor: Tensor) => Tensor;
+}
+
+export interface WeightMatch {
+  /** Tensors whose name and shape fit, under the model's names, in Kiln's layout. */
+  state: Map<string, Tensor>;
+  /** Model names the file lacks. */
+  missing: string[];
+  /** File keys the model has no place for. */
+  unexpected: string[];
+  /** `file key (expected [...], got [...])` for each misshapen tensor. */
+  wrongShapes: string[];
+}
+
+/** Matches a checkpoint's (renamed) tensors against the shapes the model expects. */
+export function matchWeights(
+  expected: ReadonlyMap<string, readonly number[]>,
+  renamed: ReadonlyMap<string, FileTensor>,
+  storedLayout?: (name: string, shape: readonly number[]) => StoredLayout | undefined,
+): WeightMatch {
+  const missing = [...expected.keys()].filter((name) => !renamed.has(name));
+  const unexpected = [...renamed].filter(([name]) => !expected.has(name)).map(([, { file }]) => file);
+  const wrongShapes: string[] = [];
+  const state = new Map<string, Tensor>();
+  for (const [name, { file, tensor }] of renamed) {
+    const want = expected.get(name);
+    if (want === undefined) continue;
+    const layout = storedLayout?.(name, want);
+    const onDisk = layout?.shape ?? want;
+    if (tensor.shape.length !== onDisk.length || tensor.shape.some((d, i) => d !== onDisk[i])) {
+      wrongShapes.push(`${file} (expected [${onDisk.join(', ')}]${layout?.note ?? ''}, got [${tensor.shape.join(', ')}])`);
+      continue;
+    }
+    state.set(name, layout === undefined ? tensor : layout.toKiln(tensor));
+  }
+  return { state, missing, unexpected, wrongShapes };
+}
+
+/** The parts of a "weights do not match" message, empty when everything fits. */
+export function weightProblems(match: Pick<WeightMatch, 'missing' | 'unexpected' | 'wrongShapes'>): string[] {
+  const problems: string[] = [];
+  if (match.missing.length > 0) problems.push(`missing keys: ${listNames(match.missing)}`);
+  if (match.unexpected.length > 0) problems.push(`unexpected keys: ${listNames(match.unexpected)}`);
+  if (match.wrongShapes.length > 0) problems.push(`wrong shapes: ${listNames(match.wrongShapes)}`);
+  return problems;
+}

@@ -17,7 +17,7 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { GPT } from '../models/gpt.js';
 import { type GPTConfig, gptConfig } from '../models/gpt-config.js';
-import { CONFIG_FILE, folderErrors, listNames, readConfigJson, readWeights, writeFolder } from './hf-folder.js';
+import { CONFIG_FILE, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightProblems, writeFolder } from './hf-folder.js';
 
 const folderError = folderErrors('GPT-2');
 
@@ -130,7 +130,6 @@ export function hfConfigFromGpt(config: Readonly<GPTConfig>, dtype: string): Rec
   };
 }
 
-/** JSON with sorted keys and two-space indents, as Transformers' save_pretrained writes it. */
 // ---- weights ----
 
 /**
@@ -140,7 +139,7 @@ export function hfConfigFromGpt(config: Readonly<GPTConfig>, dtype: string): Rec
 function toKilnStateDict(model: GPT, weights: Record<string, Tensor>, dir: string): Map<string, Tensor> {
   const own = model.stateDict();
   const expected = new Map(Object.entries(own).filter(([name]) => name !== HEAD).map(([name, t]) => [name, t.shape]));
-  const renamed = new Map<string, { file: string; tensor: Tensor }>();
+  const renamed = new Map<string, FileTensor>();
   let head: Tensor | undefined;
   for (const [fileName, t] of Object.entries(weights)) {
     if (fileName === HEAD) {
@@ -151,25 +150,12 @@ function toKilnStateDict(model: GPT, weights: Record<string, Tensor>, dir: strin
     if (MASK_BUFFER.test(bare)) continue;
     renamed.set(PREFIX + bare, { file: fileName, tensor: t });
   }
-  const missing = [...expected.keys()].filter((name) => !renamed.has(name));
-  const unexpected = [...renamed].filter(([name]) => !expected.has(name)).map(([, { file }]) => file);
-  const problems: string[] = [];
-  if (missing.length > 0) problems.push(`missing keys: ${listNames(missing)}`);
-  if (unexpected.length > 0) problems.push(`unexpected keys: ${listNames(unexpected)}`);
-  const wrongShapes: string[] = [];
-  const state = new Map<string, Tensor>();
-  for (const [name, { file, tensor }] of renamed) {
-    const want = expected.get(name);
-    if (want === undefined) continue;
-    const conv1d = CONV1D_WEIGHT.test(name.slice(PREFIX.length));
-    const wantOnDisk = conv1d ? [...want].reverse() : [...want]; // Conv1D (in, out)
-    if (tensor.shape.length !== wantOnDisk.length || tensor.shape.some((d, i) => d !== wantOnDisk[i])) {
-      wrongShapes.push(`${file} (expected [${wantOnDisk.join(', ')}]${conv1d ? ', Conv1D (in, out)' : ''}, got [${tensor.shape.join(', ')}])`);
-      continue;
-    }
-    state.set(name, conv1d ? tensor.t().contiguous() : tensor); // (in, out) -> (out, in)
-  }
-  if (wrongShapes.length > 0) problems.push(`wrong shapes: ${listNames(wrongShapes)}`);
+  const { state, ...mismatch } = matchWeights(expected, renamed, (name, want) =>
+    CONV1D_WEIGHT.test(name.slice(PREFIX.length))
+      ? { shape: [...want].reverse(), note: ', Conv1D (in, out)', toKiln: (t) => t.t().contiguous() } // (in, out) -> (out, in)
+      : undefined,
+  );
+  const problems = weightProblems(mismatch);
   if (problems.length > 0) throw folderError(dir, `the weights do not match config.json's GPT-2: ${problems.join('; ')}`);
   const wte = state.get(`${PREFIX}wte.weight`)!;
   if (head !== undefined && !head.equal(wte)) {

@@ -11,7 +11,7 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Llama } from '../models/llama.js';
 import { type LlamaConfig, llamaConfig } from '../models/llama-config.js';
-import { CONFIG_FILE, folderErrors, listNames, readConfigJson, readWeights, writeFolder } from './hf-folder.js';
+import { CONFIG_FILE, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightProblems, writeFolder } from './hf-folder.js';
 
 const folderError = folderErrors('Llama');
 
@@ -125,16 +125,13 @@ export function hfConfigFromLlama(config: Readonly<LlamaConfig>, dtype: string):
   };
 }
 
-/** JSON with sorted keys and two-space indents, as Transformers' save_pretrained writes it. */
 // ---- weights ----
 
 /** The file's tensors checked against the model's state dict: missing, unexpected and misshapen keys listed. */
 function toKilnStateDict(model: Llama, weights: Record<string, Tensor>, dir: string): Map<string, Tensor> {
   const tied = model.config.tieEmbeddings;
   const expected = new Map(Object.entries(model.stateDict()).filter(([name]) => !(tied && name === HEAD)).map(([name, t]) => [name, t.shape]));
-  const state = new Map<string, Tensor>();
-  const unexpected: string[] = [];
-  const wrongShapes: string[] = [];
+  const renamed = new Map<string, FileTensor>();
   let tiedHead: Tensor | undefined;
   for (const [name, t] of Object.entries(weights)) {
     if (ROTARY_BUFFER.test(name)) continue;
@@ -142,22 +139,10 @@ function toKilnStateDict(model: Llama, weights: Record<string, Tensor>, dir: str
       tiedHead = t;
       continue;
     }
-    const want = expected.get(name);
-    if (want === undefined) {
-      unexpected.push(name);
-      continue;
-    }
-    if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
-      wrongShapes.push(`${name} (expected [${want.join(', ')}], got [${t.shape.join(', ')}])`);
-      continue;
-    }
-    state.set(name, t);
+    renamed.set(name, { file: name, tensor: t });
   }
-  const missing = [...expected.keys()].filter((name) => !state.has(name) && !wrongShapes.some((w) => w.startsWith(`${name} `)));
-  const problems: string[] = [];
-  if (missing.length > 0) problems.push(`missing keys: ${listNames(missing)}`);
-  if (unexpected.length > 0) problems.push(`unexpected keys: ${listNames(unexpected)}`);
-  if (wrongShapes.length > 0) problems.push(`wrong shapes: ${listNames(wrongShapes)}`);
+  const { state, ...mismatch } = matchWeights(expected, renamed);
+  const problems = weightProblems(mismatch);
   if (problems.length > 0) throw folderError(dir, `the weights do not match config.json's Llama: ${problems.join('; ')}`);
   if (tied) {
     const embedding = state.get(EMBEDDING)!;
