@@ -5,49 +5,30 @@
  * no `transformer.` prefix, no lm_head, Conv1D weights (in, out), attn.bias buffers) and the
  * float64 logits it produces for two id sequences (test/fixtures/gpt2_tiny.json).
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AdamW, Tensor, loadSafetensors, manualSeed, readSafetensorsHeader, saveSafetensors, saveShardedSafetensors, scope, tensor } from '../../src/index.js';
 import { loadGpt2Folder, saveGpt2Folder, gptConfigFromHf } from '../../src/io/hf-gpt2.js';
+import { deviationFromReference, fixtures, ids, rowsOf, scratchFolder, systemPython } from './reference.js';
 import { GPT, gptConfig, topKFilter, topPFilter } from '../../src/models/index.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const fixtures = path.resolve(here, '../../../test/fixtures');
 const tinyFolder = path.join(fixtures, 'gpt2-tiny');
 const reference = JSON.parse(readFileSync(path.join(fixtures, 'gpt2_tiny.json'), 'utf8')) as { inputs: number[][]; logits: number[][][] };
 const referenceScript = path.join(fixtures, 'gpt2_reference.py');
-const systemPython = '/usr/bin/python3';
 
-const scratch = mkdtempSync(path.join(tmpdir(), 'kiln-gpt-'));
-after(() => rmSync(scratch, { recursive: true, force: true }));
+const scratch = scratchFolder('kiln-gpt-');
 
-const ids = (rows: number[][]): Tensor => tensor(rows, { dtype: 'int64' });
-const rowsOf = (t: Tensor): number[][] => t.toArray() as number[][];
 
-function maxAbsDiff(got: Tensor, want: number[][]): number {
-  const values = got.toTypedArray() as Float32Array;
-  const V = want[0]!.length;
-  let worst = 0;
-  want.forEach((row, t) => row.forEach((w, v) => (worst = Math.max(worst, Math.abs(values[t * V + v]! - w)))));
-  return worst;
-}
 
-/** Logits of the fixture's inputs: the largest deviation from the reference over both. */
-function deviationFromReference(model: GPT): number {
-  model.eval();
-  return scope(() => Math.max(...reference.inputs.map((input, i) => maxAbsDiff(model.forward(ids([input])).select(0, 0), reference.logits[i]!))));
-}
 
 const { model: tiny } = loadGpt2Folder(tinyFolder);
 
 test('the Hugging Face GPT-2 folder reproduces the reference logits to 1e-4', (t) => {
   assert.deepEqual({ ...tiny.config }, { vocabSize: 50, blockSize: 16, nLayer: 2, nHead: 2, nEmbd: 16, dropout: 0.1, layerNormEpsilon: 1e-5, bias: true });
-  const worst = deviationFromReference(tiny);
+  const worst = deviationFromReference(tiny, reference);
   t.diagnostic(`max |logit - reference| = ${worst.toExponential(2)}`);
   assert.ok(worst < 1e-4, `logits deviate by ${worst}`);
   // The head is tied: one Parameter under both names.
@@ -117,7 +98,7 @@ test('checkpoints with the prefix, a tied lm_head and mask buffers load; an unti
   withPrefix['transformer.h.0.attn.masked_bias'] = tensor(-1e4);
   saveSafetensors(path.join(dir, 'model.safetensors'), withPrefix);
   const { model } = loadGpt2Folder(dir);
-  assert.ok(deviationFromReference(model) < 1e-4);
+  assert.ok(deviationFromReference(model, reference) < 1e-4);
 
   withPrefix['lm_head.weight'] = weights['wte.weight']!.add(1);
   saveSafetensors(path.join(dir, 'model.safetensors'), withPrefix);
@@ -289,7 +270,7 @@ test('a sharded checkpoint (model.safetensors.index.json) loads like the single 
   const { files } = saveShardedSafetensors(dir, weights, { maxShardBytes: 8000, metadata: { format: 'pt' } });
   assert.ok(files.length > 2);
   const { model } = loadGpt2Folder(dir);
-  const worst = deviationFromReference(model);
+  const worst = deviationFromReference(model, reference);
   assert.ok(worst < 1e-4, `logits deviate by ${worst}`);
 });
 

@@ -9,21 +9,18 @@
  *   random llama2.c models (dim 8, 2 heads, 1 kv head), llama2c-tokenizer.bin, and the ids
  *   run.c's encode and greedy loop produce.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { AdamW, Tensor, loadSafetensors, manualSeed, readSafetensorsHeader, saveSafetensors, scope, tensor } from '../../src/index.js';
+import { AdamW, loadSafetensors, manualSeed, readSafetensorsHeader, saveSafetensors, scope, tensor } from '../../src/index.js';
 import { loadLlamaFolder, saveLlamaFolder, llamaConfigFromHf } from '../../src/io/hf-llama.js';
 import { loadLlama2cCheckpoint, readLlama2cHeader } from '../../src/io/llama2c.js';
+import { deviationFromReference, fixtures, ids, rowsOf, scratchFolder, systemPython } from './reference.js';
 import { Llama, llamaConfig } from '../../src/models/index.js';
 import { Llama2cTokenizer } from '../../src/tokenizers/llama2c-tokenizer.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const fixtures = path.resolve(here, '../../../test/fixtures');
 const tinyFolder = path.join(fixtures, 'llama-tiny');
 interface Reference {
   inputs: number[][];
@@ -33,26 +30,11 @@ interface Reference {
 }
 const reference = JSON.parse(readFileSync(path.join(fixtures, 'llama_tiny.json'), 'utf8')) as Reference;
 const referenceScript = path.join(fixtures, 'llama_reference.py');
-const systemPython = '/usr/bin/python3';
 
-const scratch = mkdtempSync(path.join(tmpdir(), 'kiln-llama-'));
-after(() => rmSync(scratch, { recursive: true, force: true }));
+const scratch = scratchFolder('kiln-llama-');
 
-const ids = (rows: number[][]): Tensor => tensor(rows, { dtype: 'int64' });
-const rowsOf = (t: Tensor): number[][] => t.toArray() as number[][];
 
-function maxAbsDiff(got: Tensor, want: number[][]): number {
-  const values = got.toTypedArray() as Float32Array;
-  const V = want[0]!.length;
-  let worst = 0;
-  want.forEach((row, t) => row.forEach((w, v) => (worst = Math.max(worst, Math.abs(values[t * V + v]! - w)))));
-  return worst;
-}
 
-function deviationFromReference(model: Llama): number {
-  model.eval();
-  return scope(() => Math.max(...reference.inputs.map((input, i) => maxAbsDiff(model.forward(ids([input])).select(0, 0), reference.logits[i]!))));
-}
 
 const { model: tiny } = loadLlamaFolder(tinyFolder);
 
@@ -61,7 +43,7 @@ test('the Hugging Face Llama folder (GQA: 4 heads, 2 kv heads) reproduces the re
     vocabSize: 64, dim: 32, nLayers: 2, nHeads: 4, nKvHeads: 2, intermediateSize: 48, maxSeqLen: 32, normEps: 1e-5, ropeTheta: 10000, tieEmbeddings: false,
   });
   assert.deepEqual(tiny.model.layers[0]!.self_attn.k_proj.weight.shape, [16, 32]);
-  const worst = deviationFromReference(tiny);
+  const worst = deviationFromReference(tiny, reference);
   t.diagnostic(`max |logit - reference| = ${worst.toExponential(2)}`);
   assert.ok(worst < 1e-4, `logits deviate by ${worst}`);
   assert.notEqual(tiny.lm_head.weight, tiny.model.embed_tokens.weight);
