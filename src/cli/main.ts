@@ -5,15 +5,20 @@
  */
 import { TextDataError } from '../data/text-data-error.js';
 import { TokenFileError } from '../data/token-file-error.js';
+import { ReportError } from '../report/report-error.js';
 import { ConfigError } from '../train/config-error.js';
 import { closest } from './closest.js';
 import { GENERATE_SUMMARY, runGenerate } from './generate-command.js';
 import { PRETRAIN_SUMMARY, runPretrain } from './pretrain-command.js';
+import { REPORT_SUMMARY, runReport } from './report-command.js';
+import { SERVE_SUMMARY, runServe } from './serve-command.js';
 import { UsageError } from './usage-error.js';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[]) => Promise<number> }> = {
   pretrain: { summary: PRETRAIN_SUMMARY, run: runPretrain },
   generate: { summary: GENERATE_SUMMARY, run: runGenerate },
+  report: { summary: REPORT_SUMMARY, run: runReport },
+  serve: { summary: SERVE_SUMMARY, run: (argv) => runServe(argv) },
 };
 
 function help(): string {
@@ -44,7 +49,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 /** Errors that describe a mistake in the command line, the settings or the input files: exit 2, no stack. */
 function isUsersToFix(error: unknown): boolean {
-  return error instanceof UsageError || error instanceof ConfigError || error instanceof TextDataError || error instanceof TokenFileError;
+  return error instanceof UsageError || error instanceof ConfigError || error instanceof TextDataError || error instanceof TokenFileError || error instanceof ReportError;
 }
 
 try {

@@ -51,9 +51,19 @@ export function summaryTableHtml(runs: readonly RunData[]): string {
   return htmlTable(header, rows);
 }
 
+function runSections(runs: readonly RunData[], charts: readonly ChartSpec[]): string {
+  const chartDivs = charts.map((c) => `<div class="chart" id="chart-${escapeHtml(c.id)}"></div>`).join('\n');
+  return `<h2>${runs.length > 1 ? 'Comparison' : 'Summary'}</h2>
+${summaryTableHtml(runs)}
+<h2>Charts</h2>
+${charts.length === 0 ? '<p>No metrics logged yet.</p>' : chartDivs}
+<h2>Configuration</h2>
+${configTableHtml(runs)}`;
+}
+
+/** The whole page. With no runs it holds only the sections (e.g. a leaderboard whose runs left no metrics). */
 export function renderReportHtml(options: { title: string; runs: readonly RunData[]; charts: readonly ChartSpec[]; sections?: readonly ReportSection[] }): string {
   const { title, runs, charts } = options;
-  const chartDivs = charts.map((c) => `<div class="chart" id="chart-${escapeHtml(c.id)}"></div>`).join('\n');
   const sections = (options.sections ?? []).map((s) => `<h2>${escapeHtml(s.title)}</h2>\n${s.html}`).join('\n');
   const runList = runs.map((r) => `<li><code>${escapeHtml(r.name)}</code>: ${escapeHtml(r.dir)}</li>`).join('\n');
   return `<!DOCTYPE html>
@@ -67,16 +77,9 @@ ${vegaScriptTags()}
 <body>
 <h1>${escapeHtml(title)}</h1>
 <p class="note">Written by Kiln on ${escapeHtml(new Date().toISOString())}.</p>
-<ul>
-${runList}
-</ul>
+${runs.length === 0 ? '' : `<ul>\n${runList}\n</ul>`}
 ${sections}
-<h2>${runs.length > 1 ? 'Comparison' : 'Summary'}</h2>
-${summaryTableHtml(runs)}
-<h2>Charts</h2>
-${charts.length === 0 ? '<p>No metrics logged yet.</p>' : chartDivs}
-<h2>Configuration</h2>
-${configTableHtml(runs)}
+${runs.length === 0 ? '' : runSections(runs, charts)}
 <script type="application/json" id="kiln-charts">${jsonForScript(charts)}</script>
 <script>${EMBED_SCRIPT}</script>
 </body>

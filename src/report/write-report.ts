@@ -47,9 +47,10 @@ export function reportCharts(runs: readonly RunData[]): ChartSpec[] {
  * await writeRunReport(['runs/a', 'runs/b'], 'runs/compare.html', { imageDir: 'runs/charts' });
  */
 export async function writeRunReport(runDirs: readonly string[], outFile: string, options: RunReportOptions = {}): Promise<RunReportResult> {
-  const runs = readRuns(runDirs);
+  // Only a report with sections of its own may have no runs.
+  const runs = runDirs.length === 0 && (options.sections?.length ?? 0) > 0 ? [] : readRuns(runDirs);
   const charts = reportCharts(runs);
-  const title = options.title ?? `Kiln report: ${runs.map((r) => r.name).join(', ')}`;
+  const title = options.title ?? `Kiln report: ${runs.map((r) => r.name).join(', ') || 'no runs'}`;
   const html = renderReportHtml({ title, runs, charts, ...(options.sections === undefined ? {} : { sections: options.sections }) });
   mkdirSync(path.dirname(path.resolve(outFile)), { recursive: true });
   writeFileAtomic(outFile, (fd) => writeAll(fd, Buffer.from(html, 'utf8')));

@@ -1,0 +1,24 @@
+/** Reports, the live dashboard and comparison leaderboards. */
+export { writeRunReport, reportCharts } from './write-report.js';
+export type { RunReportOptions, RunReportResult } from './write-report.js';
+export { writeChartImages, renderChartSvg, svgToPng } from './chart-images.js';
+export type { ChartImageOptions, ImageFormat } from './chart-images.js';
+export type { ChartSpec, VegaLiteSpec } from './chart-specs.js';
+export { readRun, readRuns } from './run-data.js';
+export type { RunData } from './run-data.js';
+export type { RunStatus } from './run-status.js';
+export { MetricsTail } from './metrics-tail.js';
+export type { TailUpdate } from './metrics-tail.js';
+export type { MetricRecord } from './metrics-lines.js';
+export { parseConfusionMatrix } from './confusion-matrix.js';
+export type { ConfusionMatrix } from './confusion-matrix.js';
+export { startDashboard } from './dashboard-server.js';
+export type { Dashboard, DashboardOptions, RunListing } from './dashboard-server.js';
+export { buildLeaderboard, meanStd, higherIsBetterFor } from './leaderboard.js';
+export type { CandidateResult, Leaderboard, LeaderboardRow, LeaderboardOptions, MeanStd } from './leaderboard.js';
+export { formatLeaderboardTable, leaderboardHtml } from './leaderboard-format.js';
+export { runComparison, writeLeaderboard } from './comparison.js';
+export type { CandidateRun, ComparisonOptions, ComparisonResult, RunOne } from './comparison.js';
+export { parseCandidates } from './compare-candidates.js';
+export type { CompareCandidate } from './compare-candidates.js';
+export { ReportError } from './report-error.js';
