@@ -83,3 +83,9 @@ fi
 
 # 4. TypeScript (incremental)
 npm run --silent build:ts
+
+# 5. Headless Chromium for the report and dashboard tests (--test only; KILN_CHROMIUM names another binary)
+if [[ " $* " == *" --test "* ]] && [ -z "${KILN_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  if command -v apt-get >/dev/null; then apt_install chromium; else
+    echo "[kiln setup] the report and dashboard tests need Chromium: install it, or set KILN_CHROMIUM to its binary" >&2; exit 1; fi
+fi

@@ -34,12 +34,13 @@ const TITLES: Record<ChartGroup, { title: string; y: string }> = {
  * Lines over steps. One run: a colour per metric. Several runs: a colour per run and a dash
  * pattern per metric, so the runs overlay. Sparse metrics (evaluations) get points too.
  */
-function lineLayers(group: ChartGroup, multiRun: boolean, sparse: boolean): Record<string, unknown>[] {
-  const y = { field: 'value', type: 'quantitative', title: TITLES[group].y, scale: { zero: false }, ...(group === 'lr' ? { axis: { format: '.1e' } } : {}) };
+function lineLayers(group: ChartGroup, runs: readonly string[], sparse: boolean): Record<string, unknown>[] {
+  const y = { field: 'value', type: 'quantitative', title: TITLES[group].y, scale: { zero: group === 'lr' }, ...(group === 'lr' ? { axis: { format: '.1e' } } : {}) };
+  const multiRun = runs.length > 1;
   const encoding: Record<string, unknown> = {
     x: { field: 'step', type: 'quantitative', title: 'step' },
     y,
-    color: multiRun ? { field: 'run', type: 'nominal', title: 'run' } : { field: 'metric', type: 'nominal', title: 'metric' },
+    color: multiRun ? { field: 'run', type: 'nominal', title: 'run', scale: { domain: runs } } : { field: 'metric', type: 'nominal', title: 'metric' },
     ...(multiRun && group !== 'evaluation' ? { strokeDash: { field: 'metric', type: 'nominal', title: 'metric' } } : {}),
     tooltip: [
       { field: 'run', type: 'nominal' },
@@ -58,13 +59,18 @@ function lineLayers(group: ChartGroup, multiRun: boolean, sparse: boolean): Reco
   return layers;
 }
 
-/** The chart of one group of metrics (see chartGroup). */
-export function metricChart(group: ChartGroup, rows: readonly MetricRow[], multiRun: boolean): ChartSpec {
+/**
+ * The chart of one group of metrics (see chartGroup). `runs` names every run in the page, so that
+ * a run has the same colour in every chart.
+ */
+export function metricChart(group: ChartGroup, rows: readonly MetricRow[], runs: readonly string[]): ChartSpec {
   const base = {
     $schema: SCHEMA,
     datasets: { [METRICS_DATASET]: rows.filter((r) => r.chart === group) },
     data: { name: METRICS_DATASET },
     config: { font: 'sans-serif' },
+    // Re-measure axes and legends when rows arrive (the dashboard starts with none).
+    autosize: { type: 'pad', resize: true },
   };
   const filter = { filter: { field: 'chart', equal: group } };
   if (group === 'evaluation') {
@@ -77,7 +83,7 @@ export function metricChart(group: ChartGroup, rows: readonly MetricRow[], multi
         transform: [filter],
         facet: { field: 'metric', type: 'nominal', title: null },
         columns: 3,
-        spec: { width: 260, height: 180, layer: lineLayers(group, multiRun, true) },
+        spec: { width: 260, height: 180, layer: lineLayers(group, runs, true) },
         resolve: { scale: { y: 'independent' } },
       },
     };
@@ -85,7 +91,7 @@ export function metricChart(group: ChartGroup, rows: readonly MetricRow[], multi
   return {
     id: group,
     title: TITLES[group].title,
-    spec: { ...base, title: TITLES[group].title, width: WIDTH, height: HEIGHT, transform: [filter], layer: lineLayers(group, multiRun, group === 'loss') },
+    spec: { ...base, title: TITLES[group].title, width: WIDTH, height: HEIGHT, transform: [filter], layer: lineLayers(group, runs, group === 'loss') },
   };
 }
 
@@ -93,9 +99,9 @@ export function metricChart(group: ChartGroup, rows: readonly MetricRow[], multi
  * The metric charts the rows call for, in a fixed order (loss, learning rate, throughput,
  * evaluation metrics). `includeEmpty` keeps charts without rows yet (the live dashboard fills them).
  */
-export function metricCharts(rows: readonly MetricRow[], multiRun: boolean, includeEmpty = false): ChartSpec[] {
+export function metricCharts(rows: readonly MetricRow[], runs: readonly string[], includeEmpty = false): ChartSpec[] {
   const groups: ChartGroup[] = ['loss', 'lr', 'throughput', 'evaluation'];
-  return groups.filter((g) => includeEmpty || rows.some((r) => r.chart === g)).map((g) => metricChart(g, rows, multiRun));
+  return groups.filter((g) => includeEmpty || rows.some((r) => r.chart === g)).map((g) => metricChart(g, rows, runs));
 }
 
 /** A heat map of counts with the number in each cell; rows are the true class, columns the prediction. */

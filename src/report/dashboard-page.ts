@@ -63,12 +63,12 @@ const CLIENT_SCRIPT = `
 `;
 
 /** The dashboard's charts: every metric chart, empty, overlaid by run when there are several. */
-export function dashboardCharts(runCount: number): ChartSpec[] {
-  return metricCharts([], runCount > 1, true);
+export function dashboardCharts(runs: readonly string[]): ChartSpec[] {
+  return metricCharts([], runs, true);
 }
 
-export function renderDashboardHtml(title: string, runCount: number): string {
-  const charts = dashboardCharts(runCount);
+export function renderDashboardHtml(title: string, runs: readonly string[]): string {
+  const charts = dashboardCharts(runs);
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -122,7 +122,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     status: 'waiting',
   }));
   const title = `Kiln dashboard: ${names.join(', ')}`;
-  const page = renderDashboardHtml(title, runs.length);
+  const page = renderDashboardHtml(title, names);
   const clients = new Set<http.ServerResponse>();
 
   const listing = (): RunListing[] => runs.map((r, index) => ({ index, name: r.name, dir: r.dir, status: r.status, steps: r.records.at(-1)?.step }));

@@ -36,7 +36,7 @@ export function reportCharts(runs: readonly RunData[]): ChartSpec[] {
   const confusions = runs
     .map((r, i) => (r.confusion === undefined ? undefined : confusionChart(r.name, r.confusion, runs.length === 1 ? 'confusion' : `confusion-${i + 1}`)))
     .filter((c): c is ChartSpec => c !== undefined);
-  return [...metricCharts(rows, runs.length > 1), ...confusions];
+  return [...metricCharts(rows, runs.map((r) => r.name)), ...confusions];
 }
 
 /**
