@@ -149,3 +149,16 @@ test('kiln report: clear errors for a missing folder, a folder without metrics a
   writeFileSync(path.join(bad, 'eval.json'), '{"confusion_matrix": {"labels": ["a"], "matrix": [[1, 2], [3, 4]]}}');
   assert.match(kiln('report', bad).stderr, /eval\.json: confusion_matrix "labels" must be an array of 2 names/);
 });
+
+test('kiln --help lists report and serve; their --help lists their flags', () => {
+  const top = kiln('--help');
+  assert.match(top.stdout, /report\s+write an HTML report/);
+  assert.match(top.stdout, /serve\s+serve a live dashboard/);
+  const report = kiln('report', '--help');
+  assert.equal(report.status, 0);
+  for (const flag of ['--out FILE', '--png DIR', '--title TEXT']) assert.ok(report.stdout.includes(flag), flag);
+  const serve = kiln('serve', '--help');
+  assert.equal(serve.status, 0);
+  for (const flag of ['--port N', '(default: 6070)', '--host TEXT', '(default: 127.0.0.1)']) assert.ok(serve.stdout.includes(flag), flag);
+  assert.match(kiln('serve', '--prot', '1').stderr, /unknown flag --prot; did you mean --port\?/);
+});
