@@ -38,10 +38,10 @@ async function lossChart(page: Page): Promise<{ rows: number; linePoints: number
 
 async function waitForRows(page: Page, rows: number, what: string): Promise<void> {
   try {
-    await page.waitForFunction((n) => (window as unknown as Views).kilnViews['loss']!.data('metrics').length === n, rows, { timeout: 5_000 });
+    await page.waitForFunction((n) => (window as unknown as Views).kilnViews['loss']!.data('metrics').length === n, rows, { timeout: 10_000 });
   } catch {
     const now = await page.evaluate(() => (window as unknown as Views).kilnViews['loss']!.data('metrics').length);
-    assert.fail(`${what}: the loss chart should hold ${rows} rows within 5 s, holds ${now}`);
+    assert.fail(`${what}: the loss chart should hold ${rows} rows within 10 s, holds ${now}`);
   }
 }
 
