@@ -1,9 +1,11 @@
 /** Whether a run is still training, judged from its folder alone (no process handle needed). */
 import type { MetricRecord } from './metrics-lines.js';
+import { isEvalRecord } from './metric-rows.js';
 
 /**
  * - `waiting`: no metrics line yet;
- * - `finished`: the last step reached the configured maxSteps (config.json `maxSteps` or `max_steps`);
+ * - `finished`: an evaluation line (one with val_* or test_* keys) at the configured maxSteps
+ *   (config.json `maxSteps` or `max_steps`), or that step reached and the file quiet;
  * - `running`: metrics.jsonl changed within the last `staleSeconds`;
  * - `stopped`: neither (stopped by a time limit, Ctrl-C or a crash; resumable runs continue later).
  */
@@ -31,7 +33,7 @@ export function runStatus(
   if (last === undefined) return 'waiting';
   const maxSteps = configuredMaxSteps(config);
   // An eval line at maxSteps is the last thing a finished run writes.
-  if (maxSteps !== undefined && last.step >= maxSteps && records.some((r) => r.step >= maxSteps && r['val_loss'] !== undefined)) return 'finished';
+  if (maxSteps !== undefined && last.step >= maxSteps && records.some((r) => r.step >= maxSteps && isEvalRecord(r))) return 'finished';
   if (metricsModifiedMs !== undefined && nowMs - metricsModifiedMs <= staleSeconds * 1000) return 'running';
   return maxSteps !== undefined && last.step >= maxSteps ? 'finished' : 'stopped';
 }

@@ -102,6 +102,7 @@ test('run status: waiting, running, finished (an eval at maxSteps), stopped', ()
   assert.equal(runStatus([{ step: 5 }], config, now - 1000, now), 'running');
   assert.equal(runStatus([{ step: 5 }], config, now - 200_000, now), 'stopped');
   assert.equal(runStatus([{ step: 10 }, { step: 10, val_loss: 1 }], config, now, now), 'finished');
+  assert.equal(runStatus([{ step: 10, val_accuracy: 0.9 }], config, now, now), 'finished');
   assert.equal(runStatus([{ step: 10 }], config, now - 1000, now), 'running', 'the final evaluation is still to come');
   assert.equal(runStatus([{ step: 10 }], { max_steps: 10 }, now - 200_000, now), 'finished');
   assert.equal(runStatus([{ step: 3 }], undefined, now - 200_000, now), 'stopped');
