@@ -3,8 +3,8 @@
  * can carry them inline and be viewed without a network.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ReportError } from './report-error.js';
 
 /** Package → its UMD build (sets the global `vega`, `vegaLite`, `vegaEmbed`), in load order. */
@@ -18,7 +18,7 @@ const BUNDLES = [
 function packageDir(name: string): string {
   let entry: string;
   try {
-    entry = fileURLToPath(import.meta.resolve(name));
+    entry = createRequire(import.meta.url).resolve(name);
   } catch (error) {
     throw new ReportError(`cannot find the npm package ${name} (${(error as Error).message}); run npm install in Kiln's folder`);
   }
