@@ -6,7 +6,7 @@
  * Hugging Face Transformers keeps them: `tokenizer_config.json` beside it (`eos_token`,
  * `pad_token`, `mask_token`, …). In memory, `toJSON()` carries them as a `kiln` section.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
 import { CharTokenizer } from './char.js';
@@ -109,6 +109,7 @@ export function saveTokenizer(tokenizer: Tokenizer, file: string): string {
   } catch {
     // a file that does not exist yet
   }
+  mkdirSync(path.dirname(target), { recursive: true });
   const { kiln: _kiln, ...hfJson } = tokenizer.toJSON();
   const json = Buffer.from(JSON.stringify(hfJson, null, 2), 'utf8');
   writeFileAtomic(target, (fd) => writeAll(fd, json));
