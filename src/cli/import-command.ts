@@ -4,9 +4,6 @@
  * Llama layout), tokenizer.json (+ tokenizer_config.json) in Hugging Face's Llama form, and
  * kiln.json. `kiln generate --model DIR` then runs it.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
 import { type FlagSpec, formatFlags, parseFlags } from './args.js';
 import { UsageError } from './usage-error.js';
 
@@ -33,74 +30,6 @@ export function importHelp(): string {
   ].join('\n');
 }
 
-/** The first line of an error's message, so that a bad file gives a one-line error. */
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
-}
-
-/** kiln.json of an imported folder (the shape of KilnModelInfo in src/train/model-folder.ts). */
-export interface ImportedModelInfo {
-  architecture: 'llama';
-  task: 'causal-lm';
-  made: { by: string; config: Record<string, unknown>; date: string };
-  step: number;
-  val_loss: number | null;
-}
-
-export interface ImportLlama2cOptions {
-  checkpoint: string;
-  tokenizer: string;
-  out: string;
-}
-
-/**
- * The library call behind the command: loads both files, checks they fit together, writes the
- * folder, and returns its kiln.json. Errors are one line each and name the file.
- */
-export async function importLlama2c(options: ImportLlama2cOptions): Promise<ImportedModelInfo> {
-  const { checkpoint, tokenizer: tokenizerFile, out } = options;
-  const command = 'kiln import llama2c';
-  if (!existsSync(checkpoint)) throw new UsageError(`${command}: --checkpoint ${checkpoint} does not exist`);
-  if (!existsSync(tokenizerFile)) throw new UsageError(`${command}: --tokenizer ${tokenizerFile} does not exist`);
-  const [{ loadLlama2cCheckpoint }, { saveLlamaFolder }, { Llama2cTokenizer }, { saveTokenizer }] = await Promise.all([
-    import('../io/llama2c.js'),
-    import('../io/hf-llama.js'),
-    import('../tokenizers/llama2c-tokenizer.js'),
-    import('../tokenizers/load.js'),
-  ]);
-  let loaded: ReturnType<typeof loadLlama2cCheckpoint>;
-  try {
-    loaded = loadLlama2cCheckpoint(checkpoint);
-  } catch (error) {
-    throw new UsageError(`${command}: ${firstLine(error)}`);
-  }
-  const { model, header } = loaded;
-  let tokenizer: InstanceType<typeof Llama2cTokenizer>;
-  try {
-    // run.c reads exactly vocab_size pieces from tokenizer.bin
-    tokenizer = Llama2cTokenizer.fromFile(tokenizerFile, header.vocabSize);
-  } catch (error) {
-    throw new UsageError(`${command}: ${firstLine(error)} (the checkpoint's vocab_size is ${header.vocabSize})`);
-  }
-  mkdirSync(out, { recursive: true });
-  saveLlamaFolder(model, out);
-  saveTokenizer(tokenizer.toHfTokenizer(), path.join(out, 'tokenizer.json'));
-  const info: ImportedModelInfo = {
-    architecture: 'llama',
-    task: 'causal-lm',
-    made: {
-      by: 'kiln import llama2c',
-      config: { checkpoint: path.resolve(checkpoint), tokenizer: path.resolve(tokenizerFile), ...header },
-      date: new Date().toISOString(),
-    },
-    step: 0,
-    val_loss: null,
-  };
-  // kiln.json last: a folder with it is complete
-  writeFileAtomic(path.join(out, 'kiln.json'), (fd) => writeAll(fd, Buffer.from(JSON.stringify(info, null, 2) + '\n', 'utf8')));
-  return info;
-}
-
 export async function runImport(argv: readonly string[]): Promise<number> {
   const [format, ...rest] = argv;
   if (format === undefined || format === '--help' || format === '-h') {
@@ -121,7 +50,14 @@ export async function runImport(argv: readonly string[]): Promise<number> {
     return value;
   };
   const options = { checkpoint: need('checkpoint', 'FILE'), tokenizer: need('tokenizer', 'FILE'), out: need('out', 'DIR') };
-  const info = await importLlama2c(options);
+  const { importLlama2c } = await import('../io/llama2c-import.js');
+  let info: ReturnType<typeof importLlama2c>;
+  try {
+    info = importLlama2c(options);
+  } catch (error) {
+    // a missing or bad input file is the user's to fix: exit 2, one line
+    throw new UsageError(`kiln import llama2c: ${(error as Error).message.replace(/^importLlama2c: /, '')}`);
+  }
   const c = info.made.config;
   process.stdout.write(
     `imported ${String(c['format'])} llama2.c checkpoint (dim ${String(c['dim'])}, ${String(c['nLayers'])} layers, vocab ${String(c['vocabSize'])}) into ${options.out}\n`,

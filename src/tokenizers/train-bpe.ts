@@ -16,6 +16,7 @@
  * The result is a GPT-2-shaped tokenizer.json (BPE model, ByteLevel pre-tokenizer and decoder)
  * that Hugging Face's `tokenizers` loads and runs as it is.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -40,18 +41,25 @@ export interface TrainBpeOptions {
   vocabSize?: number;
 }
 
-/** The subset of the `tokenizers` package that training uses. */
-interface HfTokenizers {
-  Tokenizer: new (model: unknown) => { setPreTokenizer(p: unknown): void; train(files: string[]): void; save(file: string, pretty?: boolean): void };
-  BPE: { empty(): unknown };
-  byteLevelPreTokenizer(addPrefixSpace?: boolean, useRegex?: boolean): unknown;
-}
+/**
+ * Runs in a child Node process: Hugging Face's trainer writes progress-bar blank lines straight
+ * to the process's stdout (fd 1), which would corrupt Kiln's own output (and --json output).
+ * argv: corpus file, output file, path of the tokenizers package.
+ */
+const TRAIN_SCRIPT = `
+const [corpus, out, modulePath] = process.argv.slice(1);
+const hf = require(modulePath);
+const tokenizer = new hf.Tokenizer(hf.BPE.empty());
+tokenizer.setPreTokenizer(hf.byteLevelPreTokenizer(false, true));
+tokenizer.train([corpus]);
+tokenizer.save(out, false);
+`;
 
-function hfTokenizers(): HfTokenizers {
+function tokenizersPackage(): string {
   try {
-    return createRequire(import.meta.url)('tokenizers') as HfTokenizers;
+    return createRequire(import.meta.url).resolve('tokenizers');
   } catch (error) {
-    throw new Error(`trainByteLevelBpe: cannot load Hugging Face's tokenizers package (${(error as Error).message}); run npm install`);
+    throw new Error(`trainByteLevelBpe: cannot find Hugging Face's tokenizers package (${(error as Error).message}); run npm install`);
   }
 }
 
@@ -84,17 +92,18 @@ export function trainByteLevelBpe(text: string, options: TrainBpeOptions = {}): 
   }
   if (typeof text !== 'string' || text.length === 0) throw new RangeError(`${owner}: the training text is empty; give a corpus with some text`);
 
-  const hf = hfTokenizers();
+  const modulePath = tokenizersPackage();
   const dir = mkdtempSync(path.join(tmpdir(), 'kiln-bpe-'));
   let learned: [string, string][];
   try {
     const corpusFile = path.join(dir, 'corpus.txt');
     writeFileSync(corpusFile, text, 'utf8');
-    const trainer = new hf.Tokenizer(hf.BPE.empty());
-    trainer.setPreTokenizer(hf.byteLevelPreTokenizer(false, true));
-    trainer.train([corpusFile]);
     const trainedFile = path.join(dir, 'trained.json');
-    trainer.save(trainedFile, false);
+    const run = spawnSync(process.execPath, ['-e', TRAIN_SCRIPT, corpusFile, trainedFile, modulePath], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+    if (run.status !== 0) {
+      const why = run.error?.message ?? (run.stderr.trim().split('\n').find((line) => /Error/.test(line)) ?? run.stderr.trim().split('\n')[0] ?? `exit ${String(run.status)}`);
+      throw new Error(`${owner}: Hugging Face's BPE trainer failed: ${why}`);
+    }
     learned = readMerges(JSON.parse(readFileSync(trainedFile, 'utf8')) as Record<string, unknown>);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,8 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { importLlama2c, runImport } from '../../src/cli/import-command.js';
+import { runImport } from '../../src/cli/import-command.js';
+import { importLlama2c } from '../../src/io/llama2c-import.js';
 import { loadLlamaFolder } from '../../src/io/hf-llama.js';
 import { scope, tensor } from '../../src/index.js';
 import { loadTokenizer } from '../../src/tokenizers/index.js';
@@ -32,7 +33,7 @@ function scratch(t: { after(fn: () => void): void }): string {
 for (const format of ['legacy', 'v1'] as const) {
   test(`llama2.c ${format} checkpoint → model folder; greedy generation gives run.c's ids`, async (t) => {
     const out = path.join(scratch(t), 'model');
-    const info = await importLlama2c({ checkpoint: path.join(fixtures, `llama2c-${format}.bin`), tokenizer: tokenizerBin, out });
+    const info = importLlama2c({ checkpoint: path.join(fixtures, `llama2c-${format}.bin`), tokenizer: tokenizerBin, out });
     for (const file of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'kiln.json']) assert.ok(existsSync(path.join(out, file)), file);
     const kiln = JSON.parse(readFileSync(path.join(out, 'kiln.json'), 'utf8')) as typeof info;
     assert.deepEqual([kiln.architecture, kiln.task, kiln.made.by, kiln.step, kiln.val_loss], ['llama', 'causal-lm', 'kiln import llama2c', 0, null]);
@@ -58,14 +59,15 @@ test('bad input: missing flags, missing or corrupt files, unknown format — one
   const checkpoint = path.join(fixtures, 'llama2c-v1.bin');
   await assert.rejects(runImport(['llama2c', '--checkpoint', checkpoint, '--out', dir]), /--tokenizer FILE is required/);
   await assert.rejects(runImport(['gguf']), /unknown format 'gguf'; the formats are llama2c/);
-  await assert.rejects(importLlama2c({ checkpoint: path.join(dir, 'nope.bin'), tokenizer: tokenizerBin, out: dir }), /--checkpoint .*nope\.bin does not exist/);
+  assert.throws(() => importLlama2c({ checkpoint: path.join(dir, 'nope.bin'), tokenizer: tokenizerBin, out: dir }), /importLlama2c: the checkpoint .*nope\.bin does not exist/);
+  await assert.rejects(runImport(['llama2c', '--checkpoint', path.join(dir, 'nope.bin'), '--tokenizer', tokenizerBin, '--out', dir]), /^UsageError: kiln import llama2c: the checkpoint .*nope\.bin does not exist/);
   const truncated = path.join(dir, 'truncated.bin');
   writeFileSync(truncated, readFileSync(checkpoint).subarray(0, 1000));
-  await assert.rejects(importLlama2c({ checkpoint: truncated, tokenizer: tokenizerBin, out: path.join(dir, 'a') }), /^UsageError: kiln import llama2c: .*truncated\.bin/);
+  assert.throws(() => importLlama2c({ checkpoint: truncated, tokenizer: tokenizerBin, out: path.join(dir, 'a') }), /^Error: llama2\.c checkpoint .*truncated\.bin/);
   const shortTokenizer = path.join(dir, 'tokenizer.bin');
   writeFileSync(shortTokenizer, readFileSync(tokenizerBin).subarray(0, 2000));
-  await assert.rejects(
-    importLlama2c({ checkpoint, tokenizer: shortTokenizer, out: path.join(dir, 'b') }),
+  assert.throws(
+    () => importLlama2c({ checkpoint, tokenizer: shortTokenizer, out: path.join(dir, 'b') }),
     /llama2\.c tokenizer .*tokenizer\.bin: token \d+ at byte \d+: .*\(the checkpoint's vocab_size is 288\)/,
   );
   assert.equal(existsSync(path.join(dir, 'b', 'kiln.json')), false);

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { defaultCorpus } from '../../src/data/default-corpus.js';
@@ -83,4 +84,12 @@ test("prepareLmData with tokenizer 'bpe' trains at the vocab size, caches, and r
   assert.equal(other.cached, false);
   assert.equal(other.tokenizer.vocabSize, 300);
   assert.throws(() => prepareLmData([textFile], 'bpe', path.join(dir, 'big'), { vocabSize: 100_000 }), /tokenizer bpe: the corpus gives only/);
+});
+
+test("training prints nothing on stdout (Hugging Face's trainer writes blank lines there; it runs in a child process)", () => {
+  const module = new URL('../../src/tokenizers/train-bpe.js', import.meta.url).href;
+  const script = `import { trainByteLevelBpe } from '${module}'; trainByteLevelBpe('ab ac ad ab ac ab '.repeat(50), { vocabSize: 260 });`;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.stdout, '');
 });
