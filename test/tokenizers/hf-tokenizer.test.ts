@@ -195,3 +195,23 @@ test('Split pre-tokenizer with an Oniguruma regex (Llama 3 style), then ByteLeve
   const again = saveTokenizer(kiln, path.join(dir, 'again', 'tokenizer.json'));
   assert.deepEqual(await hfEncode(hf.Tokenizer.fromFile(again), TEXTS[1]!), kiln.encode(TEXTS[1]!));
 });
+
+test('added tokens: single_word, lstrip/rstrip, normalized and raw, special and not', async (t) => {
+  const dir = scratch(t, 'kiln-added-');
+  const words = ['[UNK]', 'the', 'cat', 'sat', 'on', 'mat', 'a', 'b', 'c', 's', 't', 'h', 'e', 'm', 'o', 'n', '.', ','];
+  const reference = new hf.Tokenizer(hf.WordLevel.init(Object.fromEntries(words.map((w, i) => [w, i])), { unkToken: '[UNK]' }));
+  reference.setNormalizer(hf.lowercase());
+  reference.setPreTokenizer(hf.whitespacePreTokenizer());
+  reference.addAddedTokens([
+    new hf.AddedToken('CAT', false, { singleWord: true, normalized: false }),
+    new hf.AddedToken('on the', false, { normalized: true }),
+    new hf.AddedToken('<x>', true, { leftStrip: true, rightStrip: true }),
+    new hf.AddedToken('zz', false, { singleWord: true }),
+  ]);
+  const kiln = saveAndLoad(reference, dir, 'added');
+  const texts = ['The CAT sat ON THE mat', 'theCAT CATs CAT.', 'a  <x>  b<x>c', 'zz zzz azz zz.', 'on the mat on them', 'CAT_ CAT'];
+  for (const text of texts) assert.deepEqual(kiln.encode(text, { allowSpecial: true }), await hfEncode(reference, text), JSON.stringify(text));
+  // without allowSpecial the special <x> is text — the Whitespace pre-tokenizer's words <, x, > (all unknown) —
+  // while the non-special CAT still matches
+  assert.deepEqual(kiln.encode('CAT <x>'), [18, 0, 0, 0]);
+});
