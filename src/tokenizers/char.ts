@@ -111,9 +111,9 @@ export class CharTokenizer extends SpecialTokenAccessors implements Tokenizer {
   }
 
   /**
-   * Reads the tokenizer.json object that {@link toJSON} writes (also after a round trip through
-   * Hugging Face's `tokenizers`, which drops the `kiln` section: roles then come from the model's
-   * `unk_token` only).
+   * Reads the tokenizer.json object that {@link toJSON} writes. Roles come from its `kiln`
+   * section (loadTokenizer fills it from tokenizer_config.json); without one, from the model's
+   * `unk_token` only.
    */
   static fromJSON(json: TokenizerJson | Record<string, unknown>): CharTokenizer {
     const owner = 'CharTokenizer.fromJSON';

@@ -15,7 +15,8 @@ import type { Tokenizer } from '../../src/tokenizers/tokenizer.js';
 import { VARIED_TEXTS, hf, hfEncode, scratch } from './hf-reference.js';
 
 type HfTokenizerInstance = InstanceType<typeof hf.Tokenizer>;
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** tokenizer.json objects edited in place by the tests. */
+type Json = Record<string, any>;
 
 const corpus = defaultCorpus({ sources: ['moby-dick'] }).slice(0, 120_000);
 const TEXTS = [...VARIED_TEXTS, corpus.slice(20_000, 21_500)];
