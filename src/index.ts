@@ -123,6 +123,10 @@ export type {
 export { Llama, LlamaModel, LlamaDecoderLayer, llamaConfig, LLAMA_CONFIG_DEFAULTS } from './models/index.js';
 export type { LlamaConfig } from './models/index.js';
 export { Llama2cTokenizer, LLAMA2C_BOS, LLAMA2C_EOS } from './tokenizers/llama2c-tokenizer.js';
+export { HfTokenizer, trainByteLevelBpe, DEFAULT_BPE_VOCAB_SIZE } from './tokenizers/index.js';
+export type { TrainBpeOptions, DecodeOptions } from './tokenizers/index.js';
+export { importLlama2c } from './io/llama2c-import.js';
+export type { ImportLlama2cOptions, ImportedModelInfo } from './io/llama2c-import.js';
 export type { Llama2cEncodeOptions } from './tokenizers/llama2c-tokenizer.js';
 export { pretrainCausalLM } from './train/pretrain.js';
 export type { PretrainOptions, PretrainResult, PretrainLog } from './train/pretrain.js';

@@ -9,6 +9,7 @@ import { ReportError } from '../report/report-error.js';
 import { ConfigError } from '../train/config-error.js';
 import { closest } from './closest.js';
 import { GENERATE_SUMMARY, runGenerate } from './generate-command.js';
+import { IMPORT_SUMMARY, runImport } from './import-command.js';
 import { PRETRAIN_SUMMARY, runPretrain } from './pretrain-command.js';
 import { REPORT_SUMMARY, runReport } from './report-command.js';
 import { SERVE_SUMMARY, runServe } from './serve-command.js';
@@ -17,6 +18,7 @@ import { UsageError } from './usage-error.js';
 const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[]) => Promise<number> }> = {
   pretrain: { summary: PRETRAIN_SUMMARY, run: runPretrain },
   generate: { summary: GENERATE_SUMMARY, run: runGenerate },
+  import: { summary: IMPORT_SUMMARY, run: runImport },
   report: { summary: REPORT_SUMMARY, run: runReport },
   serve: { summary: SERVE_SUMMARY, run: (argv) => runServe(argv) },
 };

@@ -6,7 +6,16 @@
  * merge (quadratic in its length). Here every neighbouring pair sits in a priority queue keyed
  * by (rank, position), and a merge only re-queues the two pairs it changes, so a piece of n
  * bytes costs O(n log n): a long run without spaces (base64, a DNA string) stays fast.
+ *
+ * Two orders exist in the wild and differ only when a merge creates a pair of lower rank than
+ * its own (possible when a merge table makes one token two ways, as tables converted from
+ * SentencePiece do): GPT-2's encoder.py first merges every occurrence of the current pair, then
+ * looks again; Hugging Face's `tokenizers` (the reference for tokenizer.json) always takes the
+ * lowest (rank, position) next, so the new lower pair merges at once.
  */
+
+/** Which implementation's merge order to follow; see the file comment. */
+export type MergeOrder = 'gpt2' | 'hf';
 
 /** A min-heap of non-negative numbers. */
 class MinHeap {
@@ -59,8 +68,11 @@ export class BpeMerges {
   /** resultOf[rank]: the id of the merged token. */
   private readonly resultOf: number[] = [];
 
+  private readonly order: MergeOrder;
+
   /** `merges[rank] = [left, right, merged]` as ids, in vocab.bpe order. */
-  constructor(merges: readonly (readonly [number, number, number])[]) {
+  constructor(merges: readonly (readonly [number, number, number])[], order: MergeOrder = 'gpt2') {
+    this.order = order;
     merges.forEach(([left, right, merged], rank) => {
       // a pair listed twice keeps its later rank, as GPT-2's dict(zip(merges, range(n))) does
       (this.rankOf[left] ??= new Map()).set(right, rank);
@@ -105,7 +117,7 @@ export class BpeMerges {
     const enqueue = (left: number, right: number): void => {
       const rank = this.rank(ids[left]!, ids[right]!);
       if (rank < 0) return;
-      if (rank < current) deferred.push(rank * n + left);
+      if (rank < current && this.order === 'gpt2') deferred.push(rank * n + left);
       else queue.push(rank * n + left);
     };
     for (;;) {

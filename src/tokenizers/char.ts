@@ -8,10 +8,11 @@
  * (regex `[\s\S]`), and a `Fuse` decoder that joins the pieces without spaces. One difference:
  * Hugging Face always reads special tokens written in the text, Kiln only with `allowSpecial`.
  */
-import { SpecialTokens, checkRoles, SpecialTokenAccessors } from './special-tokens.js';
+import { ROLES, SpecialTokens, checkRoles, SpecialTokenAccessors } from './special-tokens.js';
 import {
   checkTokenId,
   specialAddedToken,
+  type DecodeOptions,
   type EncodeOptions,
   type SpecialTokenRoles,
   type Tokenizer,
@@ -20,11 +21,13 @@ import {
 
 export interface CharTokenizerOptions {
   /**
-   * Special tokens to add after the characters, by role. Each must be a string that is not a
-   * single character of the vocabulary. With `unk`, characters outside the vocabulary encode
-   * as the unk token instead of throwing.
+   * Special tokens to add after the characters, by role (eos, bos, pad, unk, mask, cls, sep).
+   * Each must be a string that is not a single character of the vocabulary. They get the ids
+   * after the characters, in that role order (a text given to two roles gets one id). With
+   * `unk`, characters outside the vocabulary encode as the unk token instead of throwing.
    * @default {}
    * @example { eos: '<eos>', unk: '<unk>' }
+   * @example { pad: '[PAD]', mask: '[MASK]' } // masked-LM pretraining: tokenizer.maskId, tokenizer.padId
    */
   specialTokens?: SpecialTokenRoles;
 }
@@ -100,7 +103,7 @@ export class CharTokenizer extends SpecialTokenAccessors implements Tokenizer {
     if (codePoints.size === 0) throw new RangeError(`${owner}: the text is empty, so there are no characters to build a vocabulary from`);
     const characters = [...codePoints].sort((a, b) => a - b).map((c) => String.fromCodePoint(c));
     const specialIds = new Map<string, number>();
-    for (const role of ['eos', 'bos', 'pad', 'unk'] as const) {
+    for (const role of ROLES) {
       const token = roles[role];
       if (token !== undefined && !specialIds.has(token)) specialIds.set(token, characters.length + specialIds.size);
     }
@@ -108,9 +111,9 @@ export class CharTokenizer extends SpecialTokenAccessors implements Tokenizer {
   }
 
   /**
-   * Reads the tokenizer.json object that {@link toJSON} writes (also after a round trip through
-   * Hugging Face's `tokenizers`, which drops the `kiln` section: roles then come from the model's
-   * `unk_token` only).
+   * Reads the tokenizer.json object that {@link toJSON} writes. Roles come from its `kiln`
+   * section (loadTokenizer fills it from tokenizer_config.json); without one, from the model's
+   * `unk_token` only.
    */
   static fromJSON(json: TokenizerJson | Record<string, unknown>): CharTokenizer {
     const owner = 'CharTokenizer.fromJSON';
@@ -196,12 +199,13 @@ export class CharTokenizer extends SpecialTokenAccessors implements Tokenizer {
     return ids;
   }
 
-  decode(ids: ArrayLike<number>): string {
+  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
+    const skip = options.skipSpecialTokens === true ? new Set(this.special.ids.values()) : undefined;
     let text = '';
     for (let i = 0; i < ids.length; i++) {
       const piece = this.textOf[ids[i]!];
       checkTokenId(ids[i]!, i, piece !== undefined, this.vocabSize, 'CharTokenizer');
-      text += piece;
+      if (skip?.has(ids[i]!) !== true) text += piece;
     }
     return text;
   }

@@ -8,12 +8,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { BpeMerges } from './bpe-merges.js';
+import { BpeMerges, type MergeOrder } from './bpe-merges.js';
 import { BYTE_TO_CHAR, CHAR_TO_BYTE, appendUtf8, gpt2Pretokenizer } from './byte-level.js';
 import { SpecialTokens, checkRoles, SpecialTokenAccessors } from './special-tokens.js';
 import {
   checkTokenId,
   specialAddedToken,
+  type DecodeOptions,
   type EncodeOptions,
   type SpecialTokenRoles,
   type Tokenizer,
@@ -59,6 +60,12 @@ export class Gpt2Tokenizer extends SpecialTokenAccessors implements Tokenizer {
   /** byte → id of the single-byte token. */
   private readonly byteIds = new Int32Array(256);
   private readonly merges: BpeMerges;
+  /**
+   * GPT-2's merge order for vocab.bpe files (its encoder.py is their reference), Hugging Face's
+   * for tokenizer.json files (its `tokenizers` is theirs); they differ only for merge tables
+   * that make a token two ways (see bpe-merges.ts).
+   */
+  readonly mergeOrder: MergeOrder;
   private readonly mergePairs: readonly (readonly [string, string])[];
   private readonly pretokenizer = gpt2Pretokenizer();
   private readonly cache = new Map<string, readonly number[]>();
@@ -71,6 +78,7 @@ export class Gpt2Tokenizer extends SpecialTokenAccessors implements Tokenizer {
     specialIds: ReadonlyMap<string, number>,
     roles: SpecialTokenRoles,
     cacheSize: number,
+    order: MergeOrder,
     owner: string,
   ) {
     super();
@@ -124,7 +132,8 @@ export class Gpt2Tokenizer extends SpecialTokenAccessors implements Tokenizer {
       });
       return [ids[0]!, ids[1]!, ids[2]!] as const;
     });
-    this.merges = new BpeMerges(mergeIds);
+    this.merges = new BpeMerges(mergeIds, order);
+    this.mergeOrder = order;
     this.mergePairs = mergePairs;
     this.vocabSize = this.tokenOf.length;
   }
@@ -172,7 +181,7 @@ export class Gpt2Tokenizer extends SpecialTokenAccessors implements Tokenizer {
       lineOf.push(index + 1);
     });
     const vocab = new Map(Object.entries(encoder as Record<string, number>));
-    return Gpt2Tokenizer.build(vocab, pairs, (i) => `${vocabBpePath} line ${lineOf[i]!}`, new Map(), undefined, options, owner);
+    return Gpt2Tokenizer.build(vocab, pairs, (i) => `${vocabBpePath} line ${lineOf[i]!}`, new Map(), undefined, options, 'gpt2', owner);
   }
 
   /**
@@ -190,6 +199,10 @@ export class Gpt2Tokenizer extends SpecialTokenAccessors implements Tokenizer {
     if (pre?.['type'] !== 'ByteLevel') unsupported(`pre_tokenizer is ${JSON.stringify(pre?.['type'] ?? null)}, not 'ByteLevel'`);
     if (pre!['add_prefix_space'] !== false) unsupported(`pre_tokenizer.add_prefix_space is ${JSON.stringify(pre!['add_prefix_space'])}, not false`);
     if (pre!['use_regex'] === false) unsupported('pre_tokenizer.use_regex is false');
+    const decoder = (json['decoder'] as Record<string, unknown> | null | undefined)?.['type'];
+    if (decoder !== undefined && decoder !== 'ByteLevel') unsupported(`decoder is ${JSON.stringify(decoder)}, not 'ByteLevel'`);
+    const post = (json['post_processor'] as Record<string, unknown> | null | undefined)?.['type'];
+    if (post !== undefined && post !== 'ByteLevel') unsupported(`post_processor is ${JSON.stringify(post)}, not 'ByteLevel'`);
     if (json['normalizer'] !== null && json['normalizer'] !== undefined) unsupported(`a normalizer (${JSON.stringify((json['normalizer'] as Record<string, unknown>)['type'])}) is set`);
     const m = model!;
     if (m['dropout'] !== undefined && m['dropout'] !== null && m['dropout'] !== 0) unsupported(`model.dropout is ${JSON.stringify(m['dropout'])}`);
@@ -219,7 +232,7 @@ export class Gpt2Tokenizer extends SpecialTokenAccessors implements Tokenizer {
     const kiln = json['kiln'] as Record<string, unknown> | undefined;
     const roles = kiln === undefined ? undefined : checkRoles(kiln['special_tokens'], `${owner} (kiln.special_tokens)`);
     const vocab = new Map(Object.entries(m['vocab'] as Record<string, number>));
-    return Gpt2Tokenizer.build(vocab, pairs, (i) => `model.merges[${i}]`, specialIds, roles, options, owner);
+    return Gpt2Tokenizer.build(vocab, pairs, (i) => `model.merges[${i}]`, specialIds, roles, options, 'hf', owner);
   }
 
   private static build(
@@ -229,6 +242,7 @@ export class Gpt2Tokenizer extends SpecialTokenAccessors implements Tokenizer {
     specialIds: Map<string, number>,
     roles: SpecialTokenRoles | undefined,
     options: Gpt2TokenizerOptions,
+    order: MergeOrder,
     owner: string,
   ): Gpt2Tokenizer {
     for (const key of Object.keys(options)) {
@@ -246,7 +260,7 @@ export class Gpt2Tokenizer extends SpecialTokenAccessors implements Tokenizer {
       const id = vocab.get(text);
       if (id !== undefined && !specialIds.has(text)) specialIds.set(text, id);
     }
-    return new Gpt2Tokenizer(vocab, pairs, mergeSource, specialIds, chosen ?? {}, cacheSize, owner);
+    return new Gpt2Tokenizer(vocab, pairs, mergeSource, specialIds, chosen ?? {}, cacheSize, order, owner);
   }
 
   /** Text → GPT-2 token ids. Throws on a lone surrogate, which has no UTF-8 bytes. */
@@ -291,16 +305,18 @@ export class Gpt2Tokenizer extends SpecialTokenAccessors implements Tokenizer {
    * Ids → text. Token bytes are joined and read as UTF-8; bytes that are not valid UTF-8 (a
    * character cut between ids, say) become U+FFFD, as GPT-2's `errors='replace'` does.
    */
-  decode(ids: ArrayLike<number>): string {
+  decode(ids: ArrayLike<number>, options: DecodeOptions = {}): string {
+    const skip = options.skipSpecialTokens === true ? new Set(this.special.ids.values()) : undefined;
     let length = 0;
     for (let i = 0; i < ids.length; i++) {
       const bytes = this.bytesOf[ids[i]!];
       checkTokenId(ids[i]!, i, bytes !== undefined, this.vocabSize, 'Gpt2Tokenizer');
-      length += bytes!.length;
+      if (skip?.has(ids[i]!) !== true) length += bytes!.length;
     }
     const buffer = new Uint8Array(length);
     let at = 0;
     for (let i = 0; i < ids.length; i++) {
+      if (skip?.has(ids[i]!) === true) continue;
       const bytes = this.bytesOf[ids[i]!]!;
       buffer.set(bytes, at);
       at += bytes.length;

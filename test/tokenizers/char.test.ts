@@ -5,10 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CharTokenizer, loadTokenizer, saveTokenizer } from '../../src/tokenizers/index.js';
+import { hf, hfEncode } from './hf-reference.js';
 
 test('vocabulary is the sorted distinct characters, as nanoGPT builds it', () => {
   const tokenizer = CharTokenizer.fromText('hello world');
@@ -103,7 +104,15 @@ test('tokenizer.json: Hugging Face WordLevel shape, saved and loaded back', (t) 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = saveTokenizer(tokenizer, dir);
   assert.equal(file, path.join(dir, 'tokenizer.json'));
-  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), json);
+  // the file is Hugging Face's shape only (its tokenizers refuses unknown keys); the roles go to tokenizer_config.json
+  const { kiln, ...hfJson } = json;
+  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), hfJson);
+  assert.deepEqual(kiln, { tokenizer: 'char', special_tokens: { eos: '<|endoftext|>', unk: '<unk>' } });
+  assert.deepEqual(JSON.parse(readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8')), {
+    tokenizer_class: 'PreTrainedTokenizerFast',
+    eos_token: '<|endoftext|>',
+    unk_token: '<unk>',
+  });
   const loaded = loadTokenizer(dir);
   assert.ok(loaded instanceof CharTokenizer);
   assert.equal(loaded.vocabSize, tokenizer.vocabSize);
@@ -126,4 +135,40 @@ test('a WordLevel file with whole words is refused as a character tokenizer', ()
   const json = CharTokenizer.fromText('ab').toJSON();
   json.model.vocab = { hello: 0, world: 1 };
   assert.throws(() => loadTokenizer(json), /"hello" is not a single character/);
+});
+
+test('masked-LM specials: [PAD] and [MASK] after the characters, kept through tokenizer_config.json, and run by Hugging Face', async (t) => {
+  const tokenizer = CharTokenizer.fromText('abca', { specialTokens: { pad: '[PAD]', mask: '[MASK]', cls: '[CLS]', sep: '[SEP]' } });
+  // roles get ids in the order eos, bos, pad, unk, mask, cls, sep
+  assert.deepEqual([tokenizer.vocabSize, tokenizer.padId, tokenizer.maskId, tokenizer.clsId, tokenizer.sepId, tokenizer.eosId], [7, 3, 4, 5, 6, undefined]);
+  assert.deepEqual(tokenizer.encode('a[MASK]c', { allowSpecial: true }), [0, 4, 2]);
+  assert.equal(tokenizer.decode([0, 4, 3, 2], { skipSpecialTokens: true }), 'ac');
+  const dir = mkdtempSync(path.join(tmpdir(), 'kiln-char-mask-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = saveTokenizer(tokenizer, dir);
+  const loaded = loadTokenizer(dir);
+  assert.ok(loaded instanceof CharTokenizer);
+  assert.deepEqual(loaded.roles, { pad: '[PAD]', mask: '[MASK]', cls: '[CLS]', sep: '[SEP]' });
+  assert.equal(loaded.maskId, 4);
+  // the file is one Hugging Face's tokenizers loads, and it gives the same ids
+  const reference = hf.Tokenizer.fromFile(file);
+  assert.deepEqual(await hfEncode(reference, 'cab[MASK]a[PAD]'), loaded.encode('cab[MASK]a[PAD]', { allowSpecial: true }));
+});
+
+test('roles come from a Transformers tokenizer_config.json beside the file (string or AddedToken form)', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kiln-char-config-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const tokenizer = CharTokenizer.fromText('xyz', { specialTokens: { eos: '<|end|>', unk: '<?>' } });
+  saveTokenizer(tokenizer, dir);
+  writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ eos_token: { __type: 'AddedToken', content: '<?>' }, unk_token: '<|end|>' }));
+  const swapped = loadTokenizer(dir);
+  assert.deepEqual([swapped.eosId, swapped.unkId], [4, 3]);
+  rmSync(path.join(dir, 'tokenizer_config.json'));
+  // without it only the model's unk_token is known
+  assert.deepEqual(loadTokenizer(dir).roles, { unk: '<?>' });
+});
+
+test("a special token with '-' in it is found in text (its regex escape was a syntax error in u-mode)", () => {
+  const tokenizer = CharTokenizer.fromText('ab', { specialTokens: { eos: '<|end-of-text|>' } });
+  assert.deepEqual(tokenizer.encode('a<|end-of-text|>b', { allowSpecial: true }), [0, 2, 1]);
 });

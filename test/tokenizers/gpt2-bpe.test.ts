@@ -87,3 +87,10 @@ test('the per-piece cache changes nothing, whatever its size', () => {
     for (const c of fixture.cases) assert.deepEqual(small.encode(c.text), c.ids, `cacheSize ${cacheSize}: ${c.name}`);
   }
 });
+
+test('decode can leave the special tokens out', () => {
+  const ids = gpt2.encode('Hello<|endoftext|> world', { allowSpecial: true });
+  assert.deepEqual(ids, [15496, 50256, 995]); // 15496 "Hello", 995 " world" (GPT-2's published ids)
+  assert.equal(gpt2.decode(ids), 'Hello<|endoftext|> world');
+  assert.equal(gpt2.decode(ids, { skipSpecialTokens: true }), 'Hello world');
+});

@@ -11,6 +11,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Gpt2Tokenizer, loadTokenizer, saveTokenizer } from '../../src/tokenizers/index.js';
 import { BYTE_TO_CHAR } from '../../src/tokenizers/byte-level.js';
+import { HfTokenizer } from '../../src/tokenizers/hf-tokenizer.js';
+import { hf, hfEncode, scratch } from './hf-reference.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = JSON.parse(readFileSync(path.resolve(here, '../../../test/fixtures/gpt2_bpe.json'), 'utf8')) as {
@@ -27,7 +29,7 @@ test('GPT-2 saved as tokenizer.json has Hugging Face GPT-2 shape and loads back 
   assert.equal(merges[0], 'Ġ t'); // the first line after "#version: 0.2" in vocab.bpe
   assert.equal(merges.length, 50000);
   assert.deepEqual(json.pre_tokenizer, { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true });
-  assert.equal(json.decoder['type'], 'ByteLevel');
+  assert.equal(json.decoder?.['type'], 'ByteLevel');
   assert.deepEqual(json.added_tokens, [
     { id: 50256, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
   ]);
@@ -64,14 +66,28 @@ test('equal pairs merge left to right, as GPT-2 scans', () => {
   assert.equal(tokenizer.eosId, undefined);
 });
 
-test('every occurrence of the lowest pair merges before any pair it creates, even a lower one', () => {
-  // merges (rank: pair → token): 0: a b → ab, 1: abc ab → abcab, 2: ab c → abc
-  // "abcabc" by GPT-2's loop: a b c a b c → (rank 0 twice) ab c ab c → (rank 2 twice) abc abc;
-  // no rank-1 pair (abc, ab) is left. Merging rank 1 as soon as the first abc appears would
-  // give abcab c instead.
-  const tokenizer = loadTokenizer(tinyTokenizerJson(['ab', 'abcab', 'abc'], ['a b', ['abc', 'ab'], 'ab c']));
+// merges (rank: pair → token): 0: a b → ab, 1: abc ab → abcab, 2: ab c → abc. "abcabc" starts
+// a b c a b c → (rank 0 twice) ab c ab c → (rank 2 at 0) abc ab c; now GPT-2 and Hugging Face part.
+const TWO_WAY_EXTRA = ['ab', 'abcab', 'abc'];
+
+test("vocab.bpe (GPT-2's order): every occurrence of the lowest pair merges before any pair it creates", (t) => {
+  // GPT-2's loop merges rank 2 twice (abc abc) before it looks again; no rank-1 pair is left
+  const dir = scratch(t, 'kiln-bpe-order-');
+  const json = tinyTokenizerJson(TWO_WAY_EXTRA, []);
+  writeFileSync(path.join(dir, 'encoder.json'), JSON.stringify((json['model'] as { vocab: unknown }).vocab));
+  writeFileSync(path.join(dir, 'vocab.bpe'), '#version: 0.2\na b\nabc ab\nab c\n');
+  const tokenizer = Gpt2Tokenizer.fromFiles(path.join(dir, 'encoder.json'), path.join(dir, 'vocab.bpe'));
+  assert.equal(tokenizer.mergeOrder, 'gpt2');
   assert.deepEqual(tokenizer.encode('abcabc'), [258, 258]);
   assert.deepEqual(tokenizer.encode('abcab'), [257]);
+});
+
+test("tokenizer.json (Hugging Face's order): the lowest (rank, position) pair always merges next, as its tokenizers does", async () => {
+  const json = tinyTokenizerJson(TWO_WAY_EXTRA, [['a', 'b'], ['abc', 'ab'], ['ab', 'c']]);
+  const tokenizer = loadTokenizer(json);
+  const reference = hf.Tokenizer.fromString(JSON.stringify({ version: '1.0', truncation: null, padding: null, post_processor: null, decoder: null, ...json }));
+  for (const text of ['abcabc', 'abcab', 'ababcc abcabcab']) assert.deepEqual(tokenizer.encode(text), await hfEncode(reference, text), text);
+  assert.deepEqual(tokenizer.encode('abcabc'), [257, 99]); // abc+ab merges as soon as it appears: abcab c
 });
 
 test('vocab.bpe files: a malformed line is named', (t) => {
@@ -89,20 +105,27 @@ test('vocab.bpe files: a malformed line is named', (t) => {
   assert.throws(() => Gpt2Tokenizer.fromFiles(encoder, merges), /vocab\.bpe line 2 uses "ba", which is not in the vocabulary/);
 });
 
-test('the loader refuses what it cannot run, saying what it supports', (t) => {
+test('the loader refuses what it cannot run, naming the component and what it supports', (t) => {
   assert.throws(
     () => loadTokenizer({ model: { type: 'Unigram', vocab: [] }, pre_tokenizer: { type: 'Metaspace' } }),
-    /model\.type "Unigram" with pre_tokenizer "Metaspace", which Kiln cannot run\. Kiln reads Kiln's character tokenizer .* and byte-level BPE/,
+    /model type "Unigram" is not supported by Kiln; the supported model types are BPE, WordPiece, WordLevel/,
   );
   assert.throws(
-    () => loadTokenizer({ model: { type: 'BPE', vocab: {}, merges: [] }, pre_tokenizer: { type: 'Whitespace' } }),
-    /model\.type "BPE" with pre_tokenizer "Whitespace"/,
+    () => loadTokenizer({ model: { type: 'BPE', vocab: {}, merges: [] }, pre_tokenizer: { type: 'UnicodeScripts' } }),
+    /pre_tokenizer type "UnicodeScripts" is not supported by Kiln; the supported pre_tokenizer types are Sequence, ByteLevel/,
   );
+  assert.throws(
+    () => loadTokenizer({ ...tinyTokenizerJson([], []), normalizer: { type: 'Sequence', normalizers: [{ type: 'Precompiled', precompiled_charsmap: '' }] } }),
+    /normalizer type "Precompiled" is not supported by Kiln/,
+  );
+  assert.throws(() => loadTokenizer({ ...tinyTokenizerJson([], []), decoder: { type: 'CTC' } }), /decoder type "CTC" is not supported/);
+  assert.throws(() => loadTokenizer({ ...tinyTokenizerJson([], []), post_processor: { type: 'Foo' } }), /post_processor type "Foo" is not supported/);
+  // GPT-2-shaped files load as Gpt2Tokenizer, other byte-level ones (RoBERTa's prefix space) as HfTokenizer
   const prefixed = tinyTokenizerJson([], []);
   (prefixed['pre_tokenizer'] as Record<string, unknown>)['add_prefix_space'] = true;
-  assert.throws(() => loadTokenizer(prefixed), /add_prefix_space is true, not false/);
-  const normalized = { ...tinyTokenizerJson([], []), normalizer: { type: 'NFC' } };
-  assert.throws(() => loadTokenizer(normalized), /a normalizer \("NFC"\) is set/);
+  const roberta = loadTokenizer(prefixed);
+  assert.ok(roberta instanceof HfTokenizer);
+  assert.deepEqual(roberta.encode('a'), [0x20, 0x61]); // the prefix space's byte token, then a's (ids = bytes here)
   const missingByte = tinyTokenizerJson([], []);
   delete (missingByte['model'] as { vocab: Record<string, number> }).vocab['Ġ'];
   assert.throws(() => loadTokenizer(missingByte), /lacks the single-byte tokens for byte\(s\) 0x20/);

@@ -1,0 +1,66 @@
+/**
+ * `kiln import llama2c`: a llama2.c checkpoint (legacy or export version 1) and its
+ * tokenizer.bin → a Kiln Llama model folder: config.json + model.safetensors (Hugging Face
+ * Llama layout), tokenizer.json (+ tokenizer_config.json) in Hugging Face's Llama form, and
+ * kiln.json. `kiln generate --model DIR` then runs it.
+ */
+import { type FlagSpec, formatFlags, parseFlags } from './args.js';
+import { UsageError } from './usage-error.js';
+
+export const IMPORT_SUMMARY = 'turn a model from another format (llama2.c) into a Kiln model folder';
+
+export const IMPORT_FORMATS = ['llama2c'] as const;
+
+export const IMPORT_FLAGS: readonly FlagSpec[] = [
+  { name: 'checkpoint', kind: 'string', help: "llama2.c checkpoint (.bin from export.py, legacy or --version 1)", valueName: 'FILE' },
+  { name: 'tokenizer', kind: 'string', help: "llama2.c tokenizer.bin (the vocabulary the checkpoint was trained with)", valueName: 'FILE' },
+  { name: 'out', kind: 'string', help: 'model folder to write (created if needed; files there with the same names are replaced)', valueName: 'DIR' },
+  { name: 'help', kind: 'boolean', help: 'show this help' },
+];
+
+export function importHelp(): string {
+  return [
+    'Usage: kiln import llama2c --checkpoint FILE --tokenizer FILE --out DIR',
+    '',
+    "Writes a Kiln Llama model folder (config.json, model.safetensors, tokenizer.json, kiln.json);",
+    "then 'kiln generate --model DIR --temperature 0' samples greedily, as llama2.c's run.c does.",
+    '',
+    'Flags:',
+    formatFlags(IMPORT_FLAGS),
+  ].join('\n');
+}
+
+export async function runImport(argv: readonly string[]): Promise<number> {
+  const [format, ...rest] = argv;
+  if (format === undefined || format === '--help' || format === '-h') {
+    process.stdout.write(importHelp() + '\n');
+    return format === undefined ? 2 : 0;
+  }
+  if (!(IMPORT_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`kiln import: unknown format '${format}'; the formats are ${IMPORT_FORMATS.join(', ')} (kiln import llama2c --checkpoint FILE --tokenizer FILE --out DIR)`);
+  }
+  const flags = parseFlags(rest, IMPORT_FLAGS, 'import llama2c');
+  if (flags.get('help') === true) {
+    process.stdout.write(importHelp() + '\n');
+    return 0;
+  }
+  const need = (name: string, what: string): string => {
+    const value = flags.get(name);
+    if (typeof value !== 'string' || value === '') throw new UsageError(`kiln import llama2c: --${name} ${what} is required`);
+    return value;
+  };
+  const options = { checkpoint: need('checkpoint', 'FILE'), tokenizer: need('tokenizer', 'FILE'), out: need('out', 'DIR') };
+  const { importLlama2c } = await import('../io/llama2c-import.js');
+  let info: ReturnType<typeof importLlama2c>;
+  try {
+    info = importLlama2c(options);
+  } catch (error) {
+    // a missing or bad input file is the user's to fix: exit 2, one line
+    throw new UsageError(`kiln import llama2c: ${(error as Error).message.replace(/^importLlama2c: /, '')}`);
+  }
+  const c = info.made.config;
+  process.stdout.write(
+    `imported ${String(c['format'])} llama2.c checkpoint (dim ${String(c['dim'])}, ${String(c['nLayers'])} layers, vocab ${String(c['vocabSize'])}) into ${options.out}\n`,
+  );
+  return 0;
+}
