@@ -8,12 +8,14 @@ import { TokenFileError } from '../data/token-file-error.js';
 import { ConfigError } from '../train/config-error.js';
 import { closest } from './closest.js';
 import { GENERATE_SUMMARY, runGenerate } from './generate-command.js';
+import { LAUNCH_SUMMARY, runLaunch } from './launch-command.js';
 import { PRETRAIN_SUMMARY, runPretrain } from './pretrain-command.js';
 import { UsageError } from './usage-error.js';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[]) => Promise<number> }> = {
   pretrain: { summary: PRETRAIN_SUMMARY, run: runPretrain },
   generate: { summary: GENERATE_SUMMARY, run: runGenerate },
+  launch: { summary: LAUNCH_SUMMARY, run: runLaunch },
 };
 
 function help(): string {
