@@ -83,6 +83,27 @@ class Task : public Napi::AsyncWorker {
   std::function<Napi::Value(Napi::Env)> result_;
 };
 
+// Store and group handles travel to JS as plain objects { kind, box } rather than bare
+// Externals: the tensor helpers take any External for a tensor handle (describing a call's
+// arguments in an error would read a store as a tensor).
+template <typename Box>
+Napi::Value wrapBox(Napi::Env env, const char* kind, Box* box) {
+  Napi::Object handle = Napi::Object::New(env);
+  handle.Set("kind", Napi::String::New(env, kind));
+  handle.Set("box", Napi::External<Box>::New(env, box, [](Napi::BasicEnv, Box* b) { delete b; }));
+  return handle;
+}
+
+template <typename Box>
+Box* unwrapBox(const Napi::CallbackInfo& info, size_t i, const char* kind, const char* expected) {
+  if (i >= info.Length() || !info[i].IsObject()) throwArgError(info, i, expected);
+  Napi::Object handle = info[i].As<Napi::Object>();
+  Napi::Value k = handle.Get("kind");
+  Napi::Value box = handle.Get("box");
+  if (!k.IsString() || k.As<Napi::String>().Utf8Value() != kind || !box.IsExternal()) throwArgError(info, i, expected);
+  return box.As<Napi::External<Box>>().Data();
+}
+
 // ---- stores ----
 
 struct StoreBox {
@@ -90,15 +111,13 @@ struct StoreBox {
 };
 
 StoreBox* storeArg(const Napi::CallbackInfo& info, size_t i) {
-  if (i >= info.Length() || !info[i].IsExternal()) throwArgError(info, i, "a store handle");
-  auto* box = info[i].As<Napi::External<StoreBox>>().Data();
+  auto* box = unwrapBox<StoreBox>(info, i, "store", "a store handle");
   if (!box->store) throw ArgError("the store was closed", false);
   return box;
 }
 
 Napi::Value wrapStore(Napi::Env env, std::shared_ptr<StoreBox> made) {
-  auto* box = new StoreBox{std::move(made->store)};
-  return Napi::External<StoreBox>::New(env, box, [](Napi::BasicEnv, StoreBox* b) { delete b; });
+  return wrapBox(env, "store", new StoreBox{std::move(made->store)});
 }
 
 std::chrono::milliseconds timeoutArg(const Napi::CallbackInfo& info, size_t i) {
@@ -181,8 +200,7 @@ KILN_OP(distStoreAdd) {
 }
 
 KILN_OP(distStoreClose) {
-  if (info.Length() < 1 || !info[0].IsExternal()) throwArgError(info, 0, "a store handle");
-  info[0].As<Napi::External<StoreBox>>().Data()->store.reset();
+  unwrapBox<StoreBox>(info, 0, "store", "a store handle")->store.reset();
   return env.Undefined();
 }
 
@@ -221,8 +239,7 @@ struct GroupBox {
 };
 
 std::shared_ptr<Group> groupArg(const Napi::CallbackInfo& info, size_t i) {
-  if (i >= info.Length() || !info[i].IsExternal()) throwArgError(info, i, "a process group handle");
-  auto* box = info[i].As<Napi::External<GroupBox>>().Data();
+  auto* box = unwrapBox<GroupBox>(info, i, "group", "a process group handle");
   if (!box->group) throw ArgError("the process group was destroyed; create a new one with initProcessGroup()", false);
   return box->group;
 }
@@ -319,15 +336,13 @@ KILN_OP(distNewGroup) {
         made->group->size = static_cast<int>(size);
       },
       [made](Napi::Env e) -> Napi::Value {
-        auto* box = new GroupBox{made->group};
-        return Napi::External<GroupBox>::New(e, box, [](Napi::BasicEnv, GroupBox* b) { delete b; });
+        return wrapBox(e, "group", new GroupBox{made->group});
       });
 }
 
 // destroyGroup(group) → Promise<void>: waits for pending work, then releases the group.
 KILN_OP(distDestroyGroup) {
-  if (info.Length() < 1 || !info[0].IsExternal()) throwArgError(info, 0, "a process group handle");
-  auto* box = info[0].As<Napi::External<GroupBox>>().Data();
+  auto* box = unwrapBox<GroupBox>(info, 0, "group", "a process group handle");
   auto group = std::make_shared<std::shared_ptr<Group>>(std::move(box->group));
   return Task::start(env, "destroyGroup", [group] { group->reset(); });
 }

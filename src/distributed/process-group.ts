@@ -82,9 +82,19 @@ export class ProcessGroup {
     return this.#handle;
   }
 
-  async #run(what: string, call: () => Promise<void>): Promise<void> {
+  /**
+   * Starts a collective now (synchronously, so that collectives start in call order) and
+   * turns its failure — also a bad argument — into a rejected Promise.
+   */
+  async #run(what: string, start: () => Promise<void>): Promise<void> {
+    let running: Promise<void>;
     try {
-      await call();
+      running = start();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    try {
+      await running;
     } catch (error) {
       throw new DistributedError(
         `rank ${this.rank} of ${this.worldSize}: ${what} failed — another rank has exited, hung for more than ${this.timeoutMs / 1000} s, ` +
@@ -95,22 +105,19 @@ export class ProcessGroup {
 
   /** Reduces `tensor` (contiguous) over all ranks, in place. 'avg' sums, then divides by the world size. */
   allReduce(tensor: Tensor, op: ReduceOp = 'sum'): Promise<void> {
-    const promise = N['distAllReduce']!(this.handle, tensor.handle, op) as Promise<void>;
-    return this.#run('all-reduce', () => promise);
+    return this.#run('all-reduce', () => N['distAllReduce']!(this.handle, tensor.handle, op) as Promise<void>);
   }
 
   /** Makes every rank's `tensor` (contiguous, same shape everywhere) a copy of rank `root`'s, in place. */
   broadcast(tensor: Tensor, root = 0): Promise<void> {
-    const promise = N['distBroadcast']!(this.handle, tensor.handle, root) as Promise<void>;
-    return this.#run('broadcast', () => promise);
+    return this.#run('broadcast', () => N['distBroadcast']!(this.handle, tensor.handle, root) as Promise<void>);
   }
 
   /** Every rank's `tensor` (same shape and dtype everywhere), in rank order. The results are new tensors outside any scope. */
   async allGather(tensor: Tensor): Promise<Tensor[]> {
     const outputs = Array.from({ length: this.worldSize }, () => zeros(tensor.shape, { dtype: tensor.dtype, device: tensor.device }));
-    const promise = N['distAllGather']!(this.handle, outputs.map((o) => o.handle), tensor.handle) as Promise<void>;
     try {
-      await this.#run('all-gather', () => promise);
+      await this.#run('all-gather', () => N['distAllGather']!(this.handle, outputs.map((o) => o.handle), tensor.handle) as Promise<void>);
     } catch (error) {
       for (const o of outputs) o.dispose();
       throw error;
@@ -120,8 +127,7 @@ export class ProcessGroup {
 
   /** Resolves once every rank has called barrier(). */
   barrier(): Promise<void> {
-    const promise = N['distBarrier']!(this.handle) as Promise<void>;
-    return this.#run('barrier', () => promise);
+    return this.#run('barrier', () => N['distBarrier']!(this.handle) as Promise<void>);
   }
 
   /** Waits for pending collectives and releases the group's connections. */

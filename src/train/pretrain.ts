@@ -166,7 +166,7 @@ export async function pretrainCausalLM(options: PretrainOptions = {}): Promise<P
     if (writer) writeFileAtomic(path.join(out, RUN_CONFIG_FILE), (fd) => writeAll(fd, Buffer.from(JSON.stringify(config, null, 2) + '\n', 'utf8')));
     if (writer) options.onStart?.({ config, vocabSize, trainTokens: train.length, valTokens: val.length, startStep: step, parameters: model.numParameters() });
 
-    const tokensPerStep = config.batchSize * config.blockSize * config.gradAccumulation;
+    const tokensPerStep = config.batchSize * config.blockSize * config.gradAccumulation * (ddp?.worldSize ?? 1); // over all ranks
     const startTime = performance.now();
     const elapsed = (): number => elapsedBefore + (performance.now() - startTime) / 1000;
     let windowStart = performance.now();
