@@ -56,7 +56,9 @@ if (what === 'include') {
   console.log(dirs.join(' '));
 } else if (what === 'defines') {
   // c10d's headers compile their Gloo and NCCL parts only under these macros.
-  const defines = ['USE_C10D_GLOO'];
+  const defines = [];
+  // Debian ships Gloo's headers in libgloo-dev; an official libtorch may have them in include/.
+  if ([lt.include, '/usr/include'].some((d) => fs.existsSync(path.join(d, 'gloo/algorithm.h')))) defines.push('USE_C10D_GLOO', 'KILN_WITH_GLOO');
   if (ncclIncludes(lt) !== null) defines.push('USE_C10D_NCCL', 'KILN_WITH_NCCL');
   console.log(defines.join(' '));
 } else if (what === 'cflags') {

@@ -1,5 +1,6 @@
 // Distributed training on PyTorch's c10d: stores (TCPStore, FileStore), process groups (Gloo
-// always; NCCL when this libtorch has it, KILN_WITH_NCCL) and the collectives data-parallel
+// when Gloo's headers were found, KILN_WITH_GLOO; NCCL when this libtorch has it,
+// KILN_WITH_NCCL; native/libtorch.cjs decides both) and the collectives data-parallel
 // training needs (all-reduce, broadcast, all-gather, barrier).
 //
 // Every call that can block (connecting a store, the group's rendezvous, waiting for a
@@ -11,8 +12,12 @@
 #include "kiln.h"
 
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
+#ifdef KILN_WITH_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/csrc/distributed/c10d/Types.hpp>
+#include <torch/csrc/distributed/c10d/Work.hpp>
 #ifdef KILN_WITH_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
@@ -246,7 +251,7 @@ std::shared_ptr<Group> groupArg(const Napi::CallbackInfo& info, size_t i) {
 
 // The local address this machine uses to reach host:port (a connected UDP socket sends
 // nothing): the address Gloo should listen on so that the other ranks can reach it.
-std::string localAddressToward(const std::string& host, int port) {
+[[maybe_unused]] std::string localAddressToward(const std::string& host, int port) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_DGRAM;
   addrinfo* found = nullptr;
@@ -289,6 +294,7 @@ KILN_OP(distNewGroup) {
   auto made = std::make_shared<GroupBox>();
   std::function<void()> work;
   if (backend == "gloo") {
+#ifdef KILN_WITH_GLOO
     work = [=] {
       auto options = c10d::ProcessGroupGloo::Options::create(timeout);
       if (device.rfind("iface:", 0) == 0) {
@@ -309,6 +315,10 @@ KILN_OP(distNewGroup) {
       group->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, static_cast<int>(rank), static_cast<int>(size), options);
       made->group = group;
     };
+#else
+    throw ArgError("backend 'gloo' is not in this build: Gloo's headers were not found when the addon was built "
+                   "(Debian: apt install libgloo-dev, then npm run build:native)", false);
+#endif
   } else if (backend == "nccl") {
 #ifdef KILN_WITH_NCCL
     work = [=] {
@@ -349,9 +359,11 @@ KILN_OP(distDestroyGroup) {
 
 KILN_OP(distBackends) {
   Napi::Array out = Napi::Array::New(env);
-  out.Set(0u, Napi::String::New(env, "gloo"));
+#ifdef KILN_WITH_GLOO
+  out.Set(out.Length(), Napi::String::New(env, "gloo"));
+#endif
 #ifdef KILN_WITH_NCCL
-  out.Set(1u, Napi::String::New(env, "nccl"));
+  out.Set(out.Length(), Napi::String::New(env, "nccl"));
 #endif
   return out;
 }

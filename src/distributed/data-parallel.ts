@@ -125,9 +125,15 @@ export class DistributedDataParallel {
     }
   }
 
+  /** A one-element tensor for a scalar collective, on the parameters' device (NCCL reduces CUDA tensors only). */
+  #scalar(value: number): Tensor {
+    const device = this.buckets[0]?.flat.device ?? 'cpu';
+    return keep(tensor([value], { dtype: 'float64', device }));
+  }
+
   /** The mean of a number over the ranks (e.g. each rank's loss). */
   async average(value: number): Promise<number> {
-    const t = keep(tensor([value], { dtype: 'float64' }));
+    const t = this.#scalar(value);
     try {
       await this.group.allReduce(t, 'avg');
       return t.item();
@@ -138,7 +144,7 @@ export class DistributedDataParallel {
 
   /** True on every rank when any rank passes true: a decision every rank must take together (stop now). */
   async any(flag: boolean): Promise<boolean> {
-    const t = keep(tensor([flag ? 1 : 0], { dtype: 'float64' }));
+    const t = this.#scalar(flag ? 1 : 0);
     try {
       await this.group.allReduce(t, 'max');
       return t.item() > 0;

@@ -27,7 +27,7 @@ export interface InitProcessGroupOptions {
   /** The port rank 0's TCPStore listens on. @default MASTER_PORT, else 29500 */
   masterPort?: number;
   /**
-   * How long a rendezvous or a collective may wait for the other ranks before failing. A rank
+   * How long a rendezvous or a collective may wait for the other ranks before failing (at least 1000). A rank
    * that exits is noticed at once (its connections close); one that hangs, after this long.
    * @default KILN_DIST_TIMEOUT (seconds) from the environment, else 1800000 (30 minutes, as PyTorch)
    */
@@ -172,7 +172,8 @@ export async function initProcessGroup(options: InitProcessGroupOptions = {}): P
   const masterPort = options.masterPort ?? env?.masterPort ?? (process.env['MASTER_PORT'] ? Number(process.env['MASTER_PORT']) : DEFAULT_MASTER_PORT);
   checkInt('masterPort', masterPort, 1, 65535);
   const timeoutMs = options.timeoutMs ?? timeoutFromEnv() ?? DEFAULT_TIMEOUT_MS;
-  if (!(timeoutMs > 0)) throw new DistributedError(`initProcessGroup: timeoutMs must be positive, got ${timeoutMs}`);
+  // c10d's TCPStore counts its connect timeout in whole seconds: below one it fails at once.
+  if (!(timeoutMs >= 1000)) throw new DistributedError(`initProcessGroup: timeoutMs must be at least 1000 (c10d's store counts whole seconds), got ${timeoutMs}`);
   const store =
     options.storePath !== undefined
       ? await Store.file({ path: options.storePath, worldSize, timeoutMs })

@@ -47,16 +47,22 @@ test('acceptance 1: two ranks with batch B end with the parameters of one proces
     let worst = 0;
     for (const [name, t] of Object.entries(a)) worst = Math.max(worst, t.sub(b[name]!).abs().max().item());
     assert.ok(worst < 1e-5, `largest parameter difference ${worst}`);
-    // A change that broke the equivalence would move the parameters far more: training moved them.
-    const init = await kiln([...base, '--batch-size', '8', '--max-steps', '5', '--eval-every', '5', '--out', path.join(dir, 'five-steps')]);
-    assert.equal(init.code, 0, init.stderr);
-    const early = loadSafetensors(path.join(dir, 'five-steps', 'model', 'model.safetensors')).tensors;
-    let moved = 0;
-    for (const [name, t] of Object.entries(a)) moved = Math.max(moved, t.sub(early[name]!).abs().max().item());
-    assert.ok(moved > 1e-2, `training moved the parameters by only ${moved}`);
 
+    // Interrupted by a time limit (the ranks agree on the step to stop at) and resumed: the same parameters again.
+    const first = await kiln(['launch', '--nproc-per-node', '2', '--master-port', String(await freePort()), '--', 'kiln', ...run, '--batch-size', '4', '--time-limit', '0.1s', '--out', path.join(dir, 'resumed')]);
+    assert.equal(first.code, 0, first.stderr);
+    const stoppedAt = Number(/done at step (\d+)/.exec(first.stdout)?.[1]);
+    assert.ok(stoppedAt < 50, `the time limit stopped the run at step ${stoppedAt}`);
+    const second = await kiln(['launch', '--nproc-per-node', '2', '--master-port', String(await freePort()), '--', 'kiln', ...run, '--batch-size', '4', '--time-limit', '1h', '--resume', '--out', path.join(dir, 'resumed')]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, new RegExp(`resuming at step ${stoppedAt}`));
+    const c = loadSafetensors(path.join(dir, 'resumed', 'model', 'model.safetensors')).tensors;
+    let worstResumed = 0;
+    for (const [name, t] of Object.entries(a)) worstResumed = Math.max(worstResumed, t.sub(c[name]!).abs().max().item());
+    assert.ok(worstResumed < 1e-5, `largest parameter difference after stopping at step ${stoppedAt} and resuming: ${worstResumed}`);
     // Rank 0 alone wrote the log: one line per log step and eval, with the mean loss over both ranks.
     const s = metricLines(path.join(dir, 'single'));
+    assert.ok(s[4]!['loss']! < s[0]!['loss']!, 'the runs compared did learn'); // steps 50 and 10
     const d = metricLines(path.join(dir, 'ddp'));
     assert.deepEqual(d.map((l) => l['step']), s.map((l) => l['step']));
     for (const [i, line] of s.entries()) {
@@ -72,7 +78,7 @@ async function twoRanks(dir: string, text: string): Promise<ReturnType<typeof st
   const port = await freePort();
   const args = [MAIN, 'pretrain', '--data', text, ...TINY, '--batch-size', '4', '--max-steps', '100000', '--eval-every', '100000', '--log-every', '1', '--out', path.join(dir, 'run')];
   return [0, 1].map((rank) =>
-    start(process.execPath, args, { RANK: String(rank), WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), KILN_DIST_TIMEOUT: '3' }, 60_000),
+    start(process.execPath, args, { RANK: String(rank), WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), KILN_DIST_TIMEOUT: '2' }, 60_000),
   );
 }
 
@@ -86,7 +92,7 @@ test('killing one rank mid-run makes the other exit non-zero with a message, at 
     const survivor = await ranks[0]!.exited;
     const seconds = (performance.now() - killedAt) / 1000;
     assert.equal(survivor.code, 1, survivor.stderr);
-    assert.match(survivor.stderr, /rank 0 of 2: .*failed — another rank has exited, hung for more than 3 s, or cannot be reached/);
+    assert.match(survivor.stderr, /rank 0 of 2: .*failed — another rank has exited, hung for more than 2 s, or cannot be reached/);
     assert.ok(seconds < 10, `rank 0 took ${seconds.toFixed(1)} s to notice`);
   } finally {
     for (const r of ranks) r.child.kill('SIGKILL');
@@ -94,7 +100,7 @@ test('killing one rank mid-run makes the other exit non-zero with a message, at 
   }
 });
 
-test('a rank that hangs (SIGSTOP) makes the other fail after the timeout (3 s)', async () => {
+test('a rank that hangs (SIGSTOP) makes the other fail after the timeout (2 s)', async () => {
   const { dir, text } = scratch();
   const ranks = await twoRanks(dir, text);
   try {
@@ -105,7 +111,7 @@ test('a rank that hangs (SIGSTOP) makes the other fail after the timeout (3 s)',
     const seconds = (performance.now() - stoppedAt) / 1000;
     assert.equal(survivor.code, 1, survivor.stderr);
     assert.match(survivor.stderr, /rank 0 of 2: .*failed/);
-    assert.ok(seconds >= 2.5 && seconds < 15, `rank 0 failed ${seconds.toFixed(1)} s after its peer stopped (timeout 3 s)`);
+    assert.ok(seconds >= 1.5 && seconds < 15, `rank 0 failed ${seconds.toFixed(1)} s after its peer stopped (timeout 2 s)`);
   } finally {
     for (const r of ranks) r.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
