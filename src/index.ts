@@ -133,3 +133,14 @@ export { loadCausalLM, generateText } from './train/model-folder.js';
 export type { LoadedCausalLM, KilnModelInfo } from './train/model-folder.js';
 export { SUPPORTED_ARCHITECTURES } from './train/architectures.js';
 export type { CausalLM } from './train/architectures.js';
+export {
+  initProcessGroup,
+  ProcessGroup,
+  Store,
+  DistributedDataParallel,
+  DistributedError,
+  availableBackends,
+  launchEnv,
+  processGroupFromLaunch,
+} from './distributed/index.js';
+export type { Backend, ReduceOp, InitProcessGroupOptions, DistributedDataParallelOptions, LaunchEnv } from './distributed/index.js';
