@@ -216,7 +216,7 @@ export async function pretrainCausalLM(options: PretrainOptions = {}): Promise<P
       const timeUp = config.timeLimit !== null && (performance.now() - startTime) / 1000 >= config.timeLimit;
       // Ranks stop together: one rank's signal or clock stops them all.
       if (ddp !== undefined ? await ddp.any(aborted || timeUp) : aborted || timeUp) {
-        stoppedBy = aborted ? 'signal' : 'timeLimit';
+        stoppedBy = timeUp && !aborted ? 'timeLimit' : 'signal'; // neither here: another rank's signal
         break;
       }
       lastLr = scheduler.lastLr[0]!;
