@@ -142,5 +142,6 @@ export {
   availableBackends,
   launchEnv,
   processGroupFromLaunch,
+  shardBatch,
 } from './distributed/index.js';
 export type { Backend, ReduceOp, InitProcessGroupOptions, DistributedDataParallelOptions, LaunchEnv } from './distributed/index.js';

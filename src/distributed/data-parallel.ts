@@ -16,6 +16,7 @@ import { manualSeed, tensor, zeros } from '../tensor/creation.js';
 import { keep, scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ProcessGroup } from './process-group.js';
+import { shardBatch } from './shard.js';
 
 export interface DistributedDataParallelOptions {
   /** Largest gradient bucket, in MiB. @default 25 (as PyTorch) */
@@ -153,18 +154,9 @@ export class DistributedDataParallel {
     }
   }
 
-  /** This rank's rows [rank·B, (rank+1)·B) of a global batch of worldSize·B rows (each tensor's first dim). */
-  shard<T extends object>(batch: T): T {
-    const out: Record<string, Tensor> = {};
-    for (const [key, t] of Object.entries(batch) as [string, Tensor][]) {
-      const rows = t.shape[0]!;
-      if (rows % this.worldSize !== 0) {
-        throw new RangeError(`DistributedDataParallel.shard: ${key} has ${rows} rows, not a multiple of the world size ${this.worldSize}`);
-      }
-      const per = rows / this.worldSize;
-      out[key] = t.narrow(0, this.rank * per, per);
-    }
-    return out as T;
+  /** This rank's rows [rank·B, (rank+1)·B) of a global batch of worldSize·B rows; see shardBatch. */
+  shard<T>(batch: T): T {
+    return shardBatch(batch, this.rank, this.worldSize);
   }
 
   /**

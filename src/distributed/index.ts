@@ -9,3 +9,4 @@ export type { Backend, ReduceOp, InitProcessGroupOptions } from './process-group
 export { DistributedDataParallel } from './data-parallel.js';
 export type { DistributedDataParallelOptions } from './data-parallel.js';
 export { processGroupFromLaunch } from './from-launch.js';
+export { shardBatch } from './shard.js';

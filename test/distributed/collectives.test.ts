@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { DistributedError } from '../../src/distributed/distributed-error.js';
 import { launchEnv } from '../../src/distributed/launch-env.js';
+import { shardBatch } from '../../src/distributed/shard.js';
 import { availableBackends, initProcessGroup } from '../../src/distributed/process-group.js';
 import { tensor, zeros } from '../../src/tensor/creation.js';
 import { freePort, kiln } from './helpers.js';
@@ -90,4 +91,18 @@ test('collectives on 3 ranks match their closed forms', async () => {
     assert.deepEqual(res['allGather'], [[0, 100], [1, 101], [4, 102]]);
     assert.equal(res['store'], `hello ${(r + 1) % 3}`);
   }
+});
+
+test('shardBatch: rank r of W takes rows [r·b, (r+1)·b) of every tensor; uneven batches are errors', () => {
+  const x = tensor([[0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11]], { dtype: 'float32' }); // (6, 2)
+  const y = tensor([0, 1, 2, 3, 4, 5]); // (6,)
+  assert.deepEqual(shardBatch(x, 1, 3).toArray(), [[4, 5], [6, 7]]);
+  const { x: x2, y: y2, name } = shardBatch({ x, y, name: 'batch' }, 2, 3);
+  assert.deepEqual(x2.toArray(), [[8, 9], [10, 11]]);
+  assert.deepEqual(y2.toArray(), [4, 5]);
+  assert.equal(name, 'batch');
+  const [first] = shardBatch([y], 0, 2);
+  assert.deepEqual(first!.toArray(), [0, 1, 2]);
+  assert.throws(() => shardBatch({ x }, 0, 4), /the batch\.x has 6 rows, not a multiple of the world size 4/);
+  assert.throws(() => shardBatch(x, 3, 3), /rank must be in 0..worldSize-1/);
 });
