@@ -28,7 +28,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <algorithm>
 #include <functional>
+#include <mutex>
 #include <memory>
 
 namespace kiln {
@@ -457,7 +459,183 @@ KILN_OP(distBarrier) {
   return waitFor(env, opName("barrier", *group), group->barrier());
 }
 
+// ---- gradient buckets (DistributedDataParallel) ----
+//
+// The parameters are split into buckets, each with one flat buffer. While armed, a hook on
+// each parameter copies its gradient (plus any gradient already accumulated, as AccumulateGrad
+// will add it) into its bucket's slot as backward produces it; when a bucket's last gradient
+// arrives the hook starts that bucket's all-reduce, so communication overlaps the rest of
+// backward. finish() starts the buckets that did not fill (parameters without a gradient this
+// step), waits for all, averages, and writes the averages into the parameters' gradients.
+struct Buckets {
+  std::shared_ptr<Group> group;
+  std::vector<at::Tensor> params;
+  std::vector<int> bucketOf;
+  std::vector<int64_t> offsetOf;
+  std::vector<at::Tensor> flats;
+  std::vector<int> members;
+  std::vector<unsigned> hooks;
+  std::mutex mutex;
+  bool armed = false;
+  std::vector<char> seen;
+  std::vector<int> arrived;
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+
+  at::Tensor slot(size_t i) { return flats[bucketOf[i]].narrow(0, offsetOf[i], params[i].numel()); }
+
+  // Called with the mutex held.
+  void start(int b) {
+    std::vector<at::Tensor> tensors{flats[b]};
+    c10d::AllreduceOptions options;
+    options.reduceOp = c10d::ReduceOp::SUM;
+    works[b] = group->allreduce(tensors, options);
+  }
+
+  void onGrad(size_t i, const at::Tensor& grad) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!armed || seen[i]) return;
+    seen[i] = 1;
+    at::NoGradGuard noGrad;
+    const at::Tensor& accumulated = params[i].grad();
+    at::Tensor s = slot(i);
+    if (accumulated.defined()) s.copy_(accumulated.reshape(-1) + grad.reshape(-1));
+    else s.copy_(grad.reshape(-1));
+    int b = bucketOf[i];
+    if (++arrived[b] == members[b]) start(b);
+  }
+
+  void removeHooks() {
+    for (size_t i = 0; i < hooks.size(); ++i) params[i].remove_hook(hooks[i]);
+    hooks.clear();
+  }
+};
+
+struct BucketsBox {
+  std::shared_ptr<Buckets> buckets;
+};
+
+std::shared_ptr<Buckets> bucketsArg(const Napi::CallbackInfo& info, size_t i) {
+  auto* box = unwrapBox<BucketsBox>(info, i, "buckets", "a gradient-buckets handle");
+  if (!box->buckets) throw ArgError("the gradient buckets were released", false);
+  return box->buckets;
+}
+
+// newBuckets(group, params: Tensor[], bucketOf: number[], overlap) → buckets. `bucketOf[i]` is
+// parameter i's bucket (0, 1, ...); buckets are all-reduced in index order when not overlapped.
+KILN_OP(distNewBuckets) {
+  auto group = groupArg(info, 0);
+  std::vector<at::Tensor> params = tensorsArg(info, 1);
+  std::vector<int64_t> bucketOf = intsArg(info, 2);
+  bool overlap = boolArg(info, 3, true);
+  if (bucketOf.size() != params.size()) throw ArgError("bucketOf needs one entry per parameter", false);
+  auto state = std::make_shared<Buckets>();
+  state->group = group;
+  state->params = params;
+  int count = 0;
+  for (int64_t b : bucketOf) {
+    if (b < 0 || b > static_cast<int64_t>(params.size())) throw ArgError("bucket indices must be in 0..parameters-1", false);
+    count = std::max(count, static_cast<int>(b) + 1);
+  }
+  std::vector<int64_t> sizes(count, 0);
+  state->members.assign(count, 0);
+  for (size_t i = 0; i < params.size(); ++i) {
+    const at::Tensor& p = params[i];
+    if (!p.is_leaf() || !p.requires_grad()) throw ArgError("parameter " + std::to_string(i) + " is not a leaf that requires grad", false);
+    int b = static_cast<int>(bucketOf[i]);
+    state->bucketOf.push_back(b);
+    state->offsetOf.push_back(sizes[b]);
+    sizes[b] += p.numel();
+    state->members[b] += 1;
+  }
+  for (int b = 0; b < count; ++b) {
+    if (state->members[b] == 0) throw ArgError("bucket " + std::to_string(b) + " has no parameters", false);
+    at::Tensor first;
+    for (size_t i = 0; i < params.size() && !first.defined(); ++i) if (state->bucketOf[i] == b) first = params[i];
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (state->bucketOf[i] == b && (params[i].scalar_type() != first.scalar_type() || params[i].device() != first.device())) {
+        throw ArgError("the parameters of bucket " + std::to_string(b) + " differ in dtype or device", false);
+      }
+    }
+    state->flats.push_back(at::zeros({sizes[b]}, first.options().requires_grad(false)));
+  }
+  state->seen.assign(params.size(), 0);
+  state->arrived.assign(count, 0);
+  state->works.assign(count, c10::intrusive_ptr<c10d::Work>());
+  if (overlap) {
+    std::weak_ptr<Buckets> weak = state;
+    for (size_t i = 0; i < params.size(); ++i) {
+      state->hooks.push_back(params[i].register_hook([weak, i](const at::Tensor& grad) {
+        if (auto live = weak.lock()) live->onGrad(i, grad);
+      }));
+    }
+  }
+  return wrapBox(env, "buckets", new BucketsBox{state});
+}
+
+// armBuckets(buckets): the next backward's gradients are the step's last; start communicating
+// them as they arrive.
+KILN_OP(distArmBuckets) {
+  auto state = bucketsArg(info, 0);
+  std::lock_guard<std::mutex> lock(state->mutex);
+  std::fill(state->seen.begin(), state->seen.end(), 0);
+  std::fill(state->arrived.begin(), state->arrived.end(), 0);
+  std::fill(state->works.begin(), state->works.end(), c10::intrusive_ptr<c10d::Work>());
+  state->armed = true;
+  return env.Undefined();
+}
+
+// finishBuckets(buckets) → Promise<number>: every parameter's gradient becomes its average
+// over the ranks. Resolves to the number of buckets whose all-reduce had started during backward.
+KILN_OP(distFinishBuckets) {
+  auto state = bucketsArg(info, 0);
+  int early = 0;
+  {
+    std::lock_guard<std::mutex> lock(state->mutex);
+    if (!state->armed) {  // no overlap, or arm() was not called: take the gradients as they are
+      std::fill(state->seen.begin(), state->seen.end(), 0);
+      std::fill(state->arrived.begin(), state->arrived.end(), 0);
+      std::fill(state->works.begin(), state->works.end(), c10::intrusive_ptr<c10d::Work>());
+    }
+    state->armed = false;
+    for (auto& work : state->works) early += work.defined() ? 1 : 0;
+    at::NoGradGuard noGrad;
+    for (size_t i = 0; i < state->params.size(); ++i) {
+      if (state->seen[i]) continue;
+      const at::Tensor& grad = state->params[i].grad();
+      at::Tensor s = state->slot(i);
+      if (grad.defined()) s.copy_(grad.reshape(-1));
+      else s.zero_();
+    }
+    for (size_t b = 0; b < state->works.size(); ++b) if (!state->works[b].defined()) state->start(static_cast<int>(b));
+  }
+  return Task::start(env, opName("gradient all-reduce", *state->group), [state] {
+    for (auto& work : state->works) work->wait();
+    at::NoGradGuard noGrad;
+    double size = state->group->size;
+    for (auto& flat : state->flats) flat.div_(size);
+    for (size_t i = 0; i < state->params.size(); ++i) {
+      at::Tensor& p = state->params[i];
+      at::Tensor average = state->slot(i).view(p.sizes());
+      if (p.grad().defined()) p.mutable_grad().copy_(average);
+      else p.mutable_grad() = average.clone();
+    }
+  }, [early](Napi::Env e) -> Napi::Value { return Napi::Number::New(e, early); });
+}
+
+// releaseBuckets(buckets): removes the hooks.
+KILN_OP(distReleaseBuckets) {
+  auto* box = unwrapBox<BucketsBox>(info, 0, "buckets", "a gradient-buckets handle");
+  if (box->buckets) {
+    std::lock_guard<std::mutex> lock(box->buckets->mutex);
+    box->buckets->armed = false;
+    box->buckets->removeHooks();
+  }
+  box->buckets.reset();
+  return env.Undefined();
+}
+
 const OpEntry kEntries[] = {
+    KILN_ENTRY(distNewBuckets), KILN_ENTRY(distArmBuckets), KILN_ENTRY(distFinishBuckets), KILN_ENTRY(distReleaseBuckets),
     KILN_ENTRY(distTcpStore),   KILN_ENTRY(distFileStore),  KILN_ENTRY(distStoreSet),
     KILN_ENTRY(distStoreGet),   KILN_ENTRY(distStoreAdd),   KILN_ENTRY(distStoreClose),
     KILN_ENTRY(distNewGroup),   KILN_ENTRY(distDestroyGroup), KILN_ENTRY(distBackends),

@@ -3,37 +3,42 @@
  * batch, gradients averaged over the ranks after backward so that every rank takes the same
  * optimizer step — the result equals one process training on the whole batch.
  *
- * Gradients travel in buckets (about bucketCapMb each): a bucket's gradients are copied into
- * one flat buffer, the buffer is all-reduced, and the averages are copied back. All buckets are
- * started at once after backward, so Gloo's threads reduce one bucket while the next is still
- * being packed; they do not overlap with backward itself (that would need autograd hooks that
- * start a bucket from inside libtorch's backward pass).
+ * Gradients travel in buckets (about bucketCapMb each, parameters in reverse order, as
+ * backward produces them): each bucket has one flat buffer that is all-reduced in one call.
+ * With `overlap` (the default), a hook on every parameter copies its gradient into its bucket
+ * the moment backward produces it, and a full bucket starts its all-reduce at once, while
+ * backward goes on with the earlier layers; call `armGradientSync()` before the backward whose
+ * gradients complete the step (the last micro-batch's).
  */
 import type { Module } from '../nn/module.js';
-import type { Parameter } from '../nn/parameter.js';
-import { noGrad } from '../tensor/autograd.js';
-import { manualSeed, tensor, zeros } from '../tensor/creation.js';
-import { keep, scope } from '../tensor/scope.js';
+import { tensor } from '../tensor/creation.js';
+import { native as N } from '../tensor/native.js';
+import { keep } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { manualSeed } from '../tensor/creation.js';
+import type { Device } from '../tensor/dtype.js';
+import { DistributedError } from './distributed-error.js';
 import type { ProcessGroup } from './process-group.js';
 import { shardBatch } from './shard.js';
+
+type BucketsHandle = { readonly __kilnBuckets: never };
 
 export interface DistributedDataParallelOptions {
   /** Largest gradient bucket, in MiB. @default 25 (as PyTorch) */
   bucketCapMb?: number;
-}
-
-interface Bucket {
-  params: Parameter[];
-  offsets: number[];
-  /** The flat buffer (numel,) reused every step. */
-  flat: Tensor;
+  /** Start each bucket's all-reduce during backward, as soon as its gradients are ready. @default true */
+  overlap?: boolean;
 }
 
 export class DistributedDataParallel {
   readonly module: Module;
   readonly group: ProcessGroup;
-  readonly buckets: readonly Bucket[];
+  /** Number of gradient buckets. */
+  readonly bucketCount: number;
+  readonly #device: Device;
+  #buckets: BucketsHandle | null;
+  /** How many buckets of the last syncGradients() had started their all-reduce during backward (overlap). */
+  overlappedBuckets = 0;
 
   constructor(module: Module, group: ProcessGroup, options: DistributedDataParallelOptions = {}) {
     const capMb = options.bucketCapMb ?? 25;
@@ -42,31 +47,21 @@ export class DistributedDataParallel {
     this.group = group;
     // Reverse registration order, as PyTorch: backward produces the last layers' gradients first.
     const params = module.parameters().filter((p) => p.requiresGrad).reverse();
-    const buckets: Bucket[] = [];
-    let current: Parameter[] = [];
+    const bucketOf: number[] = [];
+    let bucket = 0;
     let bytes = 0;
-    const close = (): void => {
-      if (current.length === 0) return;
-      const offsets: number[] = [];
-      let numel = 0;
-      for (const p of current) {
-        offsets.push(numel);
-        numel += p.numel();
+    for (const [i, p] of params.entries()) {
+      const previous = params[i - 1];
+      if (previous !== undefined && (previous.dtype !== p.dtype || previous.device !== p.device || bytes + p.nbytes > capMb * 1024 * 1024)) {
+        bucket++;
+        bytes = 0;
       }
-      const first = current[0]!;
-      const flat = keep(zeros([numel], { dtype: first.dtype, device: first.device })); // (numel,)
-      buckets.push({ params: current, offsets, flat });
-      current = [];
-      bytes = 0;
-    };
-    for (const p of params) {
-      const first = current[0];
-      if (first !== undefined && (first.dtype !== p.dtype || first.device !== p.device || bytes + p.nbytes > capMb * 1024 * 1024)) close();
-      current.push(p);
+      bucketOf.push(bucket);
       bytes += p.nbytes;
     }
-    close();
-    this.buckets = buckets;
+    this.bucketCount = params.length === 0 ? 0 : bucket + 1;
+    this.#device = params[0]?.device ?? 'cpu';
+    this.#buckets = N['distNewBuckets']!(group.handle, params.map((p) => p.handle), bucketOf, options.overlap ?? true) as BucketsHandle;
   }
 
   get rank(): number {
@@ -82,16 +77,32 @@ export class DistributedDataParallel {
     return this.group.rank === 0;
   }
 
+  get #handle(): BucketsHandle {
+    if (this.#buckets === null) throw new DistributedError('this DistributedDataParallel was released');
+    return this.#buckets;
+  }
+
   /** Makes every rank's parameters and buffers rank 0's. Call once before training. */
   async broadcastParameters(): Promise<void> {
-    for (const bucket of this.buckets) {
-      scope(() => noGrad(() => bucket.params.forEach((p, i) => bucket.flat.narrow(0, bucket.offsets[i]!, p.numel()).copy_(p.reshape(-1)))));
+    const tensors = [...this.module.parameters(), ...this.module.buffers()];
+    const strided = tensors.find((t) => !t.isContiguous());
+    if (strided !== undefined) throw new DistributedError(`broadcastParameters: a parameter or buffer of shape [${strided.shape.join(', ')}] is not contiguous; make it contiguous when the module is built`);
+    // Broadcast into detached aliases: they share the parameters' memory but not their autograd
+    // identity (a leaf that requires grad cannot be written in place).
+    const aliases = tensors.map((t) => keep(t.detach()));
+    try {
+      await Promise.all(aliases.map((a) => this.group.broadcast(a, 0)));
+    } finally {
+      for (const a of aliases) a.dispose();
     }
-    await Promise.all(this.buckets.map((b) => this.group.broadcast(b.flat, 0)));
-    for (const bucket of this.buckets) {
-      scope(() => noGrad(() => bucket.params.forEach((p, i) => p.copy_(bucket.flat.narrow(0, bucket.offsets[i]!, p.numel()).view(p.shape)))));
-    }
-    await Promise.all(this.module.buffers().map((b) => (b.isContiguous() ? this.group.broadcast(b, 0) : Promise.resolve())));
+  }
+
+  /**
+   * The next backward completes this step's gradients (with gradient accumulation: the last
+   * micro-batch's): with overlap, its gradients start travelling as backward produces them.
+   */
+  armGradientSync(): void {
+    N['distArmBuckets']!(this.#handle);
   }
 
   /**
@@ -101,35 +112,25 @@ export class DistributedDataParallel {
    */
   async syncGradients(): Promise<void> {
     if (this.worldSize === 1) return;
-    const pending: Promise<void>[] = [];
-    for (const bucket of this.buckets) {
-      scope(() =>
-        bucket.params.forEach((p, i) => {
-          const slot = bucket.flat.narrow(0, bucket.offsets[i]!, p.numel());
-          const grad = p.grad;
-          if (grad === null) slot.zero_();
-          else slot.copy_(grad.reshape(-1));
-        }),
-      );
-      pending.push(this.group.allReduce(bucket.flat, 'avg')); // started now, in bucket order
-    }
-    await Promise.all(pending);
-    for (const bucket of this.buckets) {
-      scope(() =>
-        bucket.params.forEach((p, i) => {
-          const slot = bucket.flat.narrow(0, bucket.offsets[i]!, p.numel()).view(p.shape);
-          const grad = p.grad;
-          if (grad === null) p.grad = slot.clone();
-          else grad.copy_(slot);
-        }),
+    try {
+      this.overlappedBuckets = await (N['distFinishBuckets']!(this.#handle) as Promise<number>);
+    } catch (error) {
+      throw new DistributedError(
+        `rank ${this.rank} of ${this.worldSize}: gradient all-reduce failed — another rank has exited, hung for more than ${this.group.timeoutMs / 1000} s, ` +
+          `or cannot be reached (${(error as Error).message})`,
       );
     }
   }
 
+  /** Removes the gradient hooks from the parameters. */
+  release(): void {
+    if (this.#buckets !== null) N['distReleaseBuckets']!(this.#buckets);
+    this.#buckets = null;
+  }
+
   /** A one-element tensor for a scalar collective, on the parameters' device (NCCL reduces CUDA tensors only). */
   #scalar(value: number): Tensor {
-    const device = this.buckets[0]?.flat.device ?? 'cpu';
-    return keep(tensor([value], { dtype: 'float64', device }));
+    return keep(tensor([value], { dtype: 'float64', device: this.#device }));
   }
 
   /** The mean of a number over the ranks (e.g. each rank's loss). */

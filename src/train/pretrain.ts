@@ -227,6 +227,7 @@ export async function pretrainCausalLM(options: PretrainOptions = {}): Promise<P
         let sum = 0;
         for (let micro = 0; micro < config.gradAccumulation; micro++) {
           const { x, y } = ddp === undefined ? sampler.next() : ddp.shard(sampler.next()); // (B, T), (B, T)
+          if (micro === config.gradAccumulation - 1) ddp?.armGradientSync(); // this backward completes the step's gradients
           const microLoss = model.loss(x, y);
           microLoss.div(config.gradAccumulation).backward();
           sum += microLoss.item();

@@ -4,7 +4,11 @@
  * finds no tests). Prints one JSON line with what each collective produced.
  */
 import { initProcessGroup } from '../../src/distributed/process-group.js';
-import { tensor } from '../../src/tensor/creation.js';
+import { DistributedDataParallel } from '../../src/distributed/data-parallel.js';
+import { Linear } from '../../src/nn/linear.js';
+import { Module } from '../../src/nn/module.js';
+import { full, manualSeed, tensor } from '../../src/tensor/creation.js';
+import { scope } from '../../src/tensor/scope.js';
 
 if (process.env['KILN_COLLECTIVES_WORKER'] === '1') {
   const group = await initProcessGroup({ timeoutMs: 20_000 });
@@ -27,6 +31,27 @@ if (process.env['KILN_COLLECTIVES_WORKER'] === '1') {
   result['allGather'] = gathered.map((t) => t.toArray());
   await group.store.set(`from-${r}`, `hello ${r}`);
   result['store'] = await group.store.get(`from-${(r + 1) % group.worldSize}`);
+  // DistributedDataParallel on a Linear(3, 2) fed (r + 1)·ones(1, 3) with loss = sum of the
+  // outputs: d/dweight = r + 1 everywhere, d/dbias = 1. A second Linear takes no part.
+  class TwoLayers extends Module {
+    used = new Linear(3, 2);
+    unused = new Linear(2, 2);
+  }
+  manualSeed(100 + r); // different initial weights on every rank: broadcastParameters must fix that
+  const model = new TwoLayers();
+  const ddp = new DistributedDataParallel(model, group, { bucketCapMb: 1e-6 }); // one bucket per parameter
+  await ddp.broadcastParameters();
+  result['weights'] = model.used.weight.toArray();
+  const grads = (): unknown => model.parameters().map((p) => p.grad?.toArray() ?? null);
+  for (const overlap of [true, false]) {
+    if (overlap) ddp.armGradientSync();
+    scope(() => model.used.forward(full([1, 3], r + 1)).sum().backward());
+    await ddp.syncGradients();
+    result[overlap ? 'gradsOverlapped' : 'grads'] = grads();
+    result[overlap ? 'startedDuringBackward' : 'startedDuringBackwardUnarmed'] = ddp.overlappedBuckets;
+    model.zeroGrad();
+  }
+  ddp.release();
   await group.barrier();
   await group.destroy();
   process.stdout.write(JSON.stringify(result) + '\n');

@@ -90,6 +90,13 @@ test('collectives on 3 ranks match their closed forms', async () => {
     assert.deepEqual(res['broadcast'], [[2, 2.25], [-2, 7]]);
     assert.deepEqual(res['allGather'], [[0, 100], [1, 101], [4, 102]]);
     assert.equal(res['store'], `hello ${(r + 1) % 3}`);
+    assert.deepEqual(res['weights'], results[0]!['weights'], 'rank 0 broadcast its weights');
+    // used.weight (2, 3): mean of r + 1 = 2; used.bias: 1; the unused layer: zeros, not null
+    const expected = [[[2, 2, 2], [2, 2, 2]], [1, 1], [[0, 0], [0, 0]], [0, 0]];
+    assert.deepEqual(res['gradsOverlapped'], expected);
+    assert.deepEqual(res['grads'], expected);
+    assert.equal(res['startedDuringBackward'], 2, 'both used parameters started their all-reduce during backward');
+    assert.equal(res['startedDuringBackwardUnarmed'], 0);
   }
 });
 
