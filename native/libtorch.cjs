@@ -30,13 +30,37 @@ function cxxAbi(lt) {
   return '1';
 }
 
+// NCCL is compiled in only when the libtorch has CUDA (libtorch_cuda), ships c10d's NCCL
+// process group, and NCCL's and CUDA's headers can be found (official libtorch downloads link
+// NCCL in but do not ship nccl.h: install NCCL's development package or set NCCL_HOME).
+// KILN_NCCL=0 leaves it out.
+function ncclIncludes(lt) {
+  if (process.env.KILN_NCCL === '0') return null;
+  if (!fs.existsSync(path.join(lt.lib, 'libtorch_cuda.so'))) return null;
+  if (!fs.existsSync(path.join(lt.include, 'torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp'))) return null;
+  const cudaHome = process.env.CUDA_HOME || process.env.CUDA_PATH || '/usr/local/cuda';
+  const roots = [lt.include, process.env.NCCL_HOME && path.join(process.env.NCCL_HOME, 'include'), path.join(cudaHome, 'include'), '/usr/include'].filter(Boolean);
+  const nccl = roots.find((d) => fs.existsSync(path.join(d, 'nccl.h')));
+  const cuda = roots.find((d) => fs.existsSync(path.join(d, 'cuda_runtime_api.h')));
+  if (nccl === undefined || cuda === undefined) return null;
+  return [...new Set([nccl, cuda])].filter((d) => d !== '/usr/include');
+}
+
 const lt = findLibtorch();
 const what = process.argv[2];
 if (what === 'include') {
   // /usr/include is already on the system path; naming it with -I would reorder system headers.
   const dirs = lt.system ? [] : [lt.include];
   dirs.push(path.join(lt.include, 'torch/csrc/api/include'));
+  dirs.push(...(ncclIncludes(lt) ?? []));
   console.log(dirs.join(' '));
+} else if (what === 'defines') {
+  // c10d's headers compile their Gloo and NCCL parts only under these macros.
+  const defines = [];
+  // Debian ships Gloo's headers in libgloo-dev; an official libtorch may have them in include/.
+  if ([lt.include, '/usr/include'].some((d) => fs.existsSync(path.join(d, 'gloo/algorithm.h')))) defines.push('USE_C10D_GLOO', 'KILN_WITH_GLOO');
+  if (ncclIncludes(lt) !== null) defines.push('USE_C10D_NCCL', 'KILN_WITH_NCCL');
+  console.log(defines.join(' '));
 } else if (what === 'cflags') {
   console.log(`-D_GLIBCXX_USE_CXX11_ABI=${cxxAbi(lt)}`);
 } else if (what === 'libs') {
@@ -49,6 +73,6 @@ if (what === 'include') {
   libs.push('-ltorch', '-ltorch_cpu', '-lc10');
   console.log(libs.join(' '));
 } else {
-  console.error('usage: node libtorch.cjs include|cflags|libs');
+  console.error('usage: node libtorch.cjs include|defines|cflags|libs');
   process.exit(2);
 }

@@ -64,6 +64,13 @@ if [ "$want_python_torch" = 1 ] && ! /usr/bin/python3 -c 'import torch' 2>/dev/n
     echo "[kiln setup] the benchmarks and interop tests need PyTorch for /usr/bin/python3 (Debian: python3-torch)" >&2; exit 1; fi
 fi
 
+# The addon's distributed part (c10d's ProcessGroupGloo) includes Gloo's headers, which
+# Debian ships apart from libtorch-dev.
+if [ -z "${LIBTORCH:-}" ] && [ ! -f /usr/include/gloo/algorithm.h ]; then
+  if command -v apt-get >/dev/null; then apt_install libgloo-dev; else
+    echo "[kiln setup] the addon needs Gloo's headers (Debian: libgloo-dev)" >&2; exit 1; fi
+fi
+
 # 2. npm packages (skipped when node_modules matches the lock file)
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci"

@@ -138,3 +138,15 @@ export type { LoadedCausalLM, KilnModelInfo } from './train/model-folder.js';
 export { SUPPORTED_ARCHITECTURES } from './train/architectures.js';
 export type { CausalLM } from './train/architectures.js';
 export * from './report/index.js';
+export {
+  initProcessGroup,
+  ProcessGroup,
+  Store,
+  DistributedDataParallel,
+  DistributedError,
+  availableBackends,
+  launchEnv,
+  processGroupFromLaunch,
+  shardBatch,
+} from './distributed/index.js';
+export type { Backend, ReduceOp, InitProcessGroupOptions, DistributedDataParallelOptions, LaunchEnv } from './distributed/index.js';

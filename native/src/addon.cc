@@ -245,6 +245,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   kiln::registerTensorOps(env, exports);
   kiln::registerMathOps(env, exports);
   kiln::registerNnOps(env, exports);
+  kiln::registerDistributedOps(env, exports);
   return exports;
 }
 

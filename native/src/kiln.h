@@ -182,6 +182,7 @@ struct OpEntry {
 void registerTensorOps(Napi::Env env, Napi::Object exports);
 void registerMathOps(Napi::Env env, Napi::Object exports);
 void registerNnOps(Napi::Env env, Napi::Object exports);
+void registerDistributedOps(Napi::Env env, Napi::Object exports);
 
 void registerAll(Napi::Env env, Napi::Object exports, const OpEntry* entries, size_t count);
 

@@ -10,6 +10,7 @@ import { ConfigError } from '../train/config-error.js';
 import { closest } from './closest.js';
 import { GENERATE_SUMMARY, runGenerate } from './generate-command.js';
 import { IMPORT_SUMMARY, runImport } from './import-command.js';
+import { LAUNCH_SUMMARY, runLaunch } from './launch-command.js';
 import { PRETRAIN_SUMMARY, runPretrain } from './pretrain-command.js';
 import { REPORT_SUMMARY, runReport } from './report-command.js';
 import { SERVE_SUMMARY, runServe } from './serve-command.js';
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[])
   import: { summary: IMPORT_SUMMARY, run: runImport },
   report: { summary: REPORT_SUMMARY, run: runReport },
   serve: { summary: SERVE_SUMMARY, run: (argv) => runServe(argv) },
+  launch: { summary: LAUNCH_SUMMARY, run: runLaunch },
 };
 
 function help(): string {

@@ -49,7 +49,13 @@ export async function runPretrain(argv: readonly string[]): Promise<number> {
   if (typeof configFile === 'string') layers.push(readConfigFile(configFile));
   layers.push(configFromFlags(flags));
 
-  const [{ pretrainCausalLM }, { ProgressReporter }] = await Promise.all([import('../train/pretrain.js'), import('./progress.js')]);
+  const [{ pretrainCausalLM }, { ProgressReporter }, { processGroupFromLaunch }] = await Promise.all([
+    import('../train/pretrain.js'),
+    import('./progress.js'),
+    import('../distributed/from-launch.js'),
+  ]);
+  // Started by `kiln launch` (or torchrun's variables): join the run's process group.
+  const group = await processGroupFromLaunch();
   const progress = new ProgressReporter(process.stdout);
   const controller = new AbortController();
   const onSignal = (): void => {
@@ -64,6 +70,7 @@ export async function runPretrain(argv: readonly string[]): Promise<number> {
       config: layers,
       resume: flags.get('resume') === true,
       signal: controller.signal,
+      ...(group === undefined ? {} : { distributed: group }),
       onStart: (info) => {
         const from = info.startStep > 0 ? `resuming at step ${info.startStep}` : 'starting';
         progress.line(
@@ -73,6 +80,8 @@ export async function runPretrain(argv: readonly string[]): Promise<number> {
       },
       onLog: (log, info) => progress.update(log, info.maxSteps, info.isEval),
     });
+    await group?.destroy();
+    if (group !== undefined && group.rank !== 0) return 0; // rank 0 reports for the run
     progress.finish();
     progress.line(`done at step ${result.step} (${result.stoppedBy}): val_loss ${result.valLoss.toFixed(4)}, best ${result.bestValLoss.toFixed(4)}; model in ${result.modelDir}, best in ${result.bestDir}`);
     return 0;

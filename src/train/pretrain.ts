@@ -9,6 +9,8 @@
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomWindows } from '../data/lm-batches.js';
+import { DistributedDataParallel } from '../distributed/data-parallel.js';
+import type { ProcessGroup } from '../distributed/process-group.js';
 import { splitTokens } from '../data/token-file.js';
 import { clipGradNorm_ } from '../optim/clip.js';
 import { CosineLR } from '../optim/schedules/cosine.js';
@@ -64,6 +66,12 @@ export interface PretrainOptions {
   onStart?: (info: { config: Readonly<PretrainConfig>; vocabSize: number; trainTokens: number; valTokens: number; startStep: number; parameters: number }) => void;
   /** Stops the run after the current step; it evaluates and saves before returning. */
   signal?: AbortSignal;
+  /**
+   * Train data-parallel over this process group (see initProcessGroup): batchSize is per rank,
+   * rank r trains on rows [r·B, (r+1)·B) of the batch one process would draw with batch
+   * worldSize·B, gradients are averaged over the ranks, and only rank 0 evaluates and writes.
+   */
+  distributed?: ProcessGroup;
 }
 
 export interface PretrainResult {
@@ -114,7 +122,12 @@ export async function pretrainCausalLM(options: PretrainOptions = {}): Promise<P
   const previousThreads = getNumThreads();
   if (config.threads !== null) setNumThreads(config.threads);
   try {
+    const group = options.distributed;
+    const writer = group === undefined || group.rank === 0;
+    // Rank 0 makes the token cache first; the others then read it instead of racing to write it.
+    if (!writer) await group!.barrier();
     const { tokenizer, tokens } = prepareLmData(config.data, config.tokenizer, out);
+    if (writer && group !== undefined) await group.barrier();
     if (config.vocabSize !== null && config.vocabSize < tokenizer.vocabSize) {
       throw new ConfigError(`vocab-size ${config.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize} ids; leave it unset or give at least ${tokenizer.vocabSize}`);
     }
@@ -129,9 +142,10 @@ export async function pretrainCausalLM(options: PretrainOptions = {}): Promise<P
     manualSeed(config.seed);
     const model = saved === null ? architecture.build(config, vocabSize) : architecture.load(path.join(stateDir, saved.modelDir));
     model.train();
+    const ddp = group === undefined ? undefined : new DistributedDataParallel(model, group);
     const optimizer = nanoGptAdamW(model, config);
     const scheduler = new CosineLR(optimizer, { warmupSteps: config.warmup, totalSteps: config.maxSteps, minLr: config.minLr });
-    const sampler = randomWindows(train, { blockSize: config.blockSize, batchSize: config.batchSize, seed: config.seed, ...(saved === null ? {} : { state: saved.sampler }) });
+    const sampler = randomWindows(train, { blockSize: config.blockSize, batchSize: config.batchSize * (ddp?.worldSize ?? 1), seed: config.seed, ...(saved === null ? {} : { state: saved.sampler }) });
     let step = 0;
     let elapsedBefore = 0;
     let bestValLoss = Number.POSITIVE_INFINITY;
@@ -143,14 +157,16 @@ export async function pretrainCausalLM(options: PretrainOptions = {}): Promise<P
       step = saved.step;
       elapsedBefore = saved.elapsedS;
       bestValLoss = saved.bestValLoss ?? Number.POSITIVE_INFINITY;
-      truncateMetrics(metricsFile, step);
-    } else {
+      if (writer) truncateMetrics(metricsFile, step);
+    } else if (writer) {
       writeFileAtomic(metricsFile, () => {}); // a fresh run starts a fresh log
     }
-    writeFileAtomic(path.join(out, RUN_CONFIG_FILE), (fd) => writeAll(fd, Buffer.from(JSON.stringify(config, null, 2) + '\n', 'utf8')));
-    options.onStart?.({ config, vocabSize, trainTokens: train.length, valTokens: val.length, startStep: step, parameters: model.numParameters() });
+    await ddp?.broadcastParameters();
+    ddp?.seedRank(config.seed + step);
+    if (writer) writeFileAtomic(path.join(out, RUN_CONFIG_FILE), (fd) => writeAll(fd, Buffer.from(JSON.stringify(config, null, 2) + '\n', 'utf8')));
+    if (writer) options.onStart?.({ config, vocabSize, trainTokens: train.length, valTokens: val.length, startStep: step, parameters: model.numParameters() });
 
-    const tokensPerStep = config.batchSize * config.blockSize * config.gradAccumulation;
+    const tokensPerStep = config.batchSize * config.blockSize * config.gradAccumulation * (ddp?.worldSize ?? 1); // over all ranks
     const startTime = performance.now();
     const elapsed = (): number => elapsedBefore + (performance.now() - startTime) / 1000;
     let windowStart = performance.now();
@@ -160,11 +176,13 @@ export async function pretrainCausalLM(options: PretrainOptions = {}): Promise<P
     let valLoss = Number.NaN;
 
     const log = (entry: PretrainLog, isEval: boolean): void => {
+      if (!writer) return;
       appendFileSync(metricsFile, JSON.stringify(entry) + '\n');
       options.onLog?.(entry, { maxSteps: config.maxSteps, isEval });
     };
     const made = (): KilnModelInfo['made'] => ({ by: 'pretrainCausalLM', config: { ...config }, date: new Date().toISOString() });
     const checkpoint = (): void => {
+      if (!writer) return;
       const trainLoss = evaluateLoss(model, train, config);
       valLoss = evaluateLoss(model, val, config);
       log({ step, loss: trainLoss, val_loss: valLoss, lr: lastLr, tokens_per_s: lastTokensPerSecond, elapsed_s: elapsed() }, true);
@@ -194,29 +212,35 @@ export async function pretrainCausalLM(options: PretrainOptions = {}): Promise<P
     // A resumed run's state is a checkpoint of its step already.
     let checkpointedAt = saved === null ? -1 : step;
     while (step < config.maxSteps) {
-      if (options.signal?.aborted === true) {
-        stoppedBy = 'signal';
-        break;
-      }
-      if (config.timeLimit !== null && (performance.now() - startTime) / 1000 >= config.timeLimit) {
-        stoppedBy = 'timeLimit';
+      const aborted = options.signal?.aborted === true;
+      const timeUp = config.timeLimit !== null && (performance.now() - startTime) / 1000 >= config.timeLimit;
+      // Ranks stop together: one rank's signal or clock stops them all.
+      if (ddp !== undefined ? await ddp.any(aborted || timeUp) : aborted || timeUp) {
+        stoppedBy = timeUp && !aborted ? 'timeLimit' : 'signal'; // neither here: another rank's signal
         break;
       }
       lastLr = scheduler.lastLr[0]!;
       // One step per scope: activations, gradients' temporaries and batches are freed at its end;
       // parameters and optimizer state live outside it.
-      const loss = scope(() => {
+      let loss = scope(() => {
         optimizer.zeroGrad();
         let sum = 0;
         for (let micro = 0; micro < config.gradAccumulation; micro++) {
-          const { x, y } = sampler.next(); // (B, T), (B, T)
+          const { x, y } = ddp === undefined ? sampler.next() : ddp.shard(sampler.next()); // (B, T), (B, T)
+          if (micro === config.gradAccumulation - 1) ddp?.armGradientSync(); // this backward completes the step's gradients
           const microLoss = model.loss(x, y);
           microLoss.div(config.gradAccumulation).backward();
           sum += microLoss.item();
         }
+        return sum / config.gradAccumulation;
+      });
+      if (ddp !== undefined) {
+        await ddp.syncGradients();
+        loss = await ddp.average(loss);
+      }
+      scope(() => {
         if (config.gradClip > 0) clipGradNorm_(model.parameters(), config.gradClip);
         optimizer.step();
-        return sum / config.gradAccumulation;
       });
       scheduler.step();
       step++;

@@ -1,0 +1,4 @@
+/** A failure of distributed training: a rank that died, hung or could not be reached. */
+export class DistributedError extends Error {
+  override readonly name = 'DistributedError';
+}

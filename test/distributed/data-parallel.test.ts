@@ -1,0 +1,138 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadSafetensors } from '../../src/io/safetensors.js';
+import { tinyText } from '../train/tiny-text.js';
+import { MAIN, freePort, kiln, start, waitUntil } from './helpers.js';
+
+// 1 layer, dim 32, block 16: small enough that three runs of 50 steps take a few seconds.
+// lr 1e-3: the two runs differ only by float32 rounding (a 2B-row mean versus the average of
+// two B-row means), and Adam amplifies that drift with the step size — measured here, the
+// largest parameter difference after 50 steps was 3.1e-6 at lr 1e-3 but 5e-4 at lr 1e-2
+// (3.6e-6 already after 5 steps).
+const TINY = ['--layers', '1', '--heads', '2', '--dim', '32', '--block-size', '16', '--lr', '1e-3', '--min-lr', '1e-4', '--warmup', '5', '--eval-iters', '2', '--threads', '1', '--seed', '7'];
+
+function scratch(): { dir: string; text: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kiln-ddp-'));
+  const text = path.join(dir, 'text.txt');
+  writeFileSync(text, tinyText(300));
+  return { dir, text };
+}
+
+function metricLines(out: string): Record<string, number>[] {
+  return readFileSync(path.join(out, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, number>);
+}
+
+test('acceptance 1: two ranks with batch B end with the parameters of one process with batch 2B (50 steps, to 1e-5)', async (t) => {
+  const { dir, text } = scratch();
+  try {
+    const base = ['pretrain', '--data', text, ...TINY, '--log-every', '10'];
+    const run = [...base, '--max-steps', '50', '--eval-every', '50'];
+    const single = await kiln([...run, '--batch-size', '8', '--out', path.join(dir, 'single')]);
+    assert.equal(single.code, 0, single.stderr);
+    const port = await freePort();
+    const ddp = await kiln(['launch', '--nproc-per-node', '2', '--master-port', String(port), '--', 'kiln', ...run, '--batch-size', '4', '--out', path.join(dir, 'ddp')]);
+    assert.equal(ddp.code, 0, ddp.stderr);
+    assert.match(ddp.stdout, /\[rank 0\] done at step 50/);
+    assert.doesNotMatch(ddp.stdout, /\[rank 1\] (step|done)/, 'only rank 0 reports');
+
+    const a = loadSafetensors(path.join(dir, 'single', 'model', 'model.safetensors')).tensors;
+    const b = loadSafetensors(path.join(dir, 'ddp', 'model', 'model.safetensors')).tensors;
+    assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
+    let worst = 0;
+    for (const [name, t] of Object.entries(a)) worst = Math.max(worst, t.sub(b[name]!).abs().max().item());
+    assert.ok(worst < 1e-5, `largest parameter difference ${worst}`);
+    t.diagnostic(`largest parameter difference, 2 ranks × B=4 vs 1 process × B=8: ${worst}`);
+
+    // Interrupted by a time limit (the ranks agree on the step to stop at) and resumed: the same parameters again.
+    const first = await kiln(['launch', '--nproc-per-node', '2', '--master-port', String(await freePort()), '--', 'kiln', ...run, '--batch-size', '4', '--time-limit', '0.1s', '--out', path.join(dir, 'resumed')]);
+    assert.equal(first.code, 0, first.stderr);
+    const stoppedAt = Number(/done at step (\d+)/.exec(first.stdout)?.[1]);
+    assert.ok(stoppedAt < 50, `the time limit stopped the run at step ${stoppedAt}`);
+    const second = await kiln(['launch', '--nproc-per-node', '2', '--master-port', String(await freePort()), '--', 'kiln', ...run, '--batch-size', '4', '--time-limit', '1h', '--resume', '--out', path.join(dir, 'resumed')]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stdout, new RegExp(`resuming at step ${stoppedAt}`));
+    const c = loadSafetensors(path.join(dir, 'resumed', 'model', 'model.safetensors')).tensors;
+    let worstResumed = 0;
+    for (const [name, t] of Object.entries(a)) worstResumed = Math.max(worstResumed, t.sub(c[name]!).abs().max().item());
+    t.diagnostic(`stopped at step ${stoppedAt} and resumed: largest difference ${worstResumed}`);
+    assert.ok(worstResumed < 1e-5, `largest parameter difference after stopping at step ${stoppedAt} and resuming: ${worstResumed}`);
+    // Rank 0 alone wrote the log: one line per log step and eval, with the mean loss over both ranks.
+    const s = metricLines(path.join(dir, 'single'));
+    assert.ok(s[4]!['loss']! < s[0]!['loss']!, 'the runs compared did learn'); // steps 50 and 10
+    const d = metricLines(path.join(dir, 'ddp'));
+    assert.deepEqual(d.map((l) => l['step']), s.map((l) => l['step']));
+    for (const [i, line] of s.entries()) {
+      if (line['val_loss'] === undefined) assert.ok(Math.abs(line['loss']! - d[i]!['loss']!) < 1e-4, `loss at step ${line['step']}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Starts ranks 0 and 1 of a long run directly (as a scheduler would), with a short timeout. */
+async function twoRanks(dir: string, text: string): Promise<ReturnType<typeof start>[]> {
+  const port = await freePort();
+  const args = [MAIN, 'pretrain', '--data', text, ...TINY, '--batch-size', '4', '--max-steps', '100000', '--eval-every', '100000', '--log-every', '1', '--out', path.join(dir, 'run')];
+  return [0, 1].map((rank) =>
+    start(process.execPath, args, { RANK: String(rank), WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), KILN_DIST_TIMEOUT: '2' }, 60_000),
+  );
+}
+
+test('killing one rank mid-run makes the other exit non-zero with a message, at once', async () => {
+  const { dir, text } = scratch();
+  const ranks = await twoRanks(dir, text);
+  try {
+    await waitUntil('rank 0 to train a few steps', () => /step [3-9]\//.test(ranks[0]!.stdout()));
+    ranks[1]!.child.kill('SIGKILL');
+    const killedAt = performance.now();
+    const survivor = await ranks[0]!.exited;
+    const seconds = (performance.now() - killedAt) / 1000;
+    assert.equal(survivor.code, 1, survivor.stderr);
+    assert.match(survivor.stderr, /rank 0 of 2: .*failed — another rank has exited, hung for more than 2 s, or cannot be reached/);
+    assert.ok(seconds < 10, `rank 0 took ${seconds.toFixed(1)} s to notice`);
+  } finally {
+    for (const r of ranks) r.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a rank that hangs (SIGSTOP) makes the other fail after the timeout (2 s)', async () => {
+  const { dir, text } = scratch();
+  const ranks = await twoRanks(dir, text);
+  try {
+    await waitUntil('rank 0 to train a few steps', () => /step [3-9]\//.test(ranks[0]!.stdout()));
+    ranks[1]!.child.kill('SIGSTOP');
+    const stoppedAt = performance.now();
+    const survivor = await ranks[0]!.exited;
+    const seconds = (performance.now() - stoppedAt) / 1000;
+    assert.equal(survivor.code, 1, survivor.stderr);
+    assert.match(survivor.stderr, /rank 0 of 2: .*failed/);
+    assert.ok(seconds >= 1.5 && seconds < 15, `rank 0 failed ${seconds.toFixed(1)} s after its peer stopped (timeout 2 s)`);
+  } finally {
+    for (const r of ranks) r.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('kiln launch: a rank that fails stops the others and launch exits with its code', async () => {
+  const script = "if (process.env.RANK === '1') { console.error('rank one fails'); process.exit(3); } setTimeout(() => {}, 60000);";
+  const run = await kiln(['launch', '--nproc-per-node', '3', '--master-port', String(await freePort()), '--', process.execPath, '-e', script]);
+  assert.equal(run.code, 3);
+  assert.match(run.stderr, /\[rank 1\] rank one fails/);
+  assert.match(run.stderr, /kiln launch: rank 1 exited with code 3; stopping the other ranks/);
+  assert.ok(run.ms < 20_000, `launch took ${run.ms} ms`);
+  const env = await kiln(['launch', '--nproc-per-node', '2', '--nnodes', '2', '--node-rank', '1', '--master-addr', '10.9.8.7', '--master-port', '4321', '--', process.execPath, '-e',
+    "console.log([process.env.RANK, process.env.WORLD_SIZE, process.env.LOCAL_RANK, process.env.MASTER_ADDR, process.env.MASTER_PORT].join(' '))"]);
+  assert.equal(env.code, 0, env.stderr);
+  assert.match(env.stdout, /\[rank 2\] 2 4 0 10\.9\.8\.7 4321/);
+  assert.match(env.stdout, /\[rank 3\] 3 4 1 10\.9\.8\.7 4321/);
+  const usage = await kiln(['launch', '--nproc-per-node', '2']);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /no command to run; put it after `--`/);
+});
