@@ -7,7 +7,7 @@
  * B = batch, T = time, V = vocabulary size.
  */
 import { noGrad } from '../tensor/autograd.js';
-import { full, manualSeed, tensor } from '../tensor/creation.js';
+import { full, manualSeed } from '../tensor/creation.js';
 import { cat } from '../tensor/ops.js';
 import { scope } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -27,8 +27,7 @@ export interface MaskedGenerateOptions extends GenerateOptions {
   contextLength: number;
   /** Number of token ids (the logits' last dimension). */
   vocabSize: number;
-  /** Ids never chosen: [MASK], [PAD] and ids no tokenizer text stands for. @default [maskTokenId] */
-  suppressIds?: readonly number[];
+  // suppressIds (GenerateOptions): [MASK] is always among them.
 }
 
 /**
@@ -42,21 +41,17 @@ export interface MaskedGenerateOptions extends GenerateOptions {
 export function generateByMasking(model: MaskedLanguageModel, ids: Tensor, options: MaskedGenerateOptions): Tensor {
   const who = 'generateByMasking';
   const { maskTokenId, contextLength, vocabSize } = options;
-  checkGenerateOptions(options, vocabSize, who);
   if (!Number.isInteger(maskTokenId) || maskTokenId < 0 || maskTokenId >= vocabSize) {
     throw new RangeError(`${who}: maskTokenId must be a token id in [0, ${vocabSize}), got ${String(maskTokenId)}`);
   }
+  // [MASK] stands for "unknown": choosing it would feed the model its own question back.
+  const sampling: GenerateOptions = { ...options, suppressIds: [...new Set([maskTokenId, ...(options.suppressIds ?? [])])] };
+  checkGenerateOptions(sampling, vocabSize, who);
   if (!Number.isInteger(contextLength) || contextLength < 2) {
     throw new RangeError(`${who}: contextLength must be at least 2 (one token of context and the [MASK]), got ${String(contextLength)}`);
   }
   if (!(ids instanceof Tensor) || ids.ndim !== 2 || ids.dtype !== 'int64' || ids.shape[1] === 0) {
     throw new TypeError(`${who}: ids must be (B, T) int64 token ids with T ≥ 1 (the prompt), got ${ids instanceof Tensor ? `${ids.dtype} [${ids.shape.join(', ')}]` : typeof ids}`);
-  }
-  const suppressed = new Set([maskTokenId, ...(options.suppressIds ?? [])].filter((id) => id >= 0 && id < vocabSize));
-  const allowed = vocabSize - suppressed.size;
-  if (allowed < 1) throw new RangeError(`${who}: suppressIds leave no token to choose from`);
-  if (options.topK !== undefined && options.topK > allowed) {
-    throw new RangeError(`${who}: topK (${options.topK}) is larger than the ${allowed} tokens that may be chosen`);
   }
   if (options.seed !== undefined) manualSeed(options.seed);
   const modes = model.modules().map((m) => [m, m.training] as const);
@@ -64,7 +59,6 @@ export function generateByMasking(model: MaskedLanguageModel, ids: Tensor, optio
   try {
     return noGrad(() => {
       const B = ids.shape[0]!;
-      const banned = tensor(Array.from({ length: vocabSize }, (_, id) => suppressed.has(id)), { dtype: 'bool' }); // (V)
       let out = ids;
       for (let step = 0; step < options.maxNewTokens; step++) {
         const previous = out;
@@ -74,11 +68,10 @@ export function generateByMasking(model: MaskedLanguageModel, ids: Tensor, optio
           const context = previous.narrow(1, T - keep, keep); // (B, keep)
           const mask = full([B, 1], maskTokenId, { dtype: 'int64' }); // (B, 1)
           const logits = model.forward(cat([context, mask], 1)).select(1, -1); // (B, keep + 1, V) -> (B, V)
-          return cat([previous, nextToken(logits.maskedFill(banned, -Infinity), options)], 1); // (B, T + 1)
+          return cat([previous, nextToken(logits, sampling)], 1); // (B, T + 1)
         });
         if (previous !== ids) previous.dispose();
       }
-      banned.dispose();
       return out;
     });
   } finally {

@@ -64,7 +64,12 @@ function built<M>(arch: string, make: () => M): M {
   }
 }
 
-const causalGenerate = (model: LanguageModel, ids: Tensor, options: GenerateOptions): Tensor => (model as CausalLanguageModel).generate(ids, options);
+/** A causal model's own generate, never choosing ids past the tokenizer's vocabulary (e.g. padding rows). */
+const causalGenerate = (model: LanguageModel, ids: Tensor, options: GenerateOptions, vocabulary: ModelVocabulary): Tensor => {
+  const unspeakable = unspeakableIds(vocabulary);
+  const suppressIds = [...new Set([...(options.suppressIds ?? []), ...unspeakable])];
+  return (model as CausalLanguageModel).generate(ids, suppressIds.length === 0 ? options : { ...options, suppressIds });
+};
 
 const gpt: LanguageModelArchitecture = {
   name: 'gpt',
@@ -167,7 +172,7 @@ const bert: LanguageModelArchitecture = {
       maskTokenId: vocabulary.maskTokenId,
       contextLength: bertModel.config.maxPositionEmbeddings,
       vocabSize: bertModel.config.vocabSize,
-      suppressIds: unspeakableIds(vocabulary),
+      suppressIds: [...new Set([...(options.suppressIds ?? []), ...unspeakableIds(vocabulary)])],
     });
   },
 };
