@@ -5,14 +5,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { splitTokens } from '../../src/data/token-file.js';
 import { BertForMaskedLM } from '../../src/models/bert.js';
 import { Llama } from '../../src/models/llama.js';
 import { LstmLM } from '../../src/models/lstm-lm.js';
+import { packageRoot } from '../../src/tensor/native.js';
 import { getNumThreads, setNumThreads } from '../../src/tensor/runtime.js';
+import { CharTokenizer } from '../../src/tokenizers/char.js';
+import { saveTokenizer } from '../../src/tokenizers/load.js';
 import { ConfigError } from '../../src/train/config-error.js';
 import { evaluateLoss } from '../../src/train/evaluate.js';
 import { prepareLmData } from '../../src/train/lm-data.js';
@@ -151,6 +154,25 @@ test("architecture settings: Llama's SwiGLU width follows Llama's rule; kv-heads
       pretrainLanguageModel({ config: { ...TINY_RUN, arch: 'bert', vocabSize: 20, data: [path.join(dir, 'text.txt')], out: dir } }),
       /vocab-size 20 is smaller than the tokenizer's \d+ ids plus 2 reserved for \[MASK\]\/\[PAD\]/,
     );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a Hugging Face Llama folder with kiln.json (as `kiln import llama2c` writes) loads as Llama and generates', async () => {
+  const dir = tempDir();
+  try {
+    const folder = path.join(dir, 'imported');
+    cpSync(path.join(packageRoot(), 'test', 'fixtures', 'llama-tiny'), folder, { recursive: true });
+    // 64 distinct characters: a tokenizer whose ids cover the fixture's vocabulary of 64.
+    const alphabet = Array.from({ length: 64 }, (_, i) => String.fromCharCode(48 + i)).join('');
+    saveTokenizer(CharTokenizer.fromText(alphabet), path.join(folder, 'tokenizer.json'));
+    writeFileSync(path.join(folder, 'kiln.json'), JSON.stringify({ architecture: 'llama', task: 'causal-lm', made: { by: 'import', config: {}, date: '' }, step: 0, val_loss: null }));
+    const loaded = loadLanguageModel(folder);
+    assert.ok(loaded.model instanceof Llama);
+    assert.equal(loaded.architecture, 'llama');
+    const sample = generateText(loaded, 'ABC', { maxNewTokens: 10, temperature: 0 });
+    assert.ok(sample.startsWith('ABC') && sample.length === 13 && [...sample].every((c) => alphabet.includes(c)), sample);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
