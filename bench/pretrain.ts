@@ -8,21 +8,28 @@
  *
  * Targets: |Kiln val loss − PyTorch val loss| ≤ 0.03, and Kiln's training tokens/s ≥ PyTorch's.
  * Validation loss is measured once, after the last step, by both on the same evalIters · B
- * sequential windows of the validation tail; throughput counts the training loop only.
+ * sequential windows of the validation tail.
+ *
+ * Throughput: on this shared machine whole processes land in fast and slow phases, so one run
+ * of each says little. After the two full runs the bench alternates short timed windows —
+ * Kiln, PyTorch, then PyTorch, Kiln, … (`--windows` of each, `--window-steps` steps apiece,
+ * fresh runs of the same recipe) — and compares the medians of the windows' training-loop
+ * tokens/s, so that a slow phase hits both sides alike.
  *
  * Prints a table, then, as the last line of stdout, one JSON object:
  *   {"kiln_tokens_per_s":…, "torch_tokens_per_s":…, "kiln_val_loss":…, "torch_val_loss":…}
  * Progress goes to stderr.
  *
- * Run: `npm run bench:pretrain`, or `node dist/bench/pretrain.js [--steps N]` (e.g. --steps 100
- * for a quick check; the targets are for the full 2000).
+ * Run: `npm run bench:pretrain`, or `node dist/bench/pretrain.js [--steps N] [--windows N]
+ * [--window-steps N]` (e.g. --steps 100 --windows 2 --window-steps 50 for a quick check; the
+ * targets are for the full 2000 steps).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../src/tensor/native.js';
-import { buildInfo, defaultCorpus, getNumThreads, pretrainCausalLM } from '../src/index.js';
+import { buildInfo, defaultCorpus, getNumThreads, pretrainLanguageModel } from '../src/index.js';
 import { PRETRAIN_DEFAULTS } from '../src/train/pretrain-config.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -53,16 +60,37 @@ interface KilnResult {
   valTokens: number;
 }
 
-function parseArgs(argv: string[]): { steps: number } {
-  let steps = PRETRAIN_DEFAULTS.maxSteps;
+interface BenchArgs {
+  /** Steps of the two full runs (val loss). */
+  steps: number;
+  /** Timed throughput windows per side. */
+  windows: number;
+  /** Steps per throughput window. */
+  windowSteps: number;
+}
+
+const USAGE = 'usage: node dist/bench/pretrain.js [--steps N] [--windows N] [--window-steps N]';
+
+function parseArgs(argv: string[]): BenchArgs {
+  const args: BenchArgs = { steps: PRETRAIN_DEFAULTS.maxSteps, windows: 5, windowSteps: 200 };
+  const keys: Record<string, keyof BenchArgs> = { '--steps': 'steps', '--windows': 'windows', '--window-steps': 'windowSteps' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const value = arg.startsWith('--steps=') ? arg.slice('--steps='.length) : arg === '--steps' ? argv[++i] : undefined;
-    if (value === undefined) throw new Error(`unknown argument '${arg}'; usage: node dist/bench/pretrain.js [--steps N]`);
-    steps = Number(value);
-    if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps must be a positive integer, got ${JSON.stringify(value)}`);
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const key = keys[flag];
+    if (key === undefined) throw new Error(`unknown argument '${arg}'; ${USAGE}`);
+    const value = inline ?? argv[++i];
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got ${JSON.stringify(value)}`);
+    args[key] = n;
   }
-  return { steps };
+  return args;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function round(value: number, digits: number): number {
@@ -88,7 +116,7 @@ async function runKiln(textFile: string, outDir: string, steps: number, threads:
   let trainSeconds = Number.NaN;
   let finalTrainLoss = Number.NaN;
   let info = { vocabSize: 0, trainTokens: 0, valTokens: 0 };
-  const result = await pretrainCausalLM({
+  const result = await pretrainLanguageModel({
     config: {
       data: [textFile],
       tokenizer: 'char',
@@ -108,7 +136,7 @@ async function runKiln(textFile: string, outDir: string, steps: number, threads:
       // elapsed_s of a training log: seconds of the training loop so far, before any evaluation.
       trainSeconds = log.elapsed_s;
       finalTrainLoss = log.loss;
-      if (log.step % 100 === 0) process.stderr.write(`[bench:pretrain] kiln step ${log.step}/${steps} loss ${log.loss.toFixed(4)}\n`);
+      if (log.step % 100 === 0 && steps >= 500) process.stderr.write(`[bench:pretrain] kiln step ${log.step}/${steps} loss ${log.loss.toFixed(4)}\n`);
     },
   });
   if (result.step !== steps) throw new Error(`Kiln's run stopped at step ${result.step} of ${steps} (${result.stoppedBy})`);
@@ -171,7 +199,7 @@ function verdict(ok: boolean): string {
 }
 
 async function main(): Promise<void> {
-  const { steps } = parseArgs(process.argv.slice(2));
+  const { steps, windows, windowSteps } = parseArgs(process.argv.slice(2));
   // Importing Kiln loaded the addon, which set OPENBLAS_CORETYPE (on AVX-512 CPUs) and the
   // thread count; the child inherits this very environment and is told the same thread count.
   const threads = getNumThreads();
@@ -200,9 +228,24 @@ async function main(): Promise<void> {
       );
     }
 
+    // Alternating windows; the order flips each round so neither side always runs first.
+    const kilnWindows: number[] = [];
+    const torchWindows: number[] = [];
+    for (let round = 0; round < windows; round++) {
+      process.stderr.write(`[bench:pretrain] throughput window ${round + 1}/${windows}: ${windowSteps} steps each ...\n`);
+      const sides = [
+        async () => kilnWindows.push((await runKiln(textFile, path.join(work, 'window'), windowSteps, threads)).tokensPerSecond),
+        async () => torchWindows.push((await runTorch(textFile, windowSteps, threads, env)).tokens_per_s),
+      ];
+      if (round % 2 === 1) sides.reverse();
+      for (const side of sides) await side();
+    }
+    const kilnTokensPerSecond = median(kilnWindows);
+    const torchTokensPerSecond = median(torchWindows);
+
     const d = PRETRAIN_DEFAULTS;
     const delta = kiln.valLoss - torch.val_loss;
-    const ratio = kiln.tokensPerSecond / torch.tokens_per_s;
+    const ratio = kilnTokensPerSecond / torchTokensPerSecond;
     console.log(`Kiln (libtorch ${buildInfo().torchVersion}, Node ${process.version}) vs PyTorch ${torch.torch} (${PYTHON})`);
     console.log(`intra-op threads: ${threads} both; OPENBLAS_CORETYPE: ${process.env['OPENBLAS_CORETYPE'] ?? '(unset)'} both`);
     console.log(
@@ -218,16 +261,19 @@ async function main(): Promise<void> {
     );
     console.log(`${'last train loss'.padEnd(22)}${kiln.finalTrainLoss.toFixed(4).padEnd(14)}${torch.final_train_loss.toFixed(4).padEnd(14)}`);
     console.log(`${'training seconds'.padEnd(22)}${kiln.trainSeconds.toFixed(1).padEnd(14)}${torch.train_seconds.toFixed(1).padEnd(14)}`);
+    console.log(`${'tokens/s, full run'.padEnd(22)}${kiln.tokensPerSecond.toFixed(0).padEnd(14)}${torch.tokens_per_s.toFixed(0).padEnd(14)}(one run each; not the verdict)`);
+    const list = (values: number[]): string => values.map((v) => v.toFixed(0)).join(' ');
+    console.log(`tokens/s per window (${windows} alternating windows of ${windowSteps} steps): Kiln ${list(kilnWindows)}; PyTorch ${list(torchWindows)}`);
     console.log(
-      `${'tokens/s'.padEnd(22)}${kiln.tokensPerSecond.toFixed(0).padEnd(14)}${torch.tokens_per_s.toFixed(0).padEnd(14)}` +
+      `${'tokens/s, median'.padEnd(22)}${kilnTokensPerSecond.toFixed(0).padEnd(14)}${torchTokensPerSecond.toFixed(0).padEnd(14)}` +
         `Kiln/PyTorch ${ratio.toFixed(3)} (target >= ${THROUGHPUT_RATIO_TARGET})  ${verdict(ratio >= THROUGHPUT_RATIO_TARGET)}`,
     );
     if (steps !== d.maxSteps) console.log(`note: a quick run of ${steps} steps; the targets are for the full ${d.maxSteps}`);
     console.log('');
     console.log(
       JSON.stringify({
-        kiln_tokens_per_s: round(kiln.tokensPerSecond, 1),
-        torch_tokens_per_s: round(torch.tokens_per_s, 1),
+        kiln_tokens_per_s: round(kilnTokensPerSecond, 1),
+        torch_tokens_per_s: round(torchTokensPerSecond, 1),
         kiln_val_loss: round(kiln.valLoss, 4),
         torch_val_loss: round(torch.val_loss, 4),
       }),

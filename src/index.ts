@@ -128,15 +128,20 @@ export type { TrainBpeOptions, DecodeOptions } from './tokenizers/index.js';
 export { importLlama2c } from './io/llama2c-import.js';
 export type { ImportLlama2cOptions, ImportedModelInfo } from './io/llama2c-import.js';
 export type { Llama2cEncodeOptions } from './tokenizers/llama2c-tokenizer.js';
-export { pretrainCausalLM } from './train/pretrain.js';
+export { pretrainCausalLM, pretrainLanguageModel } from './train/pretrain.js';
 export type { PretrainOptions, PretrainResult, PretrainLog } from './train/pretrain.js';
 export { resolvePretrainConfig, PRETRAIN_DEFAULTS, parseDuration } from './train/pretrain-config.js';
 export type { PretrainConfig, PretrainConfigInput, PretrainSettings, ArchitectureName } from './train/pretrain-config.js';
 export { ConfigError } from './train/config-error.js';
-export { loadCausalLM, generateText } from './train/model-folder.js';
-export type { LoadedCausalLM, KilnModelInfo } from './train/model-folder.js';
-export { SUPPORTED_ARCHITECTURES } from './train/architectures.js';
-export type { CausalLM } from './train/architectures.js';
+export { loadCausalLM, loadLanguageModel, generateText } from './train/model-folder.js';
+export type { LoadedCausalLM, LoadedLanguageModel, KilnModelInfo } from './train/model-folder.js';
+export { SUPPORTED_ARCHITECTURES, languageModelArchitecture } from './train/architectures.js';
+export type { CausalLM, LanguageModel, LanguageModelArchitecture, LanguageModelTask } from './train/architectures.js';
+export { modelVocabulary } from './train/model-vocabulary.js';
+export type { ModelVocabulary, Objective } from './train/model-vocabulary.js';
+export { LstmLM, lstmLMConfig, LSTM_LM_CONFIG_DEFAULTS, generateByMasking } from './models/index.js';
+export type { LstmLMConfig, MaskedGenerateOptions } from './models/index.js';
+export { loadLstmFolder, saveLstmFolder } from './io/kiln-lstm.js';
 export * from './report/index.js';
 export {
   initProcessGroup,

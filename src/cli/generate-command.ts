@@ -17,7 +17,15 @@ export const GENERATE_FLAGS: readonly FlagSpec[] = [
 ];
 
 export function generateHelp(): string {
-  return ['Usage: kiln generate --model DIR [--prompt TEXT] [flags]', '', 'Prints the prompt and its sampled continuation.', '', 'Flags:', formatFlags(GENERATE_FLAGS)].join('\n');
+  return [
+    'Usage: kiln generate --model DIR [--prompt TEXT] [flags]',
+    '',
+    'Prints the prompt and its sampled continuation, from any architecture kiln pretrain trains',
+    '(bert by repeatedly predicting a [MASK] appended to the context).',
+    '',
+    'Flags:',
+    formatFlags(GENERATE_FLAGS),
+  ].join('\n');
 }
 
 export async function runGenerate(argv: readonly string[]): Promise<number> {
@@ -39,8 +47,8 @@ export async function runGenerate(argv: readonly string[]): Promise<number> {
   if (topP !== undefined && !(topP > 0 && topP <= 1)) throw new UsageError(`kiln generate: --top-p must be in (0, 1], got ${topP}`);
   if (seed !== undefined && seed < 0) throw new UsageError(`kiln generate: --seed must be ≥ 0, got ${seed}`);
   if (!existsSync(model)) throw new UsageError(`kiln generate: --model ${model} does not exist; pass a folder kiln pretrain wrote, e.g. runs/pretrain/best`);
-  const { loadCausalLM, generateText } = await import('../train/model-folder.js');
-  const loaded = loadCausalLM(model);
+  const { loadLanguageModel, generateText } = await import('../train/model-folder.js');
+  const loaded = loadLanguageModel(model);
   const text = generateText(loaded, (flags.get('prompt') as string | undefined) ?? '\n', {
     maxNewTokens,
     ...(temperature === undefined ? {} : { temperature }),

@@ -1,4 +1,4 @@
-/** `kiln pretrain`: flags → pretrainCausalLM, with progress on the terminal. */
+/** `kiln pretrain`: flags → pretrainLanguageModel, with progress on the terminal. */
 import { readFileSync } from 'node:fs';
 import { formatFlags, parseFlags } from './args.js';
 import { PRETRAIN_FLAGS, configFromFlags } from './pretrain-flags.js';
@@ -8,10 +8,12 @@ export const PRETRAIN_SUMMARY = 'pretrain a language model on text';
 
 export function pretrainHelp(): string {
   return [
-    'Usage: kiln pretrain [--data PATH...|default] [--tokenizer char|gpt2|PATH] [--out DIR] [--resume] [flags]',
+    'Usage: kiln pretrain [--arch gpt|llama|bert|lstm] [--data PATH...|default] [--tokenizer char|gpt2|PATH] [--out DIR] [--resume] [flags]',
     '',
-    'Pretrains a causal language model. Writes OUT/metrics.jsonl (one JSON line per log and eval),',
-    'OUT/model (last step), OUT/best (best validation loss) and OUT/state (to --resume from).',
+    'Pretrains a language model: gpt, llama and lstm learn to predict the next token, bert to',
+    'recover masked tokens (15%: 80% [MASK], 10% random, 10% kept). Writes OUT/metrics.jsonl',
+    '(one JSON line per log and eval), OUT/model (last step), OUT/best (best validation loss)',
+    'and OUT/state (to --resume from).',
     'Defaults are nanoGPT\'s character-level CPU recipe.',
     '',
     'Flags:',
@@ -49,7 +51,7 @@ export async function runPretrain(argv: readonly string[]): Promise<number> {
   if (typeof configFile === 'string') layers.push(readConfigFile(configFile));
   layers.push(configFromFlags(flags));
 
-  const [{ pretrainCausalLM }, { ProgressReporter }, { processGroupFromLaunch }] = await Promise.all([
+  const [{ pretrainLanguageModel }, { ProgressReporter }, { processGroupFromLaunch }] = await Promise.all([
     import('../train/pretrain.js'),
     import('./progress.js'),
     import('../distributed/from-launch.js'),
@@ -66,7 +68,7 @@ export async function runPretrain(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const result = await pretrainCausalLM({
+    const result = await pretrainLanguageModel({
       config: layers,
       resume: flags.get('resume') === true,
       signal: controller.signal,

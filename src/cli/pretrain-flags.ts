@@ -3,13 +3,14 @@ import { type PretrainConfig, PRETRAIN_DEFAULTS, camelCase, kebabCase } from '..
 import type { FlagKind, FlagSpec } from './args.js';
 
 const SETTINGS: Record<keyof PretrainConfig, { kind: FlagKind; help: string; valueName?: string }> = {
-  arch: { kind: 'string', help: 'model architecture (gpt today; llama, bert, lstm later)', valueName: 'gpt' },
+  arch: { kind: 'string', help: 'model: gpt, llama, lstm (next-token objective) or bert (masked-LM objective)', valueName: 'gpt|llama|bert|lstm' },
   data: { kind: 'list', help: "text files, folders, .jsonl/.csv files, or 'default' (Moby-Dick + State of the Union)", valueName: 'PATH...|default' },
-  tokenizer: { kind: 'string', help: "'char', 'gpt2' (GPT-2's BPE) or a tokenizer.json path", valueName: 'char|gpt2|PATH' },
-  vocabSize: { kind: 'int', help: "embedding rows; pads the tokenizer's vocabulary (unset: its size)" },
-  layers: { kind: 'int', help: 'transformer blocks' },
+  tokenizer: { kind: 'string', help: "'char', 'gpt2' (GPT-2's BPE), 'bpe' (byte-level BPE trained on the data, --vocab-size tokens) or a tokenizer.json path", valueName: 'char|gpt2|bpe|PATH' },
+  vocabSize: { kind: 'int', help: "with --tokenizer bpe: the BPE vocabulary to train (default 4096); otherwise embedding rows, padding the tokenizer's vocabulary (unset: its size)" },
+  layers: { kind: 'int', help: 'transformer blocks (LSTM layers for lstm)' },
   heads: { kind: 'int', help: 'attention heads per block' },
-  dim: { kind: 'int', help: 'model width' },
+  kvHeads: { kind: 'int', help: 'llama: key/value heads (grouped-query attention; unset: as many as --heads)' },
+  dim: { kind: 'int', help: 'model width (embedding and hidden size for lstm)' },
   blockSize: { kind: 'int', help: 'context length in tokens' },
   batchSize: { kind: 'int', help: 'sequences per micro-batch' },
   gradAccumulation: { kind: 'int', help: 'micro-batches per optimizer step' },

@@ -29,3 +29,8 @@ export { Llama, LlamaModel, LlamaDecoderLayer } from './llama.js';
 export { llamaConfig, LLAMA_CONFIG_DEFAULTS } from './llama-config.js';
 export type { LlamaConfig } from './llama-config.js';
 export { CausalLanguageModel } from './causal-language-model.js';
+export { LstmLM } from './lstm-lm.js';
+export { lstmLMConfig, LSTM_LM_CONFIG_DEFAULTS } from './lstm-lm-config.js';
+export type { LstmLMConfig } from './lstm-lm-config.js';
+export { generateByMasking } from './masked-generation.js';
+export type { MaskedGenerateOptions, MaskedLanguageModel } from './masked-generation.js';

@@ -4,6 +4,7 @@
  *
  * B = batch, V = vocabulary size.
  */
+import { tensor } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
 
 export interface GenerateOptions {
@@ -21,6 +22,11 @@ export interface GenerateOptions {
    * from it. @default no reseeding
    */
   seed?: number;
+  /**
+   * Ids never chosen: e.g. embedding rows past the tokenizer's vocabulary (padding, reserved
+   * [MASK]/[PAD]), which no text decodes from. @default none
+   */
+  suppressIds?: readonly number[];
 }
 
 /** Throws a RangeError naming the first invalid option. */
@@ -34,6 +40,22 @@ export function checkGenerateOptions(options: GenerateOptions, vocabSize: number
   if (topK !== undefined && topK > vocabSize) throw new RangeError(`${who}: topK (${topK}) is larger than the vocabulary (${vocabSize})`);
   if (topP !== undefined && !(topP > 0 && topP <= 1)) throw new RangeError(`${who}: topP must be in (0, 1], got ${String(topP)}`);
   if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0)) throw new RangeError(`${who}: seed must be a non-negative integer, got ${String(seed)}`);
+  const { suppressIds } = options;
+  if (suppressIds !== undefined) {
+    if (!Array.isArray(suppressIds) || !suppressIds.every((id) => Number.isInteger(id) && id >= 0 && id < vocabSize)) {
+      throw new RangeError(`${who}: suppressIds must be token ids in [0, ${vocabSize}), got ${JSON.stringify(suppressIds)}`);
+    }
+    const allowed = vocabSize - new Set(suppressIds).size;
+    if (allowed < 1) throw new RangeError(`${who}: suppressIds leave no token to choose from`);
+    if (topK !== undefined && topK > allowed) throw new RangeError(`${who}: topK (${topK}) is larger than the ${allowed} tokens that may be chosen`);
+  }
+}
+
+/** Sets the logits of `ids` to −∞ in every row. logits (B, V) -> (B, V) */
+export function suppressFilter(logits: Tensor, ids: readonly number[]): Tensor {
+  const B = logits.shape[0]!;
+  const index = tensor([...ids], { dtype: 'int64' }).unsqueeze(0).expand(B, ids.length); // (B, k)
+  return logits.scatter(-1, index, -Infinity);
 }
 
 /** Sets every logit outside the k largest of its row to −∞. logits (B, V) -> (B, V) */
@@ -58,6 +80,7 @@ export function topPFilter(logits: Tensor, p: number): Tensor {
 /** The next token per row: logits (B, V) -> ids (B, 1) int64. */
 export function nextToken(logits: Tensor, options: GenerateOptions): Tensor {
   const temperature = options.temperature ?? 1;
+  if (options.suppressIds !== undefined && options.suppressIds.length > 0) logits = suppressFilter(logits, options.suppressIds);
   if (temperature === 0) return logits.argmax(-1, true); // (B, 1)
   let scaled = logits.div(temperature);
   if (options.topK !== undefined) scaled = topKFilter(scaled, options.topK);

@@ -1,13 +1,13 @@
 /** The optimizer a pretraining run uses, set up as nanoGPT's configure_optimizers. */
 import { AdamW } from '../optim/adamw.js';
-import type { CausalLM } from './architectures.js';
+import type { Module } from '../nn/module.js';
 import type { PretrainConfig } from './pretrain-config.js';
 
 /**
  * AdamW with two parameter groups: matrices and embeddings (≥ 2-D) decay, biases and norm
  * gains (1-D) do not, since shrinking them towards zero only hurts.
  */
-export function nanoGptAdamW(model: CausalLM, config: Pick<PretrainConfig, 'lr' | 'beta1' | 'beta2' | 'weightDecay'>): AdamW {
+export function nanoGptAdamW(model: Module, config: Pick<PretrainConfig, 'lr' | 'beta1' | 'beta2' | 'weightDecay'>): AdamW {
   const params = model.parameters();
   const decay = params.filter((p) => p.ndim >= 2);
   const noDecay = params.filter((p) => p.ndim < 2);

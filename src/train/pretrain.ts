@@ -1,8 +1,9 @@
 /**
- * pretrainCausalLM: the whole pretraining run a `kiln pretrain` invocation performs, as a
- * library call. Text → tokenizer → cached token file → train/val split → model → AdamW with
- * cosine schedule → a loop of steps, each inside its own memory scope → evaluations,
- * metrics.jsonl, model folders (OUT/model, OUT/best) and a resumable training state (OUT/state).
+ * pretrainLanguageModel: the whole pretraining run a `kiln pretrain` invocation performs, as a
+ * library call. Text → tokenizer → cached token file → train/val split → model (GPT, Llama,
+ * LSTM: causal LM; BERT: masked LM) → AdamW with cosine schedule → a loop of steps, each inside
+ * its own memory scope → evaluations, metrics.jsonl, model folders (OUT/model, OUT/best) and a
+ * resumable training state (OUT/state).
  *
  * B = batch size, T = block size.
  */
@@ -18,13 +19,15 @@ import { manualSeed } from '../tensor/creation.js';
 import { getNumThreads, setNumThreads } from '../tensor/runtime.js';
 import { scope } from '../tensor/scope.js';
 import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
-import { causalLMArchitecture } from './architectures.js';
+import { languageModelArchitecture } from './architectures.js';
 import { ConfigError } from './config-error.js';
 import { evaluateLoss } from './evaluate.js';
 import { truncateMetrics } from './metrics-file.js';
 import { nanoGptAdamW } from './optimizer-groups.js';
 import { prepareLmData } from './lm-data.js';
-import { writeCausalLMFolder, type KilnModelInfo } from './model-folder.js';
+import { writeModelFolder, type KilnModelInfo } from './model-folder.js';
+import { modelVocabulary } from './model-vocabulary.js';
+import { causalObjective, maskedObjective } from './objectives.js';
 import {
   type PretrainConfig,
   type PretrainConfigInput,
@@ -39,7 +42,10 @@ import { loadOptimizerState, readTrainingState, restoreRng, saveTrainingState } 
 /** One line of metrics.jsonl: a training log (loss) or an evaluation (val_loss, train_loss). */
 export interface PretrainLog {
   step: number;
-  /** Mean training loss of this step's micro-batches (nats per token); on an eval line, the eval's train-split loss. */
+  /**
+   * Mean training loss of this step's micro-batches (nats per scored token: every next token for
+   * a causal LM, the masked ones for BERT); on an eval line, the eval's train-split loss.
+   */
   loss: number;
   /** Validation loss, on eval lines only. */
   val_loss?: number;
@@ -105,19 +111,19 @@ function resolveConfig(layers: PretrainConfigInput[], saved: PretrainConfig | un
 }
 
 /**
- * Pretrains a causal language model; see the module comment. Returns when maxSteps are done,
- * the time limit is spent, or `signal` aborts; each of these ends with an evaluation and a save.
+ * Pretrains a language model of config.arch; see the module comment. Returns when maxSteps are
+ * done, the time limit is spent, or `signal` aborts; each of these ends with an evaluation and a save.
  * @example
- * await pretrainCausalLM({ config: { data: ['book.txt'], maxSteps: 500, out: 'runs/book' }, onLog: console.log });
+ * await pretrainLanguageModel({ config: { arch: 'llama', data: ['book.txt'], maxSteps: 500, out: 'runs/book' }, onLog: console.log });
  */
-export async function pretrainCausalLM(options: PretrainOptions = {}): Promise<PretrainResult> {
+export async function pretrainLanguageModel(options: PretrainOptions = {}): Promise<PretrainResult> {
   const layers = options.config === undefined ? [] : Array.isArray(options.config) ? options.config : [options.config];
   // `out` decides where a saved state lives, so resolve it before the rest.
   const out = pretrainOutDir(...layers);
   const stateDir = path.join(out, 'state');
   const saved = options.resume === true ? readTrainingState(stateDir) : null;
   const config = resolveConfig(layers, saved?.config);
-  const architecture = causalLMArchitecture(config.arch);
+  const architecture = languageModelArchitecture(config.arch);
 
   const previousThreads = getNumThreads();
   if (config.threads !== null) setNumThreads(config.threads);
@@ -126,12 +132,10 @@ export async function pretrainCausalLM(options: PretrainOptions = {}): Promise<P
     const writer = group === undefined || group.rank === 0;
     // Rank 0 makes the token cache first; the others then read it instead of racing to write it.
     if (!writer) await group!.barrier();
-    const { tokenizer, tokens } = prepareLmData(config.data, config.tokenizer, out);
+    const { tokenizer, tokens } = prepareLmData(config.data, config.tokenizer, out, { vocabSize: config.vocabSize });
     if (writer && group !== undefined) await group.barrier();
-    if (config.vocabSize !== null && config.vocabSize < tokenizer.vocabSize) {
-      throw new ConfigError(`vocab-size ${config.vocabSize} is smaller than the tokenizer's ${tokenizer.vocabSize} ids; leave it unset or give at least ${tokenizer.vocabSize}`);
-    }
-    const vocabSize = config.vocabSize ?? tokenizer.vocabSize;
+    const vocabulary = modelVocabulary(tokenizer, architecture.objective, config.vocabSize);
+    const vocabSize = vocabulary.size;
     const { train, val } = splitTokens(tokens, config.valFraction);
     for (const [name, part] of [['training', train], ['validation', val]] as const) {
       if (part.length < config.blockSize + 1) {
@@ -140,7 +144,8 @@ export async function pretrainCausalLM(options: PretrainOptions = {}): Promise<P
     }
 
     manualSeed(config.seed);
-    const model = saved === null ? architecture.build(config, vocabSize) : architecture.load(path.join(stateDir, saved.modelDir));
+    const model = saved === null ? architecture.build(config, vocabulary) : architecture.load(path.join(stateDir, saved.modelDir));
+    const objective = architecture.objective === 'masked' ? maskedObjective(vocabulary, config.seed) : causalObjective;
     model.train();
     const ddp = group === undefined ? undefined : new DistributedDataParallel(model, group);
     const optimizer = nanoGptAdamW(model, config);
@@ -180,17 +185,17 @@ export async function pretrainCausalLM(options: PretrainOptions = {}): Promise<P
       appendFileSync(metricsFile, JSON.stringify(entry) + '\n');
       options.onLog?.(entry, { maxSteps: config.maxSteps, isEval });
     };
-    const made = (): KilnModelInfo['made'] => ({ by: 'pretrainCausalLM', config: { ...config }, date: new Date().toISOString() });
+    const made = (): KilnModelInfo['made'] => ({ by: 'pretrainLanguageModel', config: { ...config }, date: new Date().toISOString() });
     const checkpoint = (): void => {
       if (!writer) return;
-      const trainLoss = evaluateLoss(model, train, config);
-      valLoss = evaluateLoss(model, val, config);
+      const trainLoss = evaluateLoss(model, train, config, objective);
+      valLoss = evaluateLoss(model, val, config, objective);
       log({ step, loss: trainLoss, val_loss: valLoss, lr: lastLr, tokens_per_s: lastTokensPerSecond, elapsed_s: elapsed() }, true);
-      const info: KilnModelInfo = { architecture: config.arch, task: 'causal-lm', made: made(), step, val_loss: valLoss };
-      writeCausalLMFolder(model, tokenizer, path.join(out, 'model'), info);
+      const info: KilnModelInfo = { architecture: config.arch, task: architecture.task, made: made(), step, val_loss: valLoss };
+      writeModelFolder(model, tokenizer, path.join(out, 'model'), info, vocabulary);
       if (valLoss < bestValLoss) {
         bestValLoss = valLoss;
-        writeCausalLMFolder(model, tokenizer, path.join(out, 'best'), info);
+        writeModelFolder(model, tokenizer, path.join(out, 'best'), info, vocabulary);
       }
       scope(() =>
         saveTrainingState({
@@ -202,7 +207,7 @@ export async function pretrainCausalLM(options: PretrainOptions = {}): Promise<P
           sampler: sampler.state(),
           config,
           optimizer: optimizer.stateDict(),
-          saveModel: (dir) => architecture.save(model, dir),
+          saveModel: (dir) => architecture.save(model, dir, vocabulary),
         }),
       );
       windowStart = performance.now(); // evaluation time is not training throughput
@@ -226,9 +231,10 @@ export async function pretrainCausalLM(options: PretrainOptions = {}): Promise<P
         optimizer.zeroGrad();
         let sum = 0;
         for (let micro = 0; micro < config.gradAccumulation; micro++) {
+          const batchIndex = sampler.step; // seeds the masked objective's masking of this batch
           const { x, y } = ddp === undefined ? sampler.next() : ddp.shard(sampler.next()); // (B, T), (B, T)
           if (micro === config.gradAccumulation - 1) ddp?.armGradientSync(); // this backward completes the step's gradients
-          const microLoss = model.loss(x, y);
+          const microLoss = objective.trainLoss(model, x, y, batchIndex);
           microLoss.div(config.gradAccumulation).backward();
           sum += microLoss.item();
         }
@@ -274,3 +280,6 @@ export async function pretrainCausalLM(options: PretrainOptions = {}): Promise<P
     if (config.threads !== null) setNumThreads(previousThreads);
   }
 }
+
+/** The former name, from when every architecture was a causal LM. */
+export const pretrainCausalLM = pretrainLanguageModel;

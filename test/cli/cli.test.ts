@@ -5,7 +5,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tinyText } from '../train/tiny-text.js';
+import { pretrainLanguageModel } from '../../src/train/pretrain.js';
+import { KNOWN_ARCHITECTURES } from '../../src/train/pretrain-config.js';
+import { TINY_RUN, tinyText } from '../train/tiny-text.js';
 
 // dist/test/cli/cli.test.js -> dist/src/cli/main.js
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -35,7 +37,7 @@ test('kiln --help lists the commands; kiln <cmd> --help lists flags with default
   assert.match(top.stdout, /generate/);
   const pretrain = kiln('pretrain', '--help');
   assert.equal(pretrain.status, 0);
-  for (const line of ['--block-size N', '(default: 64)', '--min-lr X', '(default: 0.0001)', '--resume', '--config FILE', '--time-limit DURATION', '--beta2 X', '(default: 0.99)']) {
+  for (const line of ['--arch gpt|llama|bert|lstm', '--kv-heads N', '--block-size N', '(default: 64)', '--min-lr X', '(default: 0.0001)', '--resume', '--config FILE', '--time-limit DURATION', '--beta2 X', '(default: 0.99)']) {
     assert.ok(pretrain.stdout.includes(line), `pretrain --help lacks '${line}'`);
   }
   const generate = kiln('generate', '--help');
@@ -52,7 +54,8 @@ test('kiln: unknown commands and flags name the closest valid one; bad values ar
     [['pretrain', '--lr', '1e-3x'], /--lr expects a number, got '1e-3x'/],
     [['pretrain', '--time-limit', 'soon'], /--time-limit expects a duration/],
     [['pretrain', '--val-fraction', '1.5', '--out', path.join(tmpdir(), 'kiln-never-written')], /val-fraction must be a number in \[0, 1\)/],
-    [['pretrain', '--arch', 'llama', '--out', path.join(tmpdir(), 'kiln-never-written')], /'llama' is not yet supported.*supported: gpt/],
+    [['pretrain', '--arch', 'gpt', '--kv-heads', '2', '--out', path.join(tmpdir(), 'kiln-never-written')], /kv-heads applies to --arch llama only/],
+    [['pretrain', '--arch', 'llama', '--heads', '4', '--kv-heads', '3', '--out', path.join(tmpdir(), 'kiln-never-written')], /heads \(4\) must be divisible by kv-heads \(3\)/],
     [['pretrain', '--arch', 'transformer'], /arch must be one of gpt, llama, bert, lstm/],
     [['generate', '--prompt', 'hi'], /--model DIR is required/],
     [['generate', '--model', path.join(tmpdir(), 'kiln-no-such-model')], /--model .*kiln-no-such-model does not exist/],
@@ -110,6 +113,26 @@ test('kiln pretrain killed with SIGKILL after a checkpoint resumes with --resume
     assert.equal(sample.status, 0, sample.stderr);
     assert.ok(sample.stdout.startsWith('the pot') && sample.stdout.trimEnd().length === 27, sample.stdout);
     assert.equal(kiln('generate', '--model', path.join(whole, 'best'), '--prompt', 'the pot', '--max-new-tokens', '20', '--seed', '1', '--top-k', '5').stdout, sample.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('kiln generate samples text from every architecture kiln pretrain trains', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kiln-cli-'));
+  try {
+    const text = path.join(dir, 'text.txt');
+    writeFileSync(text, tinyText(100));
+    for (const arch of KNOWN_ARCHITECTURES) {
+      const out = path.join(dir, arch);
+      await pretrainLanguageModel({ config: { ...TINY_RUN, arch, data: [text], maxSteps: 5, evalEvery: 5, evalIters: 1, threads: 1, out } });
+      const args = ['generate', '--model', path.join(out, 'best'), '--prompt', 'the kiln', '--max-new-tokens', '12', '--seed', '4', '--temperature', '0.9', '--top-p', '0.95'];
+      const sample = kiln(...args);
+      assert.equal(sample.status, 0, `${arch}: ${sample.stderr}`);
+      const printed = sample.stdout.replace(/\n$/, '');
+      assert.ok(printed.startsWith('the kiln') && [...printed].length === 8 + 12, `${arch}: ${JSON.stringify(sample.stdout)}`);
+      assert.equal(kiln(...args).stdout, sample.stdout, `${arch}: the same seed samples the same text`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
