@@ -7,13 +7,19 @@ import { TextDataError } from '../data/text-data-error.js';
 import { TokenFileError } from '../data/token-file-error.js';
 import { ConfigError } from '../train/config-error.js';
 import { closest } from './closest.js';
+import { EVALUATE_SUMMARY, runEvaluate } from './evaluate-command.js';
+import { FINETUNE_SUMMARY, runFinetune } from './finetune-command.js';
 import { GENERATE_SUMMARY, runGenerate } from './generate-command.js';
+import { PREDICT_SUMMARY, runPredict } from './predict-command.js';
 import { PRETRAIN_SUMMARY, runPretrain } from './pretrain-command.js';
 import { UsageError } from './usage-error.js';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[]) => Promise<number> }> = {
   pretrain: { summary: PRETRAIN_SUMMARY, run: runPretrain },
   generate: { summary: GENERATE_SUMMARY, run: runGenerate },
+  finetune: { summary: FINETUNE_SUMMARY, run: runFinetune },
+  evaluate: { summary: EVALUATE_SUMMARY, run: runEvaluate },
+  predict: { summary: PREDICT_SUMMARY, run: runPredict },
 };
 
 function help(): string {
