@@ -2,7 +2,7 @@
  * Fine-tuning benchmark (issue 5, acceptance 1 and 2): what pretraining buys on a small
  * labelled task, and what LoRA costs.
  *
- * 1. Pretrain a small character-level GPT (4 layers, 4 heads, dim 128, block 128) on the
+ * 1. Pretrain a small character-level GPT (4 layers, 4 heads, dim 128, block 64) on the
  *    default corpus with `pretrainCausalLM`, under a time limit (default 8 minutes).
  * 2. Fine-tune on the default spam task with 200 labelled training e-mails (a stratified
  *    sample), choosing the best checkpoint on a held-out validation split and scoring it on a
@@ -15,7 +15,7 @@
  * Progress goes to stderr.
  *
  * Run: `npm run bench:finetune`, or `node dist/bench/finetune.js [--pretrain-time 8m]
- * [--pretrained DIR] [--steps N] [--out DIR]` (--pretrained reuses a model folder instead of pretraining).
+ * [--pretrained DIR] [--steps N] [--threads N] [--out DIR]` (--pretrained reuses a model folder instead of pretraining).
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -32,6 +32,7 @@ const flags = parseFlags(
     { name: 'pretrained', kind: 'string', help: 'reuse this pretrained model folder' },
     { name: 'steps', kind: 'int', help: 'fine-tuning steps per run' },
     { name: 'out', kind: 'string', help: 'bench run folder' },
+    { name: 'threads', kind: 'int', help: "libtorch threads (unset: libtorch's default; 1 is faster on a machine other jobs keep busy)" },
   ],
   'bench:finetune',
 );
@@ -41,14 +42,15 @@ const steps = (flags.get('steps') as number | undefined) ?? 300;
 mkdirSync(out, { recursive: true });
 const say = (text: string): void => void process.stderr.write(text + '\n');
 
-const SHAPE = { layers: 4, heads: 4, dim: 128, blockSize: 128 };
+const threads = (flags.get('threads') as number | undefined) ?? null;
+const SHAPE = { layers: 4, heads: 4, dim: 128, blockSize: 64 };
 
 async function pretrained(): Promise<string> {
   const given = flags.get('pretrained') as string | undefined;
   if (given !== undefined) return given;
   say(`pretraining a ${SHAPE.layers}-layer char GPT on the default corpus for ${pretrainSeconds}s…`);
   const result = await pretrainCausalLM({
-    config: { ...SHAPE, data: ['default'], tokenizer: 'char', batchSize: 16, lr: 1e-3, minLr: 1e-4, warmup: 100, maxSteps: 4000, timeLimit: pretrainSeconds, evalEvery: 500, evalIters: 10, dropout: 0, out: path.join(out, 'pretrain') },
+    config: { ...SHAPE, data: ['default'], tokenizer: 'char', batchSize: 16, lr: 1e-3, minLr: 1e-4, warmup: 100, maxSteps: 3000, threads, timeLimit: pretrainSeconds, evalEvery: 500, evalIters: 10, dropout: 0, out: path.join(out, 'pretrain') },
     onLog: (log, info) => info.isEval && say(`  pretrain step ${log.step}: val_loss ${log.val_loss?.toFixed(4)} (${log.elapsed_s.toFixed(0)}s)`),
   });
   say(`  pretrained ${result.step} steps (${result.stoppedBy}), val_loss ${result.valLoss.toFixed(4)}`);
@@ -68,6 +70,7 @@ const common: FinetuneConfigInput = {
   warmup: 20,
   dropout: 0.1,
   seed: 1337,
+  threads,
 };
 
 interface Row {

@@ -23,7 +23,7 @@ type ModeSettings = Pick<FinetuneConfig, 'mode' | 'freezeLayers' | 'loraRank' | 
 
 /**
  * Applies the mode to `model` (the whole trained module: the backbone's, plus a head) in place.
- * `headNames` are the head's parameter-name prefixes, always trained.
+ * `isHead` picks the head's parameters by name: they always train.
  */
 export function setUpTrainable(model: Module, backbone: Backbone, config: ModeSettings, isHead: (name: string) => boolean): TrainableSetup {
   let loraLayers: string[] = [];
