@@ -38,7 +38,7 @@ const SETTINGS: Record<keyof FinetuneConfig, { kind: FlagKind; help: string; val
   sampler: { kind: 'string', help: 'random batches, or balanced (classes drawn equally often)', valueName: 'random|balanced' },
   loss: { kind: 'string', help: 'classification loss', valueName: 'cross-entropy|focal' },
   focalGamma: { kind: 'number', help: 'focal loss gamma' },
-  metric: { kind: 'string', help: 'validation metric for the best checkpoint and early stopping (auto: macro_f1 or exact_match)', valueName: 'auto|macro_f1|accuracy|loss|exact_match|rouge_l' },
+  metric: { kind: 'string', help: 'validation metric for the best checkpoint and early stopping: auto (macro_f1 or exact_match), macro_f1, accuracy, loss, exact_match, rouge_l', valueName: 'NAME' },
   patience: { kind: 'int', help: 'stop after N evaluations without improvement (0: never)' },
   maxNewTokens: { kind: 'int', help: 'generation: tokens generated per prompt at evaluation (unset: longest training completion + 8)' },
   lr: { kind: 'number', help: 'peak learning rate' },

@@ -6,8 +6,8 @@
  *
  * Raw e-mails open with dozens of transport headers that identify the source folder rather
  * than the content, and a character model would spend its whole context on them; each
- * example keeps only the Subject line and the body, with HTML tags dropped and runs of
- * whitespace collapsed.
+ * example keeps only the Subject line and the body, with HTML tags dropped, the commonest
+ * entities (&nbsp; &amp; &lt; &gt; &quot;) decoded and runs of whitespace collapsed.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -37,6 +37,8 @@ export function cleanEmail(raw: string): string {
   const text = body
     .replace(/<[^>]*>/g, ' ')
     .replace(/=\n/g, '') // quoted-printable soft line breaks
+    .replace(/&nbsp;/gi, ' ')
+    .replace(/&(amp|lt|gt|quot);/gi, (_, name: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"' })[name.toLowerCase() as 'amp'])
     .replace(/\s+/g, ' ')
     .trim();
   return `Subject: ${subject}\n${text}`;
