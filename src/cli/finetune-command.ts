@@ -24,7 +24,7 @@ const SETTINGS: Record<keyof FinetuneConfig, { kind: FlagKind; help: string; val
   dim: { kind: 'int', help: 'scratch models: width' },
   blockSize: { kind: 'int', help: 'scratch models: context length in tokens' },
   dropout: { kind: 'number', help: 'dropout before the head (and in a scratch model)' },
-  maxLength: { kind: 'int', help: "cut texts to N tokens (unset: the model's context length)" },
+  maxLength: { kind: 'int', help: "cut texts to N tokens (unset: the model's context length; longer needs --pooling mean, read in windows)" },
   truncation: { kind: 'string', help: 'which part of a long text is kept', valueName: 'head|tail|head+tail' },
   pooling: { kind: 'string', help: 'auto = last token (causal) or cls (encoders)', valueName: 'auto|last|cls|mean' },
   mode: { kind: 'string', help: 'full: train everything; freeze: the head only; lora: adapters and the head', valueName: 'full|freeze|lora' },

@@ -1,7 +1,9 @@
 /**
  * A sequence classifier on any backbone: hidden states (B, T, C) pooled to one vector per
  * text (the last real token for causal models, [CLS] or the mean for encoders), dropout, then
- * a linear head `score` (C) -> (K).
+ * a linear head `score` (C) -> (K). With mean pooling a text may be longer than the backbone's
+ * context: it is read in consecutive windows of the context length, each on its own, and the
+ * mean runs over every token of every window.
  *
  * B = batch, T = time, C = hidden size, K = number of labels.
  */
@@ -9,7 +11,8 @@ import { Dropout } from '../nn/dropout.js';
 import { normal_, zeros_ } from '../nn/init.js';
 import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
-import { arange } from '../tensor/creation.js';
+import { arange, zeros } from '../tensor/creation.js';
+import { cat } from '../tensor/ops.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Backbone } from './backbone.js';
 
@@ -46,10 +49,23 @@ export class SequenceClassifier extends Module {
    * ids (B, T) int64, right-padded; lengths (B) int64 real tokens per row (≥ 1) -> logits (B, K)
    */
   forward(ids: Tensor, lengths: Tensor): Tensor {
-    const T = ids.shape[1]!;
-    const positions = arange(T, { dtype: 'int64', device: ids.device }).unsqueeze(0); // (1, T)
-    const mask = positions.lt(lengths.unsqueeze(1)); // (B, T) true at tokens
-    const hidden = this.#backbone.hiddenStates(ids, mask.to('int64')); // (B, T, C)
+    const [B, T] = ids.shape as [number, number];
+    const window = this.#backbone.maxLength;
+    if (T > window && this.pooling !== 'mean') {
+      throw new RangeError(`SequenceClassifier: ${T} tokens exceed the backbone's ${window}; only mean pooling reads longer texts (in windows)`);
+    }
+    const windows = Math.ceil(T / window);
+    const span = T > window ? windows * window : T;
+    const padded = span === T ? ids : cat([ids, zeros([B, span - T], { dtype: 'int64', device: ids.device })], 1); // (B, span)
+    const positions = arange(span, { dtype: 'int64', device: ids.device }).unsqueeze(0); // (1, span)
+    const mask = positions.lt(lengths.unsqueeze(1)); // (B, span) true at tokens
+    let hidden: Tensor; // (B, span, C)
+    if (span === T) {
+      hidden = this.#backbone.hiddenStates(ids, mask.to('int64'));
+    } else {
+      const perWindow = this.#backbone.hiddenStates(padded.view(B * windows, window), mask.to('int64').view(B * windows, window)); // (B·W, window, C)
+      hidden = perWindow.view(B, span, -1); // (B, W·window, C)
+    }
     let pooled: Tensor; // (B, C)
     if (this.pooling === 'cls') {
       pooled = hidden.select(1, 0);

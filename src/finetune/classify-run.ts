@@ -60,8 +60,11 @@ export async function finetuneClassifier(config: Readonly<FinetuneConfig>, hooks
   if (pooling === 'cls' && prefixId === undefined) {
     throw new ConfigError(`pooling 'cls' needs a [CLS] token first, but the tokenizer has no bos/cls special token; use --pooling mean`);
   }
+  if (config.maxLength !== null && config.maxLength > backbone.maxLength && pooling !== 'mean') {
+    throw new ConfigError(`max-length ${config.maxLength} exceeds the model's context of ${backbone.maxLength} tokens; longer texts are read in windows, which only --pooling mean combines`);
+  }
   const encoding: SequenceEncoding = {
-    maxLength: Math.min(config.maxLength ?? backbone.maxLength, backbone.maxLength),
+    maxLength: config.maxLength ?? backbone.maxLength,
     truncation: config.truncation,
     prefixId,
     padId: tokenizer.padId ?? tokenizer.eosId ?? 0,

@@ -42,7 +42,7 @@ export interface FinetuneConfig {
   blockSize: number;
   /** Dropout before the classification head (and in a scratch model). @default 0.1 */
   dropout: number;
-  /** Tokens a text is cut to; null for the model's context length. @default null */
+  /** Tokens a text is cut to; null for the model's context length. Longer than the context needs mean pooling (windows). @default null */
   maxLength: number | null;
   /** Which part of a long text is kept: 'head', 'tail' or 'head+tail'. @default 'head' */
   truncation: 'head' | 'tail' | 'head+tail';
