@@ -106,7 +106,7 @@ rows.push(await run('pretrained-lora', { from: base, mode: 'lora', loraRank: 8, 
 const f1 = (row: Row): number => (row.result.test as { macro_f1: number }).macro_f1;
 const acc = (row: Row): number => (row.result.test as { accuracy: number }).accuracy;
 const testCount = (rows[0]!.result.test as { count: number }).count;
-console.log(`\nSpam vs ham, 200 training e-mails, ${testCount} test e-mails; ${steps} steps per run, ${getNumThreads()} threads`);
+console.log(`\nSpam vs ham, 200 training e-mails, ${testCount} test e-mails; ${steps} steps per run, ${threads ?? getNumThreads()} threads`);
 console.log('run                 trainable  accuracy  macro-F1  seconds');
 for (const row of rows) {
   console.log(

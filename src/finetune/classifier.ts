@@ -54,13 +54,14 @@ export class SequenceClassifier extends Module {
     if (T > window && this.pooling !== 'mean') {
       throw new RangeError(`SequenceClassifier: ${T} tokens exceed the backbone's ${window}; only mean pooling reads longer texts (in windows)`);
     }
+    const windowed = T > window;
     const windows = Math.ceil(T / window);
-    const span = T > window ? windows * window : T;
+    const span = windowed ? windows * window : T;
     const padded = span === T ? ids : cat([ids, zeros([B, span - T], { dtype: 'int64', device: ids.device })], 1); // (B, span)
     const positions = arange(span, { dtype: 'int64', device: ids.device }).unsqueeze(0); // (1, span)
     const mask = positions.lt(lengths.unsqueeze(1)); // (B, span) true at tokens
     let hidden: Tensor; // (B, span, C)
-    if (span === T) {
+    if (!windowed) {
       hidden = this.#backbone.hiddenStates(ids, mask.to('int64'));
     } else {
       const perWindow = this.#backbone.hiddenStates(padded.view(B * windows, window), mask.to('int64').view(B * windows, window)); // (B·W, window, C)

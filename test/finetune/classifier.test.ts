@@ -32,6 +32,11 @@ test('pooling: last token of each unpadded text; mean over windows for texts lon
   const row1 = gpt.transformer.forward(ids.narrow(0, 1, 1).narrow(1, 0, 6)).mean(1); // (1, C)
   const expectedMean = [...flat(mean.score.forward(row0)), ...flat(mean.score.forward(row1))];
   assert.ok(maxAbsDiff(meanLogits, expectedMean) < 1e-5, `mean pooling over windows: ${maxAbsDiff(meanLogits, expectedMean)}`);
+  // A length that is a whole number of windows.
+  const twoWindows = ids.narrow(1, 0, 16);
+  const expectedTwo = cat([0, 8].map((start) => gpt.transformer.forward(twoWindows.narrow(0, 0, 1).narrow(1, start, 8))), 1).mean(1); // (1, C)
+  const twoLogits = flat(mean.forward(twoWindows, tensor([16, 6], { dtype: 'int64' }))).slice(0, 2);
+  assert.ok(maxAbsDiff(twoLogits, flat(mean.score.forward(expectedTwo))) < 1e-5, 'exactly two windows');
   assert.throws(() => last.forward(ids, tensor([20, 6], { dtype: 'int64' })), /only mean pooling reads longer texts/);
   assert.throws(() => new SequenceClassifier(backbone, ['a', 'b'], 'cls'), /causal/);
 });
