@@ -64,7 +64,7 @@ export class SequenceClassifier extends Module {
     if (!windowed) {
       hidden = this.#backbone.hiddenStates(ids, mask.to('int64'));
     } else {
-      const perWindow = this.#backbone.hiddenStates(padded.view(B * windows, window), mask.to('int64').view(B * windows, window)); // (B·W, window, C)
+      const perWindow = this.#backbone.hiddenStates(padded.reshape([B * windows, window]), mask.to('int64').reshape([B * windows, window])); // (B·W, window, C)
       hidden = perWindow.view(B, span, -1); // (B, W·window, C)
     }
     let pooled: Tensor; // (B, C)
