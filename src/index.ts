@@ -155,3 +155,21 @@ export {
   shardBatch,
 } from './distributed/index.js';
 export type { Backend, ReduceOp, InitProcessGroupOptions, DistributedDataParallelOptions, LaunchEnv } from './distributed/index.js';
+export { finetune } from './finetune/finetune.js';
+export type { FinetuneOptions, FinetuneResult } from './finetune/finetune.js';
+export { resolveFinetuneConfig, FINETUNE_DEFAULTS } from './finetune/finetune-config.js';
+export type { FinetuneConfig, FinetuneConfigInput, FinetuneTask, FinetuneMode } from './finetune/finetune-config.js';
+export type { FinetuneLog } from './finetune/loop.js';
+export { evaluateModel, predict } from './finetune/evaluate.js';
+export type { ClassificationReport, GenerationReport, EvaluateOptions, Prediction } from './finetune/evaluate.js';
+export { classificationMetrics, generationMetrics, rougeL, exactMatch } from './finetune/metrics.js';
+export type { ClassificationMetrics, ClassScores, GenerationMetrics } from './finetune/metrics.js';
+export { readLabelledExamples } from './finetune/labelled-data.js';
+export type { LabelledExample } from './finetune/labelled-data.js';
+export { SequenceClassifier } from './finetune/classifier.js';
+export { loadClassifierFolder } from './finetune/classifier-folder.js';
+export type { LoadedClassifier, ClassifierInfo } from './finetune/classifier-folder.js';
+export { LoRALinear } from './nn/lora-linear.js';
+export type { LoRAOptions } from './nn/lora-linear.js';
+export { applyLora, mergeLora, withLoraMerged, saveLoraAdapter, loadLoraAdapter } from './finetune/lora.js';
+export type { LoraSettings } from './finetune/lora.js';

@@ -8,9 +8,12 @@ import { TokenFileError } from '../data/token-file-error.js';
 import { ReportError } from '../report/report-error.js';
 import { ConfigError } from '../train/config-error.js';
 import { closest } from './closest.js';
+import { EVALUATE_SUMMARY, runEvaluate } from './evaluate-command.js';
+import { FINETUNE_SUMMARY, runFinetune } from './finetune-command.js';
 import { GENERATE_SUMMARY, runGenerate } from './generate-command.js';
 import { IMPORT_SUMMARY, runImport } from './import-command.js';
 import { LAUNCH_SUMMARY, runLaunch } from './launch-command.js';
+import { PREDICT_SUMMARY, runPredict } from './predict-command.js';
 import { PRETRAIN_SUMMARY, runPretrain } from './pretrain-command.js';
 import { REPORT_SUMMARY, runReport } from './report-command.js';
 import { SERVE_SUMMARY, runServe } from './serve-command.js';
@@ -23,6 +26,9 @@ const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[])
   report: { summary: REPORT_SUMMARY, run: runReport },
   serve: { summary: SERVE_SUMMARY, run: (argv) => runServe(argv) },
   launch: { summary: LAUNCH_SUMMARY, run: runLaunch },
+  finetune: { summary: FINETUNE_SUMMARY, run: runFinetune },
+  evaluate: { summary: EVALUATE_SUMMARY, run: runEvaluate },
+  predict: { summary: PREDICT_SUMMARY, run: runPredict },
 };
 
 function help(): string {

@@ -1,0 +1,82 @@
+/**
+ * finetune: the whole run a `kiln finetune` invocation performs, as a library call. Settings
+ * are layered like pretrain's (defaults → config file → flags); the task picks classification
+ * or generation fine-tuning. Writes OUT/metrics.jsonl, OUT/config.json, OUT/model (last),
+ * OUT/best (best validation metric; with an adapter/ folder in LoRA mode).
+ */
+import path from 'node:path';
+import { getNumThreads, setNumThreads } from '../tensor/runtime.js';
+import type { ClassifierEvaluation } from './classify-eval.js';
+import { finetuneClassifier } from './classify-run.js';
+import { type FinetuneConfig, type FinetuneConfigInput, resolveFinetuneConfig } from './finetune-config.js';
+import { finetuneGenerator } from './generate-run.js';
+import type { GenerationEvaluation } from './generation.js';
+import type { FinetuneLog, StoppedBy } from './loop.js';
+import type { TrainableSetup } from './trainable.js';
+
+export interface FinetuneOptions {
+  /** Settings over the defaults, applied in order (e.g. a config file's, then flags). See FinetuneConfig. */
+  config?: FinetuneConfigInput | FinetuneConfigInput[];
+  /** Called for every metrics line, as it is written. */
+  onLog?: (log: FinetuneLog, info: { maxSteps: number; isEval: boolean }) => void;
+  /** Called once before the first step. */
+  onStart?: (info: { config: Readonly<FinetuneConfig>; trainExamples: number; valExamples: number; testExamples: number; maxSteps: number; trainable: TrainableSetup; labels?: string[] }) => void;
+  /** Stops the run after the current step; it evaluates and saves before returning. */
+  signal?: AbortSignal;
+}
+
+export interface FinetuneResult {
+  config: Readonly<FinetuneConfig>;
+  task: FinetuneConfig['task'];
+  /** Steps completed, and why the loop ended. */
+  step: number;
+  stoppedBy: StoppedBy;
+  /** The step of the best checkpoint, and its validation metrics. */
+  bestStep: number;
+  best: Partial<FinetuneLog>;
+  /** Wall-clock seconds of the training loop (evaluations included, set-up and test excluded). */
+  seconds: number;
+  trainable: TrainableSetup;
+  /** Label names in class-id order (classification). */
+  labels: string[] | null;
+  /** The best checkpoint on the test split: classification or generation metrics, or null without a test split. */
+  test: ClassifierEvaluation | GenerationEvaluation | null;
+  modelDir: string;
+  bestDir: string;
+  /** OUT/best/adapter in LoRA mode, else null. */
+  adapterDir: string | null;
+}
+
+/**
+ * Fine-tunes a model; see the module comment.
+ * @example
+ * const result = await finetune({ config: { from: 'runs/pretrain/best', trainSize: 200, out: 'runs/spam' } });
+ * console.log(result.test); // accuracy, macro_f1, perClass, confusion
+ */
+export async function finetune(options: FinetuneOptions = {}): Promise<FinetuneResult> {
+  const layers = options.config === undefined ? [] : Array.isArray(options.config) ? options.config : [options.config];
+  const config = resolveFinetuneConfig(...layers);
+  const previousThreads = getNumThreads();
+  if (config.threads !== null) setNumThreads(config.threads);
+  try {
+    const hooks = { onLog: options.onLog, onStart: options.onStart, signal: options.signal };
+    const run = config.task === 'classify' ? await finetuneClassifier(config, hooks) : await finetuneGenerator(config, hooks);
+    return {
+      config,
+      task: config.task,
+      step: run.step,
+      stoppedBy: run.stoppedBy,
+      bestStep: run.bestStep,
+      best: run.best,
+      seconds: run.seconds,
+      trainable: run.trainable,
+      labels: 'labels' in run ? run.labels : null,
+      test: run.test,
+      modelDir: path.join(config.out, 'model'),
+      bestDir: path.join(config.out, 'best'),
+      adapterDir: config.mode === 'lora' ? path.join(config.out, 'best', 'adapter') : null,
+    };
+  } finally {
+    if (config.threads !== null) setNumThreads(previousThreads);
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The training loop both fine-tuning tasks share: steps (one memory scope each) under AdamW
+ * and a cosine schedule, a log line every logEvery steps, an evaluation every evalEvery steps
+ * and at the end, the last weights in OUT/model, the best by the validation metric in OUT/best,
+ * early stopping after `patience` evaluations without improvement, and a time limit.
+ */
+import { appendFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Parameter } from '../nn/parameter.js';
+import { clipGradNorm_ } from '../optim/clip.js';
+import type { AdamW } from '../optim/adamw.js';
+import { CosineLR } from '../optim/schedules/cosine.js';
+import { scope } from '../tensor/scope.js';
+import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
+import type { FinetuneConfig } from './finetune-config.js';
+
+/** One line of metrics.jsonl; the keys of pretrain's lines, plus validation metrics on eval lines. */
+export interface FinetuneLog {
+  step: number;
+  /** Mean training loss: of this step on a training line, of the steps since the last eval on an eval line. */
+  loss: number;
+  lr: number;
+  tokens_per_s: number;
+  elapsed_s: number;
+  val_loss?: number;
+  val_accuracy?: number;
+  val_macro_f1?: number;
+  val_exact_match?: number;
+  val_rouge_l?: number;
+}
+
+export type StoppedBy = 'maxSteps' | 'timeLimit' | 'signal' | 'earlyStopping';
+
+export interface LoopHooks {
+  config: Readonly<FinetuneConfig>;
+  out: string;
+  /** The validation metric key that picks the best checkpoint (e.g. 'val_macro_f1'), and its direction. */
+  metricKey: keyof FinetuneLog;
+  higherIsBetter: boolean;
+  maxSteps: number;
+  optimizer: AdamW;
+  /** Each group's lr multiplier (layer-wise decay): the schedule's floor scales with it. */
+  multipliers: number[];
+  parameters: Parameter[];
+  /** One optimizer step's forward and backward (inside a scope): the loss and the tokens it saw. */
+  trainStep(): { loss: number; tokens: number };
+  /** Validation metrics, keys as in FinetuneLog. */
+  evaluate(): Partial<FinetuneLog> & { val_loss: number };
+  /** Writes a model folder of the current weights. */
+  save(dir: string, step: number, metrics: Partial<FinetuneLog>): void;
+  onLog?: ((log: FinetuneLog, info: { maxSteps: number; isEval: boolean }) => void) | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface LoopResult {
+  step: number;
+  stoppedBy: StoppedBy;
+  bestStep: number;
+  /** The validation metrics of the best checkpoint. */
+  best: Partial<FinetuneLog>;
+  last: Partial<FinetuneLog>;
+  seconds: number;
+}
+
+export async function runFinetuneLoop(hooks: LoopHooks): Promise<LoopResult> {
+  const { config, out, optimizer, maxSteps } = hooks;
+  const metricsFile = path.join(out, 'metrics.jsonl');
+  writeFileAtomic(metricsFile, () => {});
+  const scheduler = new CosineLR(optimizer, {
+    warmupSteps: Math.min(config.warmup, maxSteps),
+    totalSteps: maxSteps,
+    minLr: hooks.multipliers.map((m) => config.minLr * m),
+  });
+  const start = performance.now();
+  const elapsed = (): number => (performance.now() - start) / 1000;
+  let step = 0;
+  let windowStart = performance.now();
+  let windowTokens = 0;
+  let tokensPerSecond = 0;
+  let lossSum = 0;
+  let lossCount = 0;
+  let lastLr = scheduler.lastLr[0]! / hooks.multipliers[0]!;
+  let best: Partial<FinetuneLog> = {};
+  let bestScore = Number.NEGATIVE_INFINITY;
+  let bestStep = 0;
+  let last: Partial<FinetuneLog> = {};
+  let sinceImprovement = 0;
+  let stoppedBy: StoppedBy = 'maxSteps';
+
+  const log = (entry: FinetuneLog, isEval: boolean): void => {
+    appendFileSync(metricsFile, JSON.stringify(entry) + '\n');
+    hooks.onLog?.(entry, { maxSteps, isEval });
+  };
+  const checkpoint = (): boolean => {
+    const metrics = hooks.evaluate();
+    last = metrics;
+    log({ step, loss: lossCount > 0 ? lossSum / lossCount : Number.NaN, lr: lastLr, tokens_per_s: tokensPerSecond, elapsed_s: elapsed(), ...metrics }, true);
+    lossSum = 0;
+    lossCount = 0;
+    hooks.save(path.join(out, 'model'), step, metrics);
+    const value = metrics[hooks.metricKey] as number | undefined;
+    const score = value === undefined || Number.isNaN(value) ? Number.NEGATIVE_INFINITY : hooks.higherIsBetter ? value : -value;
+    const improved = score > bestScore || bestStep === 0;
+    if (improved) {
+      bestScore = score;
+      best = metrics;
+      bestStep = step;
+      sinceImprovement = 0;
+      hooks.save(path.join(out, 'best'), step, metrics);
+    } else {
+      sinceImprovement++;
+    }
+    windowStart = performance.now();
+    return config.patience > 0 && sinceImprovement >= config.patience;
+  };
+
+  let checkpointedAt = -1;
+  while (step < maxSteps) {
+    if (hooks.signal?.aborted === true) {
+      stoppedBy = 'signal';
+      break;
+    }
+    if (config.timeLimit !== null && elapsed() >= config.timeLimit) {
+      stoppedBy = 'timeLimit';
+      break;
+    }
+    lastLr = scheduler.lastLr[0]! / hooks.multipliers[0]!;
+    const { loss, tokens } = scope(() => {
+      optimizer.zeroGrad();
+      const result = hooks.trainStep();
+      if (config.gradClip > 0) clipGradNorm_(hooks.parameters, config.gradClip);
+      optimizer.step();
+      return result;
+    });
+    scheduler.step();
+    step++;
+    lossSum += loss;
+    lossCount++;
+    windowTokens += tokens;
+    if (step % config.logEvery === 0 || step === maxSteps) {
+      const now = performance.now();
+      tokensPerSecond = windowTokens / ((now - windowStart) / 1000);
+      log({ step, loss, lr: lastLr, tokens_per_s: tokensPerSecond, elapsed_s: elapsed() }, false);
+      windowStart = now;
+      windowTokens = 0;
+    }
+    if (step % config.evalEvery === 0 || step === maxSteps) {
+      checkpointedAt = step;
+      if (checkpoint()) {
+        stoppedBy = 'earlyStopping';
+        break;
+      }
+    }
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  if (checkpointedAt !== step) checkpoint();
+  return { step, stoppedBy, bestStep, best, last, seconds: elapsed() };
+}
+
+/** Writes the run's resolved settings to OUT/config.json. */
+export function writeRunConfig(out: string, config: Readonly<FinetuneConfig>): void {
+  writeFileAtomic(path.join(out, 'config.json'), (fd) => writeAll(fd, Buffer.from(JSON.stringify(config, null, 2) + '\n', 'utf8')));
+}
