@@ -8,6 +8,7 @@ import { TokenFileError } from '../data/token-file-error.js';
 import { ReportError } from '../report/report-error.js';
 import { ConfigError } from '../train/config-error.js';
 import { closest } from './closest.js';
+import { DEMO_SUMMARY, runDemoCommand } from './demo-command.js';
 import { EVALUATE_SUMMARY, runEvaluate } from './evaluate-command.js';
 import { FINETUNE_SUMMARY, runFinetune } from './finetune-command.js';
 import { GENERATE_SUMMARY, runGenerate } from './generate-command.js';
@@ -20,6 +21,7 @@ import { SERVE_SUMMARY, runServe } from './serve-command.js';
 import { UsageError } from './usage-error.js';
 
 const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[]) => Promise<number> }> = {
+  demo: { summary: DEMO_SUMMARY, run: runDemoCommand },
   pretrain: { summary: PRETRAIN_SUMMARY, run: runPretrain },
   generate: { summary: GENERATE_SUMMARY, run: runGenerate },
   import: { summary: IMPORT_SUMMARY, run: runImport },
