@@ -8,6 +8,7 @@ import { TokenFileError } from '../data/token-file-error.js';
 import { ReportError } from '../report/report-error.js';
 import { ConfigError } from '../train/config-error.js';
 import { closest } from './closest.js';
+import { COMPARE_SUMMARY, runCompare } from './compare-command.js';
 import { DEMO_SUMMARY, runDemoCommand } from './demo-command.js';
 import { EVALUATE_SUMMARY, runEvaluate } from './evaluate-command.js';
 import { FINETUNE_SUMMARY, runFinetune } from './finetune-command.js';
@@ -31,6 +32,10 @@ const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[])
   finetune: { summary: FINETUNE_SUMMARY, run: runFinetune },
   evaluate: { summary: EVALUATE_SUMMARY, run: runEvaluate },
   predict: { summary: PREDICT_SUMMARY, run: runPredict },
+  compare: {
+    summary: COMPARE_SUMMARY,
+    run: (argv) => runCompare(argv, (job) => import('../finetune/compare-runner.js').then((m) => m.finetuneCompareRunner(job))),
+  },
 };
 
 function help(): string {
