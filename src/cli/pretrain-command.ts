@@ -1,5 +1,6 @@
 /** `kiln pretrain`: flags → pretrainLanguageModel, with progress on the terminal. */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { formatFlags, parseFlags } from './args.js';
 import { PRETRAIN_FLAGS, configFromFlags } from './pretrain-flags.js';
 import { UsageError } from './usage-error.js';
@@ -86,6 +87,11 @@ export async function runPretrain(argv: readonly string[]): Promise<number> {
     if (group !== undefined && group.rank !== 0) return 0; // rank 0 reports for the run
     progress.finish();
     progress.line(`done at step ${result.step} (${result.stoppedBy}): val_loss ${result.valLoss.toFixed(4)}, best ${result.bestValLoss.toFixed(4)}; model in ${result.modelDir}, best in ${result.bestDir}`);
+    if (flags.get('no-report') !== true) {
+      const { writeRunReport } = await import('../report/write-report.js');
+      const { outFile } = await writeRunReport([result.config.out], path.join(result.config.out, 'report.html'));
+      progress.line(`report: ${outFile}`);
+    }
     return 0;
   } finally {
     process.off('SIGINT', onSignal);

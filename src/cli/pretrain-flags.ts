@@ -47,6 +47,7 @@ export const PRETRAIN_FLAGS: readonly FlagSpec[] = [
   })),
   { name: 'config', kind: 'string', help: 'JSON file of settings with the same keys (kebab-case or camelCase); flags override it', valueName: 'FILE' },
   { name: 'resume', kind: 'boolean', help: 'continue the run in --out from its last checkpoint' },
+  { name: 'no-report', kind: 'boolean', help: 'do not write OUT/report.html (loss, learning-rate and throughput charts) at the end' },
   { name: 'help', kind: 'boolean', help: 'show this help' },
 ];
 
@@ -54,7 +55,7 @@ export const PRETRAIN_FLAGS: readonly FlagSpec[] = [
 export function configFromFlags(flags: ReadonlyMap<string, unknown>): Record<string, unknown> {
   const layer: Record<string, unknown> = {};
   for (const [name, value] of flags) {
-    if (name === 'config' || name === 'resume' || name === 'help') continue;
+    if (name === 'config' || name === 'resume' || name === 'no-report' || name === 'help') continue;
     layer[camelCase(name)] = value;
   }
   return layer;
