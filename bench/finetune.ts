@@ -112,7 +112,7 @@ console.log(`\nSpam vs ham, 200 training e-mails, ${testCount} test e-mails; ${s
 console.log('run                 trainable  accuracy  macro-F1  seconds');
 for (const row of rows) {
   console.log(
-    `${row.name.padEnd(18)}  ${(100 * row.result.trainable.trainableFraction).toFixed(1).padStart(8)}%  ${(100 * acc(row)).toFixed(1).padStart(8)}  ${(100 * f1(row)).toFixed(1).padStart(8)}  ${row.seconds.toFixed(0).padStart(7)}`,
+    `${row.name.padEnd(18)}  ${(100 * row.result.trainable.trainableFraction).toFixed(2).padStart(8)}%  ${(100 * acc(row)).toFixed(1).padStart(8)}  ${(100 * f1(row)).toFixed(1).padStart(8)}  ${row.seconds.toFixed(0).padStart(7)}`,
   );
 }
 const [full, scratch, , lora] = rows as [Row, Row, Row, Row];
