@@ -1,5 +1,6 @@
 /** `kiln finetune`: flags → finetune, with progress on the terminal and the test metrics at the end. */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { type FinetuneConfig, FINETUNE_DEFAULTS } from '../finetune/finetune-config.js';
 import { camelCase, kebabCase } from '../train/pretrain-config.js';
 import { type FlagKind, type FlagSpec, formatFlags, parseFlags } from './args.js';
@@ -67,6 +68,7 @@ export const FINETUNE_FLAGS: readonly FlagSpec[] = [
   ...(Object.keys(SETTINGS) as (keyof FinetuneConfig)[]).map((key) => ({ name: kebabCase(key), ...SETTINGS[key], defaultText: defaultText(FINETUNE_DEFAULTS[key]) })),
   { name: 'config', kind: 'string', help: 'JSON file of settings with the same keys; flags override it', valueName: 'FILE' },
   { name: 'json', kind: 'boolean', help: 'print the result (test metrics included) as one JSON object at the end' },
+  { name: 'no-report', kind: 'boolean', help: 'do not write OUT/report.html (curves, confusion matrix) at the end' },
   { name: 'help', kind: 'boolean', help: 'show this help' },
 ];
 
@@ -106,7 +108,7 @@ export async function runFinetune(argv: readonly string[]): Promise<number> {
   const configFile = flags.get('config');
   if (typeof configFile === 'string') layers.push(readConfigFile(configFile));
   const layer: Record<string, unknown> = {};
-  for (const [name, value] of flags) if (name !== 'config' && name !== 'help' && name !== 'json') layer[camelCase(name)] = value;
+  for (const [name, value] of flags) if (name !== 'config' && name !== 'help' && name !== 'json' && name !== 'no-report') layer[camelCase(name)] = value;
   layers.push(layer);
 
   const [{ finetune }, { ProgressReporter }] = await Promise.all([import('../finetune/finetune.js'), import('./progress.js')]);
@@ -150,6 +152,11 @@ export async function runFinetune(argv: readonly string[]): Promise<number> {
       progress.line(`test (${test.count} examples): exact match ${pct(test.exact_match)}%, ROUGE-L ${pct(test.rouge_l)}, loss ${test.loss.toFixed(4)}`);
     }
     progress.line(`model in ${result.modelDir}, best in ${result.bestDir}${result.adapterDir === null ? '' : `, adapter in ${result.adapterDir}`}`);
+    if (flags.get('no-report') !== true) {
+      const { writeRunReport } = await import('../report/write-report.js');
+      const { outFile } = await writeRunReport([result.config.out], path.join(result.config.out, 'report.html'));
+      progress.line(`report: ${outFile}`);
+    }
     if (flags.get('json') === true) {
       const { completions: _c, predictions: _p, ...testSummary } = (test ?? {}) as Record<string, unknown>;
       process.stdout.write(JSON.stringify({ step: result.step, stopped_by: result.stoppedBy, best_step: result.bestStep, best: result.best, seconds: result.seconds, trainable_fraction: result.trainable.trainableFraction, test: test === null ? null : testSummary, model: result.modelDir, best_dir: result.bestDir }) + '\n');

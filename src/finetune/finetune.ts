@@ -5,6 +5,7 @@
  * OUT/best (best validation metric; with an adapter/ folder in LoRA mode).
  */
 import path from 'node:path';
+import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
 import { getNumThreads, setNumThreads } from '../tensor/runtime.js';
 import type { ClassifierEvaluation } from './classify-eval.js';
 import { finetuneClassifier } from './classify-run.js';
@@ -47,6 +48,19 @@ export interface FinetuneResult {
   adapterDir: string | null;
 }
 
+/** The test evaluation's file; src/report/run-data.ts reads it (the same name). */
+export const EVAL_FILE = 'eval.json';
+
+/**
+ * OUT/eval.json: the best checkpoint's test metrics, with the confusion matrix in the form the
+ * reports read ({labels, matrix}; rows are true classes, columns predictions).
+ */
+function writeTestEvaluation(out: string, test: ClassifierEvaluation | GenerationEvaluation, labels: string[] | null): void {
+  const { completions: _completions, predictions: _predictions, confusion, ...scalars } = test as unknown as Record<string, unknown>;
+  const json = { split: 'test', ...scalars, ...(confusion === undefined ? {} : { confusion_matrix: { ...(labels === null ? {} : { labels }), matrix: confusion } }) };
+  writeFileAtomic(path.join(out, EVAL_FILE), (fd) => writeAll(fd, Buffer.from(JSON.stringify(json, null, 2) + '\n', 'utf8')));
+}
+
 /**
  * Fine-tunes a model; see the module comment.
  * @example
@@ -61,6 +75,8 @@ export async function finetune(options: FinetuneOptions = {}): Promise<FinetuneR
   try {
     const hooks = { onLog: options.onLog, onStart: options.onStart, signal: options.signal };
     const run = config.task === 'classify' ? await finetuneClassifier(config, hooks) : await finetuneGenerator(config, hooks);
+    const labels = 'labels' in run ? run.labels : null;
+    if (run.test !== null) writeTestEvaluation(config.out, run.test, labels);
     return {
       config,
       task: config.task,
@@ -70,7 +86,7 @@ export async function finetune(options: FinetuneOptions = {}): Promise<FinetuneR
       best: run.best,
       seconds: run.seconds,
       trainable: run.trainable,
-      labels: 'labels' in run ? run.labels : null,
+      labels,
       test: run.test,
       modelDir: path.join(config.out, 'model'),
       bestDir: path.join(config.out, 'best'),
