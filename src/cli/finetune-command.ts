@@ -10,7 +10,7 @@ export const FINETUNE_SUMMARY = 'fine-tune a model for classification or generat
 
 const SETTINGS: Record<keyof FinetuneConfig, { kind: FlagKind; help: string; valueName?: string }> = {
   task: { kind: 'string', help: 'classify (a label per text) or generate (a completion per prompt)', valueName: 'classify|generate' },
-  from: { kind: 'string', help: 'a model folder (kiln pretrain, or Hugging Face GPT-2/Llama/BERT) or scratch:gpt|llama|bert', valueName: 'DIR|scratch:ARCH' },
+  from: { kind: 'string', help: 'a model folder (kiln pretrain, or Hugging Face GPT-2/Llama/BERT) or scratch:gpt|llama|bert|lstm', valueName: 'DIR|scratch:ARCH' },
   train: { kind: 'string', help: "training data: .csv/.tsv/.jsonl, a folder of label sub-folders, or 'default' (spam vs ham)", valueName: 'PATH|default' },
   val: { kind: 'string', help: 'validation file (unset: split val-fraction off the training data)', valueName: 'FILE' },
   test: { kind: 'string', help: 'test file (unset: split test-fraction off the training data)', valueName: 'FILE' },
@@ -27,7 +27,7 @@ const SETTINGS: Record<keyof FinetuneConfig, { kind: FlagKind; help: string; val
   dropout: { kind: 'number', help: 'dropout before the head (and in a scratch model)' },
   maxLength: { kind: 'int', help: "cut texts to N tokens (unset: the model's context length; longer needs --pooling mean, read in windows)" },
   truncation: { kind: 'string', help: 'which part of a long text is kept', valueName: 'head|tail|head+tail' },
-  pooling: { kind: 'string', help: 'auto = last token (causal) or cls (encoders)', valueName: 'auto|last|cls|mean' },
+  pooling: { kind: 'string', help: 'auto = last token (causal models); cls for encoders whose tokenizer has [CLS], else mean', valueName: 'auto|last|cls|mean' },
   mode: { kind: 'string', help: 'full: train everything; freeze: the head only; lora: adapters and the head', valueName: 'full|freeze|lora' },
   freezeLayers: { kind: 'int', help: 'also freeze the embeddings and the first N blocks' },
   loraRank: { kind: 'int', help: 'LoRA rank r' },

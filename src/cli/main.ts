@@ -24,18 +24,18 @@ import { UsageError } from './usage-error.js';
 const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[]) => Promise<number> }> = {
   demo: { summary: DEMO_SUMMARY, run: runDemoCommand },
   pretrain: { summary: PRETRAIN_SUMMARY, run: runPretrain },
-  generate: { summary: GENERATE_SUMMARY, run: runGenerate },
-  import: { summary: IMPORT_SUMMARY, run: runImport },
-  report: { summary: REPORT_SUMMARY, run: runReport },
-  serve: { summary: SERVE_SUMMARY, run: (argv) => runServe(argv) },
-  launch: { summary: LAUNCH_SUMMARY, run: runLaunch },
   finetune: { summary: FINETUNE_SUMMARY, run: runFinetune },
   evaluate: { summary: EVALUATE_SUMMARY, run: runEvaluate },
   predict: { summary: PREDICT_SUMMARY, run: runPredict },
+  generate: { summary: GENERATE_SUMMARY, run: runGenerate },
   compare: {
     summary: COMPARE_SUMMARY,
     run: (argv) => runCompare(argv, (job) => import('../finetune/compare-runner.js').then((m) => m.finetuneCompareRunner(job))),
   },
+  report: { summary: REPORT_SUMMARY, run: runReport },
+  serve: { summary: SERVE_SUMMARY, run: (argv) => runServe(argv) },
+  import: { summary: IMPORT_SUMMARY, run: runImport },
+  launch: { summary: LAUNCH_SUMMARY, run: runLaunch },
 };
 
 function help(): string {

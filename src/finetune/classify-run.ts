@@ -55,8 +55,10 @@ export async function finetuneClassifier(config: Readonly<FinetuneConfig>, hooks
     config.seed,
     () => data.train.examples.map((e) => e.text),
   );
-  const pooling: Pooling = config.pooling === 'auto' ? (backbone.causal ? 'last' : 'cls') : config.pooling;
-  const prefixId = pooling === 'cls' ? tokenizer.bosId : undefined;
+  const clsId = tokenizer.clsId ?? tokenizer.bosId;
+  // Encoders pool at [CLS] when the tokenizer has one; a character vocabulary from kiln pretrain has none, so they average.
+  const pooling: Pooling = config.pooling === 'auto' ? (backbone.causal ? 'last' : clsId === undefined ? 'mean' : 'cls') : config.pooling;
+  const prefixId = pooling === 'cls' ? clsId : undefined;
   if (pooling === 'cls' && prefixId === undefined) {
     throw new ConfigError(`pooling 'cls' needs a [CLS] token first, but the tokenizer has no bos/cls special token; use --pooling mean`);
   }

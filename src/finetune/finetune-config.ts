@@ -46,7 +46,7 @@ export interface FinetuneConfig {
   maxLength: number | null;
   /** Which part of a long text is kept: 'head', 'tail' or 'head+tail'. @default 'head' */
   truncation: 'head' | 'tail' | 'head+tail';
-  /** 'auto' (last token for causal models, cls for encoders), 'last', 'cls' or 'mean'. @default 'auto' */
+  /** 'auto' (last token for causal models; cls for encoders whose tokenizer has [CLS], else mean), 'last', 'cls' or 'mean'. @default 'auto' */
   pooling: 'auto' | 'last' | 'cls' | 'mean';
   /** 'full' trains everything, 'freeze' only the head (and unfrozen top layers), 'lora' adapters and the head. @default 'full' */
   mode: FinetuneMode;

@@ -36,7 +36,7 @@ export function startingPoint(from: string, shape: BackboneShape, tokenizerSpec:
     return { backbone: buildBackbone(from.slice('scratch:'.length), shape, tokenizer.vocabSize), tokenizer, from: 'scratch' };
   }
   const { task, architecture } = describeFolder(from);
-  if (task !== null && task !== 'causal-lm') {
+  if (task !== null && task !== 'causal-lm' && task !== 'masked-lm') {
     throw new ConfigError(`--from ${from} is a ${task} model folder; fine-tune from a pretrained model folder (kiln pretrain's OUT/best) or scratch:gpt`);
   }
   if (!existsSync(`${from}/tokenizer.json`)) throw new ConfigError(`--from ${from} has no tokenizer.json; Kiln needs the model's tokenizer next to its weights`);
