@@ -44,6 +44,8 @@ export interface ImageKilnInfo {
   made: { by: string; config: Record<string, unknown>; date: string };
   step: number;
   val_accuracy: number | null;
+  /** Accuracy on the data set's test split (same classes), when it has one. */
+  test_accuracy: number | null;
 }
 
 export function buildImageClassifier(spec: ImageModelSpec): ImageClassifier {

@@ -66,7 +66,7 @@ test('a saved image classifier reloads with the same outputs; resetHead changes 
     const before = noGrad(() => model.forward(x));
     saveImageClassifier(model, dir, {
       classNames: ['a', 'b', 'c', 'd'], channels: 1, imageSize: [28, 28], normalization: { mean: [0.5], std: [0.5] },
-      info: { architecture: model.architecture, task: 'image-classification', made: { by: 'test', config: {}, date: '' }, step: 0, val_accuracy: null },
+      info: { architecture: model.architecture, task: 'image-classification', made: { by: 'test', config: {}, date: '' }, step: 0, val_accuracy: null, test_accuracy: null },
     });
     const loaded = loadImageClassifier(dir);
     assert.deepEqual(loaded.classNames, ['a', 'b', 'c', 'd']);
