@@ -33,6 +33,7 @@ const TRAIN_FLAGS: FlagSpec[] = [
   ...DATA_FLAGS,
   { name: 'per-class', kind: 'int', help: 'train on N seeded images per class (few-shot)', defaultText: 'all' },
   { name: 'val-fraction', kind: 'number', help: 'share of the training images held out for validation', defaultText: '0.1' },
+  { name: 'val-size', kind: 'int', help: 'at most N validation images (few-shot runs validate on images left over)', defaultText: '2000' },
   { name: 'epochs', kind: 'int', help: 'passes over the training images', defaultText: '3' },
   { name: 'batch-size', kind: 'int', help: 'images per step', defaultText: '64' },
   { name: 'lr', kind: 'number', help: 'peak learning rate (AdamW, warm-up then cosine decay)', defaultText: '0.001' },
@@ -140,7 +141,7 @@ function runConfigFromFlags(flags: Map<string, FlagValue>, command: string): Par
   const stem = oneOf(flags, 'stem', ['small', 'imagenet'] as const, command);
   if (stem !== undefined) c.stem = stem;
   const ints: [string, keyof ImageRunConfig, number][] = [
-    ['image-size', 'imageSize', 1], ['per-class', 'perClass', 1], ['epochs', 'epochs', 1], ['batch-size', 'batchSize', 1], ['warmup', 'warmupSteps', 0],
+    ['image-size', 'imageSize', 1], ['per-class', 'perClass', 1], ['val-size', 'maxVal', 0], ['epochs', 'epochs', 1], ['batch-size', 'batchSize', 1], ['warmup', 'warmupSteps', 0],
     ['seed', 'seed', 0], ['threads', 'threads', 1], ['width', 'width', 1], ['patch-size', 'patchSize', 1],
     ['hidden-size', 'hiddenSize', 1], ['layers', 'layers', 1], ['heads', 'heads', 1],
   ];
