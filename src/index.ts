@@ -173,3 +173,4 @@ export { LoRALinear } from './nn/lora-linear.js';
 export type { LoRAOptions } from './nn/lora-linear.js';
 export { applyLora, mergeLora, withLoraMerged, saveLoraAdapter, loadLoraAdapter } from './finetune/lora.js';
 export type { LoraSettings } from './finetune/lora.js';
+export * from './vision/index.js';

@@ -5,8 +5,11 @@
  */
 import { TextDataError } from '../data/text-data-error.js';
 import { TokenFileError } from '../data/token-file-error.js';
+import { ModelFolderError } from '../io/model-folder-error.js';
+import { SafetensorsError } from '../io/safetensors-error.js';
 import { ReportError } from '../report/report-error.js';
 import { ConfigError } from '../train/config-error.js';
+import { ImageDataError } from '../vision/image-data-error.js';
 import { closest } from './closest.js';
 import { COMPARE_SUMMARY, runCompare } from './compare-command.js';
 import { DEMO_SUMMARY, runDemoCommand } from './demo-command.js';
@@ -50,6 +53,14 @@ function help(): string {
   ].join('\n');
 }
 
+/** The commands that also train, score or apply image classifiers, given `--task image-classification`. */
+const IMAGE_COMMANDS = { pretrain: 'runImagePretrain', finetune: 'runImageFinetune', evaluate: 'runImageEvaluate', predict: 'runImagePredict' } as const;
+
+function isImageTask(argv: readonly string[]): boolean {
+  const i = argv.indexOf('--task');
+  return argv.includes('--task=image-classification') || (i !== -1 && argv[i + 1] === 'image-classification');
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
@@ -61,12 +72,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     const suggestion = closest(command, Object.keys(COMMANDS));
     throw new UsageError(`kiln: unknown command '${command}'${suggestion === undefined ? '' : `; did you mean '${suggestion}'?`} (commands: ${Object.keys(COMMANDS).join(', ')})`);
   }
+  if (command in IMAGE_COMMANDS && isImageTask(rest)) {
+    const images = await import('./image-command.js');
+    return images[IMAGE_COMMANDS[command as keyof typeof IMAGE_COMMANDS]](rest);
+  }
   return entry.run(rest);
 }
 
 /** Errors that describe a mistake in the command line, the settings or the input files: exit 2, no stack. */
 function isUsersToFix(error: unknown): boolean {
-  return error instanceof UsageError || error instanceof ConfigError || error instanceof TextDataError || error instanceof TokenFileError || error instanceof ReportError;
+  return error instanceof UsageError || error instanceof ConfigError || error instanceof TextDataError || error instanceof TokenFileError || error instanceof ReportError || error instanceof ImageDataError ||
+    error instanceof ModelFolderError || error instanceof SafetensorsError;
 }
 
 try {

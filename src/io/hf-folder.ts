@@ -8,6 +8,7 @@ import path from 'node:path';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
+import { ModelFolderError } from './model-folder-error.js';
 import { loadSafetensors, saveSafetensors } from './safetensors.js';
 import { SHARD_INDEX_FILE, loadShardedSafetensors } from './safetensors-sharded.js';
 
@@ -18,7 +19,7 @@ export const WEIGHTS_FILE = 'model.safetensors';
 export type FolderError = (dir: string, problem: string) => Error;
 
 export function folderErrors(kind: string): FolderError {
-  return (dir, problem) => new Error(`${kind} folder ${dir}: ${problem}`);
+  return (dir, problem) => new ModelFolderError(`${kind} folder ${dir}: ${problem}`);
 }
 
 /** Names for a message: the first 20, then how many in all. */

@@ -11,6 +11,7 @@ export type { SafetensorsHeader, SafetensorsTensorInfo } from './safetensors-for
 export { saveShardedSafetensors, loadShardedSafetensors, SHARD_INDEX_FILE } from './safetensors-sharded.js';
 export type { ShardedSaveOptions, ShardedSaveResult, LoadedShardedSafetensors } from './safetensors-sharded.js';
 export { SafetensorsError } from './safetensors-error.js';
+export { ModelFolderError } from './model-folder-error.js';
 export { loadGpt2Folder, saveGpt2Folder, gptConfigFromHf, hfConfigFromGpt, type LoadedGpt2Folder } from './hf-gpt2.js';
 export {
   loadBertFolder,

@@ -1,0 +1,30 @@
+/** Images: data (IDX, MNIST, Fashion-MNIST, image folders), augmentation, models, training. */
+export { readIdx, decodeIdx, type IdxArray } from './idx.js';
+export { ImageDataError } from './image-data-error.js';
+export { InMemoryImages, type ImageSource } from './image-source.js';
+export { ImageSubset, parseClassList, selectClasses, samplePerClass, splitValidation } from './subsets.js';
+export { loadIdxDataset, idxDatasetDir, IDX_NORMALIZATION, FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, type IdxDatasetName, type Split } from './mnist.js';
+export { decodeImage, type DecodeOptions } from './decode-image.js';
+export { ImageFolder, type ImageFolderOptions, type BadImagePolicy } from './image-folder.js';
+export { pixelsToTensor, defaultNormalization, type Normalization } from './normalize.js';
+export { augmentPixels, type AugmentOptions } from './augment.js';
+export { ImageBatches, type ImageBatch, type ImageBatchOptions } from './image-batches.js';
+export { prepareImageData, openImageData, IMAGE_DATA_DEFAULTS, type ImageData, type ImageDataSettings } from './image-data.js';
+export { SmallCnn, ConvBlock, SMALL_CNN_DEFAULTS, type SmallCnnConfig } from './models/small-cnn.js';
+export { ResNet, BasicBlock, RESNET_DEFAULTS, RESNET_LAYERS, type ResNetConfig } from './models/resnet.js';
+export { ViTForImageClassification, ViTModel, ViTLayer, VIT_DEFAULTS, type ViTConfig } from './models/vit.js';
+export { IMAGE_ARCHITECTURES, type ImageArchitecture, type ImageClassifier } from './models/image-classifier.js';
+export {
+  buildImageClassifier,
+  saveImageClassifier,
+  loadImageClassifier,
+  specOf,
+  type ImageModelSpec,
+  type ImageModelConfig,
+  type ImageKilnInfo,
+  type LoadedImageClassifier,
+} from './image-model-folder.js';
+export { trainImageClassifier, IMAGE_TRAIN_DEFAULTS, type ImageTrainSettings, type ImageTrainLog, type TrainImageOptions, type ImageTrainResult, type FinetuneMode } from './train-image-classifier.js';
+export { evaluateImageClassifier, type ImageEvaluation } from './evaluate-images.js';
+export { predictImages, listImageFiles, type ImagePrediction, type PredictOptions } from './predict-images.js';
+export { runImageClassification, resolveImageRunConfig, modelSpecFor, IMAGE_MODEL_DEFAULTS, type ImageRunConfig, type ImageRunResult, type ImageModelSettings } from './image-run.js';
