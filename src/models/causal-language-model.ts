@@ -64,6 +64,28 @@ export abstract class CausalLanguageModel extends Module {
    * ids (B, T) int64 -> (B, T + maxNewTokens) int64
    */
   generate(ids: Tensor, options: GenerateOptions): Tensor {
+    return this.generating(ids, options, () => {
+      let out = ids;
+      for (let step = 0; step < options.maxNewTokens; step++) {
+        const previous = out;
+        out = scope(() => {
+          const T = previous.shape[1]!;
+          const window = this.contextLimit.length;
+          const context = T > window ? previous.narrow(1, T - window, window) : previous; // (B, min(T, window))
+          const logits = this.forward(context).select(1, -1); // (B, T', V) -> (B, V), the last position
+          return cat([previous, nextToken(logits, options)], 1); // (B, T) + (B, 1) -> (B, T + 1)
+        });
+        if (previous !== ids) previous.dispose();
+      }
+      return out;
+    });
+  }
+
+  /**
+   * What every generate shares: checks the options and the prompt, seeds, then runs `body`
+   * without gradients in eval mode, restoring each module's mode afterwards.
+   */
+  protected generating(ids: Tensor, options: GenerateOptions, body: () => Tensor): Tensor {
     const who = `${this.modelName}.generate`;
     checkGenerateOptions(options, this.vocabSize, who);
     this.checkIds(ids, who, Number.POSITIVE_INFINITY);
@@ -72,21 +94,7 @@ export abstract class CausalLanguageModel extends Module {
     const modes = this.modules().map((m) => [m, m.training] as const);
     this.eval();
     try {
-      return noGrad(() => {
-        let out = ids;
-        for (let step = 0; step < options.maxNewTokens; step++) {
-          const previous = out;
-          out = scope(() => {
-            const T = previous.shape[1]!;
-            const window = this.contextLimit.length;
-            const context = T > window ? previous.narrow(1, T - window, window) : previous; // (B, min(T, window))
-            const logits = this.forward(context).select(1, -1); // (B, T', V) -> (B, V), the last position
-            return cat([previous, nextToken(logits, options)], 1); // (B, T) + (B, 1) -> (B, T + 1)
-          });
-          if (previous !== ids) previous.dispose();
-        }
-        return out;
-      });
+      return noGrad(body);
     } finally {
       for (const [module, training] of modes) module.training = training;
     }

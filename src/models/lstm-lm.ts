@@ -7,8 +7,6 @@
  *
  * B = batch, T = time, E = embeddingDim, H = hiddenSize, V = vocabSize.
  */
-import { noGrad } from '../tensor/autograd.js';
-import { manualSeed } from '../tensor/creation.js';
 import { cat } from '../tensor/ops.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -19,7 +17,7 @@ import { Linear } from '../nn/linear.js';
 import { LSTM, type LSTMState } from '../nn/lstm.js';
 import { CausalLanguageModel } from './causal-language-model.js';
 import { type LstmLMConfig, lstmLMConfig } from './lstm-lm-config.js';
-import { type GenerateOptions, checkGenerateOptions, nextToken } from './sampling.js';
+import { type GenerateOptions, nextToken } from './sampling.js';
 
 /** The range of the embedding's and the head's uniform initialisation (PyTorch's word_language_model). */
 const INIT_RANGE = 0.1;
@@ -93,45 +91,34 @@ export class LstmLM extends CausalLanguageModel {
    * ids (B, T) int64 -> (B, T + maxNewTokens) int64
    */
   override generate(ids: Tensor, options: GenerateOptions): Tensor {
-    const who = 'LstmLM.generate';
-    checkGenerateOptions(options, this.config.vocabSize, who);
-    this.checkIds(ids, who, Number.POSITIVE_INFINITY);
-    if (ids.shape[1] === 0) throw new RangeError(`${who}: ids must hold at least one token per row (the prompt)`);
-    if (options.seed !== undefined) manualSeed(options.seed);
-    const modes = this.modules().map((m) => [m, m.training] as const);
-    this.eval();
-    try {
-      return noGrad(() => {
-        let out = ids;
-        let input = ids; // the prompt (B, T), then the last new token (B, 1)
-        let state: LSTMState | undefined;
-        for (let step = 0; step < options.maxNewTokens; step++) {
-          const next = scope(() => {
-            const { output, h, c } = this.#run(input, state); // (B, T', H)
-            const logits = this.head.forward(output.select(1, -1)); // (B, H) -> (B, V)
-            const token = nextToken(logits, options); // (B, 1)
-            return { token, h, c, out: cat([out, token], 1) }; // (B, T + step + 1)
-          });
-          if (state !== undefined) {
-            state.h.dispose();
-            state.c.dispose();
-          }
-          if (input !== ids) input.dispose();
-          if (out !== ids) out.dispose();
-          state = { h: next.h, c: next.c };
-          input = next.token;
-          out = next.out;
-        }
+    return this.generating(ids, options, () => {
+      let out = ids;
+      let input = ids; // the prompt (B, T), then the last new token (B, 1)
+      let state: LSTMState | undefined;
+      for (let step = 0; step < options.maxNewTokens; step++) {
+        const next = scope(() => {
+          const { output, h, c } = this.#run(input, state); // (B, T', H)
+          const logits = this.head.forward(output.select(1, -1)); // (B, H) -> (B, V)
+          const token = nextToken(logits, options); // (B, 1)
+          return { token, h, c, out: cat([out, token], 1) }; // (B, T + step + 1)
+        });
         if (state !== undefined) {
           state.h.dispose();
           state.c.dispose();
         }
         if (input !== ids) input.dispose();
-        return out;
-      });
-    } finally {
-      for (const [module, training] of modes) module.training = training;
-    }
+        if (out !== ids) out.dispose();
+        state = { h: next.h, c: next.c };
+        input = next.token;
+        out = next.out;
+      }
+      if (state !== undefined) {
+        state.h.dispose();
+        state.c.dispose();
+      }
+      if (input !== ids) input.dispose();
+      return out;
+    });
   }
 
   override extraRepr(): string {
