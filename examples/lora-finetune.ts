@@ -63,7 +63,10 @@ export async function loraFinetune(options: LoraFinetuneOptions = {}): Promise<L
   if (baseDir === null) {
     const steps = options.pretrainSteps ?? 800;
     const shape = options.shape ?? { layers: 4, heads: 4, dim: 128, blockSize: 64 };
-    const pretrained = await pretrainLanguageModel({ config: { arch: 'gpt', ...shape, tokenizer: 'char', maxSteps: steps, warmup: Math.min(100, steps), threads, out: path.join(out, 'pretrain') } });
+    const pretrained = await pretrainLanguageModel({
+      config: { arch: 'gpt', ...shape, tokenizer: 'char', maxSteps: steps, warmup: Math.min(100, steps), threads, out: path.join(out, 'pretrain') },
+      onLog: (line, info) => info.isEval && log(`pretraining step ${line.step}/${info.maxSteps}: validation loss ${line.val_loss!.toFixed(3)}`),
+    });
     baseDir = pretrained.bestDir;
     log(`pretrained a base GPT for ${pretrained.step} steps (validation loss ${pretrained.bestValLoss.toFixed(3)}) → ${baseDir}`);
   }

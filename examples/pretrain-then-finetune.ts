@@ -63,13 +63,15 @@ export async function pretrainThenFinetune(options: PretrainThenFinetuneOptions 
       threads,
       out: path.join(out, 'pretrain'),
     },
+    onLog: (line, info) => info.isEval && log(`pretraining step ${line.step}/${info.maxSteps}: validation loss ${line.val_loss!.toFixed(3)}`),
   });
   log(`pretrained ${pretrained.step} steps: validation loss ${pretrained.bestValLoss.toFixed(3)} nats/char → ${pretrained.bestDir}`);
 
   // 2. Fine-tuning: the pretrained weights plus a new classification head, trained on the
   //    built-in spam task ('default'). Spam is the minority class, so 'auto' class weights
-  //    count it more; mean pooling over windows with 'head+tail' truncation reads long e-mails'
-  //    start and end; a low learning rate keeps 200 examples from being overfitted at once.
+  //    count it more; mean pooling averages every token's hidden state, and 'head+tail'
+  //    truncation keeps a long e-mail's start and end; a low learning rate keeps 200 examples
+  //    from being overfitted within a few dozen steps.
   const tuned = await finetune({
     config: {
       from: pretrained.bestDir, // the same shape comes with the folder

@@ -43,8 +43,10 @@ test('pretrain-then-finetune example: both folders, test metrics in [0, 1], pred
       assert.ok(Math.abs(sum - 1) < 1e-5, `probabilities sum to ${sum}`);
       assert.equal(p.label, Object.entries(p.probabilities).sort((a, b) => b[1] - a[1])[0]![0]);
     }
-    assert.equal(lines.length, 2 + NEW_TEXTS.length);
-    assert.match(lines[1]!, /test accuracy \d\.\d{3}, macro-F1 \d\.\d{3}/);
+    // One evaluation (at the last step), the summaries, one line per new text.
+    assert.match(lines[0]!, /^pretraining step 6\/6: validation loss \d+\.\d{3}$/);
+    assert.equal(lines.length, 3 + NEW_TEXTS.length, lines.join('\n'));
+    assert.match(lines[2]!, /test accuracy \d\.\d{3}, macro-F1 \d\.\d{3}/);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
