@@ -1,6 +1,8 @@
 /**
- * What `npm run demo` runs until the full pretrain → fine-tune demo lands: a two-layer network
- * written with Kiln's tensors and autograd alone, learning to separate two interleaved spirals.
+ * A two-layer network written with Kiln's tensors and autograd alone (no nn, no optimizer),
+ * learning to separate two interleaved spirals.
+ *
+ *   npm run build:ts && node dist/examples/engine-demo.js
  *
  * B = batch (points), D = 2 input coordinates, H = hidden units, C = 2 classes.
  */
