@@ -33,7 +33,12 @@ const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[])
   generate: { summary: GENERATE_SUMMARY, run: runGenerate },
   compare: {
     summary: COMPARE_SUMMARY,
-    run: (argv) => runCompare(argv, (job) => import('../finetune/compare-runner.js').then((m) => m.finetuneCompareRunner(job))),
+    run: (argv) =>
+      runCompare(argv, (job) =>
+        job.task === 'image-classification'
+          ? import('../vision/compare-runner.js').then((m) => m.imageCompareRunner(job))
+          : import('../finetune/compare-runner.js').then((m) => m.finetuneCompareRunner(job)),
+      ),
   },
   report: { summary: REPORT_SUMMARY, run: runReport },
   serve: { summary: SERVE_SUMMARY, run: (argv) => runServe(argv) },
