@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Idempotent set-up for a fresh clone: libtorch, OpenBLAS, npm packages, the native addon, the
-# TypeScript.
+# Idempotent set-up for a fresh clone: libtorch, Gloo's headers, OpenBLAS, npm packages, the
+# native addon, the TypeScript.
 # Called by `npm test`, `npm run demo` and the benchmarks (their npm `pre` scripts).
 #   LIBTORCH=/path/to/libtorch   build against an unpacked official libtorch (CUDA builds too)
-#   --bench, --test              also install PyTorch for Python (Debian's python3-torch): the
+#   --bench, --test              also install PyTorch for Python (Debian's python3-torch: the
 #                                benchmarks compare against it, and interop tests run the
-#                                reference scripts on files Kiln writes
+#                                reference scripts on files Kiln writes) and Fashion-MNIST
+#                                (dataset-fashion-mnist); --test also installs chromium for
+#                                the report and dashboard tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
