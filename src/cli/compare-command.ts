@@ -7,13 +7,12 @@
 import { formatFlags, parseFlags, type FlagSpec } from './args.js';
 import { UsageError } from './usage-error.js';
 import { type CompareCandidate, parseCandidates } from '../report/compare-candidates.js';
-import type { CandidateRun } from '../report/comparison.js';
+import { COMPARE_TASKS, type CompareJob, type CompareRunner, type CompareTask } from '../report/compare-job.js';
 import { parseDuration } from '../train/pretrain-config.js';
 
-export const COMPARE_SUMMARY = 'fine-tune several pretrained models the same way and rank them';
+export { COMPARE_TASKS, type CompareJob, type CompareRunner, type CompareTask } from '../report/compare-job.js';
 
-export const COMPARE_TASKS = ['classify', 'generate', 'image-classification'] as const;
-export type CompareTask = (typeof COMPARE_TASKS)[number];
+export const COMPARE_SUMMARY = 'fine-tune several pretrained models the same way and rank them';
 
 /** The metric a task ranks by unless --metric says otherwise; the runner's metrics must include it. */
 export const DEFAULT_COMPARE_METRIC: Record<CompareTask, string> = {
@@ -22,23 +21,6 @@ export const DEFAULT_COMPARE_METRIC: Record<CompareTask, string> = {
   generate: 'loss',
 };
 
-/** One fine-tuning run the runner must perform. */
-export interface CompareJob {
-  task: CompareTask;
-  /** --train files. */
-  train: string[];
-  /** --test files; undefined: the runner holds out part of --train (the same part for every candidate). */
-  test: string[] | undefined;
-  candidate: CompareCandidate;
-  seed: number;
-  /** The budget: exactly one of these is set. */
-  budget: { steps: number; seconds?: never } | { seconds: number; steps?: never };
-  /** The run folder to write (exists, empty). */
-  outDir: string;
-}
-
-/** Fine-tunes and evaluates one candidate with one seed; see CandidateRun for what to return. */
-export type CompareRunner = (job: CompareJob) => Promise<CandidateRun>;
 
 export const COMPARE_FLAGS: readonly FlagSpec[] = [
   { name: 'task', kind: 'string', help: 'what to fine-tune for', valueName: COMPARE_TASKS.join('|') },

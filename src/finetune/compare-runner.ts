@@ -5,7 +5,7 @@
  * Without --test, each run holds out a stratified test split drawn with the run's seed: every
  * candidate sees the same split for a given seed, and the spread over seeds includes the split.
  */
-import type { CompareJob } from '../cli/compare-command.js';
+import type { CompareJob } from '../report/compare-job.js';
 import type { CandidateRun } from '../report/comparison.js';
 import { ConfigError } from '../train/config-error.js';
 import { finetune } from './finetune.js';

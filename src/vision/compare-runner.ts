@@ -6,7 +6,7 @@
  * Image runs are counted in epochs, so a budget of N steps becomes the whole number of epochs
  * closest to N batches (at least one); a wall-clock budget is refused.
  */
-import type { CompareJob } from '../cli/compare-command.js';
+import type { CompareJob } from '../report/compare-job.js';
 import type { CandidateRun } from '../report/comparison.js';
 import { ConfigError } from '../train/config-error.js';
 import { prepareImageData } from './image-data.js';

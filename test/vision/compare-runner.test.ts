@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import type { CompareJob } from '../../src/cli/compare-command.js';
+import type { CompareJob } from '../../src/report/compare-job.js';
 import { imageCompareRunner } from '../../src/vision/compare-runner.js';
 import { loadIdxDataset } from '../../src/vision/mnist.js';
 import { scratchFolder } from '../models/reference.js';
