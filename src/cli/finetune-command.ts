@@ -1,10 +1,9 @@
 /** `kiln finetune`: flags → finetune, with progress on the terminal and the test metrics at the end. */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type FinetuneConfig, FINETUNE_DEFAULTS } from '../finetune/finetune-config.js';
 import { camelCase, kebabCase } from '../train/pretrain-config.js';
 import { type FlagKind, type FlagSpec, formatFlags, parseFlags } from './args.js';
-import { UsageError } from './usage-error.js';
+import { readConfigFile } from './config-file.js';
 
 export const FINETUNE_SUMMARY = 'fine-tune a model for classification or generation';
 
@@ -85,17 +84,6 @@ export function finetuneHelp(): string {
   ].join('\n');
 }
 
-function readConfigFile(file: string): Record<string, unknown> {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (error) {
-    throw new UsageError(`kiln finetune: cannot read --config ${file}: ${(error as Error).message}`);
-  }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new UsageError(`kiln finetune: --config ${file} must hold a JSON object of settings`);
-  return json as Record<string, unknown>;
-}
-
 const pct = (x: number): string => (100 * x).toFixed(1);
 
 export async function runFinetune(argv: readonly string[]): Promise<number> {
@@ -106,7 +94,7 @@ export async function runFinetune(argv: readonly string[]): Promise<number> {
   }
   const layers: Record<string, unknown>[] = [];
   const configFile = flags.get('config');
-  if (typeof configFile === 'string') layers.push(readConfigFile(configFile));
+  if (typeof configFile === 'string') layers.push(readConfigFile(configFile, 'finetune'));
   const layer: Record<string, unknown> = {};
   for (const [name, value] of flags) if (name !== 'config' && name !== 'help' && name !== 'json' && name !== 'no-report') layer[camelCase(name)] = value;
   layers.push(layer);

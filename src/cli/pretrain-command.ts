@@ -1,9 +1,8 @@
 /** `kiln pretrain`: flags → pretrainLanguageModel, with progress on the terminal. */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatFlags, parseFlags } from './args.js';
 import { PRETRAIN_FLAGS, configFromFlags } from './pretrain-flags.js';
-import { UsageError } from './usage-error.js';
+import { readConfigFile } from './config-file.js';
 
 export const PRETRAIN_SUMMARY = 'pretrain a language model on text';
 
@@ -22,25 +21,6 @@ export function pretrainHelp(): string {
   ].join('\n');
 }
 
-function readConfigFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`kiln pretrain: cannot read --config ${file}: ${(error as Error).message}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`kiln pretrain: --config ${file} is not valid JSON (${(error as Error).message})`);
-  }
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw new UsageError(`kiln pretrain: --config ${file} must hold a JSON object of settings, e.g. {"max-steps": 500}`);
-  }
-  return json as Record<string, unknown>;
-}
-
 export async function runPretrain(argv: readonly string[]): Promise<number> {
   const flags = parseFlags(argv, PRETRAIN_FLAGS, 'pretrain');
   if (flags.get('help') === true) {
@@ -49,7 +29,7 @@ export async function runPretrain(argv: readonly string[]): Promise<number> {
   }
   const layers: Record<string, unknown>[] = [];
   const configFile = flags.get('config');
-  if (typeof configFile === 'string') layers.push(readConfigFile(configFile));
+  if (typeof configFile === 'string') layers.push(readConfigFile(configFile, 'pretrain'));
   layers.push(configFromFlags(flags));
 
   const [{ pretrainLanguageModel }, { ProgressReporter }, { processGroupFromLaunch }] = await Promise.all([
