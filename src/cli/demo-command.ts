@@ -1,5 +1,6 @@
 /** `kiln demo` (= `npm run demo`): pretrain, fine-tune, compare with scratch, on the built-in data. */
 import { type FlagSpec, formatFlags, parseFlags } from './args.js';
+import { withStopSignals } from './stop-signals.js';
 import { UsageError } from './usage-error.js';
 
 export const DEMO_SUMMARY = 'pretrain a small GPT, fine-tune it on spam vs ham, compare with scratch';
@@ -39,22 +40,14 @@ export async function runDemoCommand(argv: readonly string[]): Promise<number> {
 
   const [{ runDemo, formatDemoTable, FULL_DEMO, QUICK_DEMO }, { ProgressReporter }] = await Promise.all([import('../demo/demo.js'), import('./progress.js')]);
   const progress = new ProgressReporter(process.stdout);
-  const controller = new AbortController();
-  const onSignal = (): void => {
-    if (controller.signal.aborted) process.exit(130);
-    progress.line('stopping the current stage after this step (Ctrl-C again to quit at once)');
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
+  return withStopSignals(() => progress.line('stopping the current stage after this step (Ctrl-C again to quit at once)'), async (signal) => {
     const out = flags.get('out') as string | undefined;
     const result = await runDemo({
       budget: flags.get('quick') === true ? QUICK_DEMO : FULL_DEMO,
       threads: threads ?? null,
       ...(out === undefined ? {} : { out }),
       ...(seed === undefined ? {} : { seed }),
-      signal: controller.signal,
+      signal,
       onStage: (stage) => {
         progress.finish();
         progress.line(stage);
@@ -78,8 +71,5 @@ export async function runDemoCommand(argv: readonly string[]): Promise<number> {
     ];
     process.stdout.write(lines.join('\n') + '\n');
     return 0;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  });
 }

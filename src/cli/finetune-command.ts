@@ -1,9 +1,10 @@
 /** `kiln finetune`: flags → finetune, with progress on the terminal and the test metrics at the end. */
-import path from 'node:path';
 import { type FinetuneConfig, FINETUNE_DEFAULTS } from '../finetune/finetune-config.js';
 import { camelCase, kebabCase } from '../train/pretrain-config.js';
 import { type FlagKind, type FlagSpec, formatFlags, parseFlags } from './args.js';
 import { readConfigFile } from './config-file.js';
+import { reportRun } from './run-report.js';
+import { withStopSignals } from './stop-signals.js';
 
 export const FINETUNE_SUMMARY = 'fine-tune a model for classification or generation';
 
@@ -101,18 +102,10 @@ export async function runFinetune(argv: readonly string[]): Promise<number> {
 
   const [{ finetune }, { ProgressReporter }] = await Promise.all([import('../finetune/finetune.js'), import('./progress.js')]);
   const progress = new ProgressReporter(process.stdout);
-  const controller = new AbortController();
-  const onSignal = (): void => {
-    if (controller.signal.aborted) process.exit(130);
-    progress.line('stopping after this step: evaluating and saving (Ctrl-C again to quit at once)');
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
+  return withStopSignals(() => progress.line('stopping after this step: evaluating and saving (Ctrl-C again to quit at once)'), async (signal) => {
     const result = await finetune({
       config: layers,
-      signal: controller.signal,
+      signal,
       onStart: (info) => {
         const t = info.trainable;
         progress.line(
@@ -140,18 +133,11 @@ export async function runFinetune(argv: readonly string[]): Promise<number> {
       progress.line(`test (${test.count} examples): exact match ${pct(test.exact_match)}%, ROUGE-L ${pct(test.rouge_l)}, loss ${test.loss.toFixed(4)}`);
     }
     progress.line(`model in ${result.modelDir}, best in ${result.bestDir}${result.adapterDir === null ? '' : `, adapter in ${result.adapterDir}`}`);
-    if (flags.get('no-report') !== true) {
-      const { writeRunReport } = await import('../report/write-report.js');
-      const { outFile } = await writeRunReport([result.config.out], path.join(result.config.out, 'report.html'));
-      progress.line(`report: ${outFile}`);
-    }
+    await reportRun(flags, result.config.out, (line) => progress.line(line));
     if (flags.get('json') === true) {
       const { completions: _c, predictions: _p, ...testSummary } = (test ?? {}) as Record<string, unknown>;
       process.stdout.write(JSON.stringify({ step: result.step, stopped_by: result.stoppedBy, best_step: result.bestStep, best: result.best, seconds: result.seconds, trainable_fraction: result.trainable.trainableFraction, test: test === null ? null : testSummary, model: result.modelDir, best_dir: result.bestDir }) + '\n');
     }
     return 0;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  });
 }

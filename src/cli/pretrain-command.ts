@@ -1,8 +1,9 @@
 /** `kiln pretrain`: flags → pretrainLanguageModel, with progress on the terminal. */
-import path from 'node:path';
 import { formatFlags, parseFlags } from './args.js';
 import { PRETRAIN_FLAGS, configFromFlags } from './pretrain-flags.js';
 import { readConfigFile } from './config-file.js';
+import { reportRun } from './run-report.js';
+import { withStopSignals } from './stop-signals.js';
 
 export const PRETRAIN_SUMMARY = 'pretrain a language model on text';
 
@@ -40,19 +41,11 @@ export async function runPretrain(argv: readonly string[]): Promise<number> {
   // Started by `kiln launch` (or torchrun's variables): join the run's process group.
   const group = await processGroupFromLaunch();
   const progress = new ProgressReporter(process.stdout);
-  const controller = new AbortController();
-  const onSignal = (): void => {
-    if (controller.signal.aborted) process.exit(130); // a second Ctrl-C: stop now
-    progress.line('stopping after this step: evaluating and saving (Ctrl-C again to quit at once)');
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
+  return withStopSignals(() => progress.line('stopping after this step: evaluating and saving (Ctrl-C again to quit at once)'), async (signal) => {
     const result = await pretrainLanguageModel({
       config: layers,
       resume: flags.get('resume') === true,
-      signal: controller.signal,
+      signal,
       ...(group === undefined ? {} : { distributed: group }),
       onStart: (info) => {
         const from = info.startStep > 0 ? `resuming at step ${info.startStep}` : 'starting';
@@ -67,14 +60,7 @@ export async function runPretrain(argv: readonly string[]): Promise<number> {
     if (group !== undefined && group.rank !== 0) return 0; // rank 0 reports for the run
     progress.finish();
     progress.line(`done at step ${result.step} (${result.stoppedBy}): val_loss ${result.valLoss.toFixed(4)}, best ${result.bestValLoss.toFixed(4)}; model in ${result.modelDir}, best in ${result.bestDir}`);
-    if (flags.get('no-report') !== true) {
-      const { writeRunReport } = await import('../report/write-report.js');
-      const { outFile } = await writeRunReport([result.config.out], path.join(result.config.out, 'report.html'));
-      progress.line(`report: ${outFile}`);
-    }
+    await reportRun(flags, result.config.out, (line) => progress.line(line));
     return 0;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
+  });
 }
