@@ -17,6 +17,7 @@ import { finetune, type FinetuneResult } from '../finetune/finetune.js';
 import type { FinetuneConfigInput } from '../finetune/finetune-config.js';
 import type { FinetuneLog } from '../finetune/loop.js';
 import { writeRunReport } from '../report/write-report.js';
+import { REPORT_FILE } from '../util/run-files.js';
 import { generateText, loadLanguageModel } from '../train/model-folder.js';
 import { pretrainLanguageModel, type PretrainLog } from '../train/pretrain.js';
 
@@ -162,7 +163,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const loaded = loadLanguageModel(pretrained.bestDir);
   const samples = SAMPLE_PROMPTS.map((prompt, i) => ({ prompt, text: generateText(loaded, prompt, { maxNewTokens: 120, temperature: 0.8, topK: 40, seed: seed + i }) }));
 
-  const reportFile = path.join(out, 'report.html');
+  const reportFile = path.join(out, REPORT_FILE);
   await writeRunReport([pretrainDir, path.join(out, 'finetune-pretrained'), path.join(out, 'finetune-scratch')], reportFile, { title: 'Kiln demo: pretrain, then fine-tune' });
   return {
     out,

@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
+import { EVAL_FILE } from '../util/run-files.js';
 import { getNumThreads, setNumThreads } from '../tensor/runtime.js';
 import type { ClassifierEvaluation } from './classify-eval.js';
 import { finetuneClassifier } from './classify-run.js';
@@ -47,9 +48,6 @@ export interface FinetuneResult {
   /** OUT/best/adapter in LoRA mode, else null. */
   adapterDir: string | null;
 }
-
-/** The test evaluation's file; src/report/run-data.ts reads it (the same name). */
-export const EVAL_FILE = 'eval.json';
 
 /**
  * OUT/eval.json: the best checkpoint's test metrics, with the confusion matrix in the form the

@@ -12,6 +12,7 @@ import type { AdamW } from '../optim/adamw.js';
 import { CosineLR } from '../optim/schedules/cosine.js';
 import { scope } from '../tensor/scope.js';
 import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
+import { METRICS_FILE, RUN_CONFIG_FILE } from '../util/run-files.js';
 import type { FinetuneConfig } from './finetune-config.js';
 
 /** One line of metrics.jsonl; the keys of pretrain's lines, plus validation metrics on eval lines. */
@@ -64,7 +65,7 @@ export interface LoopResult {
 
 export async function runFinetuneLoop(hooks: LoopHooks): Promise<LoopResult> {
   const { config, out, optimizer, maxSteps } = hooks;
-  const metricsFile = path.join(out, 'metrics.jsonl');
+  const metricsFile = path.join(out, METRICS_FILE);
   writeFileAtomic(metricsFile, () => {});
   const scheduler = new CosineLR(optimizer, {
     warmupSteps: Math.min(config.warmup, maxSteps),
@@ -159,5 +160,5 @@ export async function runFinetuneLoop(hooks: LoopHooks): Promise<LoopResult> {
 
 /** Writes the run's resolved settings to OUT/config.json. */
 export function writeRunConfig(out: string, config: Readonly<FinetuneConfig>): void {
-  writeFileAtomic(path.join(out, 'config.json'), (fd) => writeAll(fd, Buffer.from(JSON.stringify(config, null, 2) + '\n', 'utf8')));
+  writeFileAtomic(path.join(out, RUN_CONFIG_FILE), (fd) => writeAll(fd, Buffer.from(JSON.stringify(config, null, 2) + '\n', 'utf8')));
 }

@@ -6,9 +6,9 @@ import { type MetricRecord, parseMetricLines, splitCompleteLines } from './metri
 import { ReportError } from './report-error.js';
 import { type RunStatus, runStatus } from './run-status.js';
 
-export const METRICS_FILE = 'metrics.jsonl';
-export const RUN_CONFIG_FILE = 'config.json';
-export const EVAL_FILE = 'eval.json';
+import { EVAL_FILE, METRICS_FILE, RUN_CONFIG_FILE } from '../util/run-files.js';
+
+export { EVAL_FILE, METRICS_FILE, RUN_CONFIG_FILE } from '../util/run-files.js';
 
 export interface RunData {
   /** Short unique name for legends and tables (the folder's name, or more of its path when two runs share it). */

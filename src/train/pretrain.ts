@@ -19,6 +19,7 @@ import { manualSeed } from '../tensor/creation.js';
 import { getNumThreads, setNumThreads } from '../tensor/runtime.js';
 import { scope } from '../tensor/scope.js';
 import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
+import { METRICS_FILE, RUN_CONFIG_FILE } from '../util/run-files.js';
 import { languageModelArchitecture } from './architectures.js';
 import { ConfigError } from './config-error.js';
 import { evaluateLoss } from './evaluate.js';
@@ -95,8 +96,6 @@ export interface PretrainResult {
   stoppedBy: 'maxSteps' | 'timeLimit' | 'signal';
 }
 
-const METRICS_FILE = 'metrics.jsonl';
-const RUN_CONFIG_FILE = 'config.json';
 
 /** The resolved config for this invocation: fresh, or the saved one with the permitted changes. */
 function resolveConfig(layers: PretrainConfigInput[], saved: PretrainConfig | undefined): Readonly<PretrainConfig> {

@@ -10,6 +10,7 @@ import { ConfigError } from '../train/config-error.js';
 import { manualSeed } from '../tensor/creation.js';
 import { getNumThreads, setNumThreads } from '../tensor/runtime.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { METRICS_FILE } from '../util/run-files.js';
 import { evaluateImageClassifier } from './evaluate-images.js';
 import { type ImageData, type ImageDataSettings, IMAGE_DATA_DEFAULTS, prepareImageData } from './image-data.js';
 import { buildImageClassifier, type ImageModelSpec, loadImageClassifier, saveImageClassifier } from './image-model-folder.js';
@@ -129,7 +130,7 @@ export async function runImageClassification(input: Partial<ImageRunConfig> & { 
     if (config.mode === 'freeze' && config.from === null) throw new ConfigError('--mode freeze trains the head of a pretrained model; give --from DIR, or use --mode full');
 
     mkdirSync(config.out, { recursive: true });
-    const metricsFile = path.join(config.out, 'metrics.jsonl');
+    const metricsFile = path.join(config.out, METRICS_FILE);
     writeFileAtomic(metricsFile, () => {});
     const trainable = config.mode === 'freeze' ? model.namedParameters().filter(([n]) => n === model.headName || n.startsWith(model.headName + '.')).reduce((a, [, p]) => a + p.numel(), 0) : model.numParameters();
     callbacks.onStart?.({ config, data, parameters: model.numParameters(), trainable, newHead });
