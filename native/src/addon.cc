@@ -3,7 +3,13 @@
 
 #include <ATen/ScalarOps.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <sstream>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace kiln {
 
@@ -241,7 +247,28 @@ void registerAll(Napi::Env env, Napi::Object exports, const OpEntry* entries, si
 
 }  // namespace kiln
 
+// glibc's malloc serves blocks above a dynamic threshold (128 KiB at first) with mmap and hands
+// the top of the heap back to the kernel once more than twice that is free. A training step
+// allocates and frees the same activation-sized blocks (hundreds of KiB to MiBs) every step, so
+// by default the pages are unmapped and faulted in again each time: 520k minor page faults in
+// 400 steps of the nanoGPT char recipe against PyTorch's 60k, and about 10% of its throughput.
+// Keeping blocks up to 32 MiB on the heap and up to 128 MiB of free top in the process removes
+// that churn. Left alone when the user tuned malloc through the environment.
+static void keepFreedMemoryForReuse() {
+#if defined(__GLIBC__)
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr || std::getenv("MALLOC_TRIM_THRESHOLD_") != nullptr ||
+      (tunables != nullptr && std::strstr(tunables, "glibc.malloc.") != nullptr)) {
+    return;
+  }
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 128 << 20);
+#endif
+}
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  static const bool mallocTuned = (keepFreedMemoryForReuse(), true);
+  (void)mallocTuned;
   kiln::registerTensorOps(env, exports);
   kiln::registerMathOps(env, exports);
   kiln::registerNnOps(env, exports);
