@@ -128,6 +128,8 @@ export async function trainImageClassifier(options: TrainImageOptions): Promise<
   let step = 0;
   let lossSum = 0;
   let lossCount = 0;
+  /** The mean loss of the last regular line: an epoch that ends right after one repeats it. */
+  let lastLoss = Number.NaN;
   let valAccuracy: number | null = null;
   for (let epoch = 0; epoch < s.epochs; epoch++) {
     setModes(model, s.mode);
@@ -149,7 +151,8 @@ export async function trainImageClassifier(options: TrainImageOptions): Promise<
       lossSum += loss;
       lossCount++;
       if (step % s.logEvery === 0) {
-        log({ step, loss: lossSum / lossCount, lr, elapsed_s: elapsed() }, false);
+        lastLoss = lossSum / lossCount;
+        log({ step, loss: lastLoss, lr, elapsed_s: elapsed() }, false);
         lossSum = 0;
         lossCount = 0;
       }
@@ -157,7 +160,7 @@ export async function trainImageClassifier(options: TrainImageOptions): Promise<
     if (options.val != null && options.val.length > 0) {
       const evaluation = await evaluateImageClassifier(model, options.val, normalization, { batchSize: Math.max(s.batchSize, 256) });
       valAccuracy = evaluation.accuracy;
-      const trainLoss = lossCount > 0 ? lossSum / lossCount : Number.NaN;
+      const trainLoss = lossCount > 0 ? lossSum / lossCount : lastLoss;
       log({ step, loss: trainLoss, val_loss: evaluation.loss, val_accuracy: evaluation.accuracy, lr: scheduler.lastLr[0]!, elapsed_s: elapsed() }, true);
     } else if (lossCount > 0) {
       log({ step, loss: lossSum / lossCount, lr: scheduler.lastLr[0]!, elapsed_s: elapsed() }, false);
