@@ -13,8 +13,8 @@
  * Throughput: on this shared machine whole processes land in fast and slow phases, so one run
  * of each says little. After the two full runs the bench alternates short timed windows —
  * Kiln, PyTorch, then PyTorch, Kiln, … (`--windows` of each, `--window-steps` steps apiece,
- * fresh runs of the same recipe) — and compares the medians of the windows' training-loop
- * tokens/s, so that a slow phase hits both sides alike.
+ * fresh runs of the same recipe, each in a fresh process) — and compares the medians of the
+ * windows' training-loop tokens/s, so that a slow phase hits both sides alike.
  *
  * Prints a table, then, as the last line of stdout, one JSON object:
  *   {"kiln_tokens_per_s":…, "torch_tokens_per_s":…, "kiln_val_loss":…, "torch_val_loss":…}
@@ -28,6 +28,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../src/tensor/native.js';
 import { buildInfo, defaultCorpus, getNumThreads, pretrainLanguageModel } from '../src/index.js';
 import { PRETRAIN_DEFAULTS } from '../src/train/pretrain-config.js';
@@ -173,22 +174,36 @@ function runTorch(textFile: string, steps: number, threads: number, env: NodeJS.
     '--val-fraction', String(d.valFraction),
     '--seed', String(d.seed),
   ];
+  return runChild<TorchResult>(PYTHON, args, env, 'pretrain_torch.py');
+}
+
+/**
+ * A Kiln window in a fresh Node process, as each PyTorch window is a fresh Python process: the
+ * bench's own process has run the full recipe and holds its heap, threads and allocator state.
+ */
+function runKilnProcess(textFile: string, outDir: string, steps: number, threads: number, env: NodeJS.ProcessEnv): Promise<KilnResult> {
+  const args = [fileURLToPath(import.meta.url), KILN_WINDOW, textFile, outDir, String(steps), String(threads)];
+  return runChild<KilnResult>(process.execPath, args, env, 'the Kiln window');
+}
+
+/** Runs a child that prints its result as the last line of stdout (stderr passes through). */
+function runChild<T>(command: string, args: string[], env: NodeJS.ProcessEnv, name: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => (stdout += chunk));
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0) {
-        reject(new Error(`pretrain_torch.py exited with code ${code}; its error is printed above`));
+        reject(new Error(`${name} exited with code ${code}; its error is printed above`));
         return;
       }
       const last = stdout.trim().split('\n').pop() ?? '';
       try {
-        resolve(JSON.parse(last) as TorchResult);
+        resolve(JSON.parse(last) as T);
       } catch {
-        reject(new Error(`pretrain_torch.py printed no JSON result; its output was:\n${stdout}`));
+        reject(new Error(`${name} printed no JSON result; its output was:\n${stdout}`));
       }
     });
   });
@@ -234,7 +249,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < windows; round++) {
       process.stderr.write(`[bench:pretrain] throughput window ${round + 1}/${windows}: ${windowSteps} steps each ...\n`);
       const sides = [
-        async () => kilnWindows.push((await runKiln(textFile, path.join(work, 'window'), windowSteps, threads)).tokensPerSecond),
+        async () => kilnWindows.push((await runKilnProcess(textFile, path.join(work, 'window'), windowSteps, threads, env)).tokensPerSecond),
         async () => torchWindows.push((await runTorch(textFile, windowSteps, threads, env)).tokens_per_s),
       ];
       if (round % 2 === 1) sides.reverse();
@@ -286,7 +301,15 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
+/** The hidden first argument that makes this file run one Kiln window and print its result. */
+const KILN_WINDOW = '--kiln-window';
+
+async function kilnWindow(argv: string[]): Promise<void> {
+  const [textFile, outDir, steps, threads] = argv;
+  console.log(JSON.stringify(await runKiln(textFile!, outDir!, Number(steps), Number(threads))));
+}
+
+(process.argv[2] === KILN_WINDOW ? kilnWindow(process.argv.slice(3)) : main()).catch((error: unknown) => {
   process.stderr.write(`bench:pretrain: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 1;
 });
