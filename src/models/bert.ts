@@ -13,11 +13,12 @@ import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Dropout } from '../nn/dropout.js';
 import { Embedding } from '../nn/embedding.js';
-import { crossEntropy, scaledDotProductAttention } from '../nn/functional.js';
+import { crossEntropy } from '../nn/functional.js';
 import { normal_, ones_, zeros_ } from '../nn/init.js';
 import { LayerNorm } from '../nn/layer-norm.js';
 import { Linear } from '../nn/linear.js';
 import { Module } from '../nn/module.js';
+import { QKVSelfAttention } from '../nn/qkv-self-attention.js';
 import { Parameter } from '../nn/parameter.js';
 import { noGrad } from '../tensor/autograd.js';
 import { type BertConfig, bertConfig } from './bert-config.js';
@@ -78,35 +79,9 @@ export class BertEmbeddings extends Module {
 }
 
 /** Multi-head self-attention with separate query, key and value projections. (B, T, C) -> (B, T, C). */
-export class BertSelfAttention extends Module {
-  query: Linear;
-  key: Linear;
-  value: Linear;
-  readonly numHeads: number;
-  readonly headDim: number;
-  readonly dropout: number;
-
+export class BertSelfAttention extends QKVSelfAttention {
   constructor(config: Readonly<BertConfig>) {
-    super();
-    const C = config.hiddenSize;
-    this.query = new Linear(C, C);
-    this.key = new Linear(C, C);
-    this.value = new Linear(C, C);
-    this.numHeads = config.numAttentionHeads;
-    this.headDim = C / this.numHeads;
-    this.dropout = config.attentionDropout;
-  }
-
-  /** x (B, T, C), additiveMask (B, 1, 1, T) or null -> (B, T, C), heads merged */
-  forward(x: Tensor, additiveMask: Tensor | null): Tensor {
-    const [B, T, C] = x.shape as [number, number, number];
-    const heads = (projection: Linear): Tensor =>
-      projection.forward(x).view(B, T, this.numHeads, this.headDim).transpose(1, 2); // (B, T, C) -> (B, nh, T, hs)
-    const y = scaledDotProductAttention(heads(this.query), heads(this.key), heads(this.value), {
-      attnMask: additiveMask,
-      dropoutP: this.training ? this.dropout : 0,
-    }); // (B, nh, T, hs)
-    return y.transpose(1, 2).reshape(B, T, C); // (B, nh, T, hs) -> (B, T, C)
+    super(config.hiddenSize, config.numAttentionHeads, config.attentionDropout);
   }
 }
 

@@ -44,6 +44,7 @@ export { TransformerEncoderBlock } from './transformer-encoder-block.js';
 export type { TransformerEncoderBlockOptions } from './transformer-encoder-block.js';
 export { CausalSelfAttention } from './causal-self-attention.js';
 export type { CausalSelfAttentionOptions } from './causal-self-attention.js';
+export { QKVSelfAttention } from './qkv-self-attention.js';
 export { MLP } from './mlp.js';
 export type { MLPOptions } from './mlp.js';
 export { GPTBlock } from './gpt-block.js';

@@ -12,11 +12,11 @@
  */
 import { Conv2d } from '../../nn/conv2d.js';
 import { Dropout } from '../../nn/dropout.js';
-import { scaledDotProductAttention } from '../../nn/functional.js';
 import { normal_, zeros_ } from '../../nn/init.js';
 import { LayerNorm } from '../../nn/layer-norm.js';
 import { Linear } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
+import { QKVSelfAttention } from '../../nn/qkv-self-attention.js';
 import { Parameter } from '../../nn/parameter.js';
 import { noGrad } from '../../tensor/autograd.js';
 import { zeros } from '../../tensor/creation.js';
@@ -98,28 +98,9 @@ export class ViTEmbeddings extends Module {
 }
 
 /** Separate query, key and value projections; (B, T, C) -> (B, T, C), heads merged. */
-export class ViTSelfAttention extends Module {
-  query: Linear;
-  key: Linear;
-  value: Linear;
-  readonly numHeads: number;
-  readonly dropout: number;
-
+export class ViTSelfAttention extends QKVSelfAttention {
   constructor(c: Readonly<ViTConfig>) {
-    super();
-    this.query = new Linear(c.hiddenSize, c.hiddenSize);
-    this.key = new Linear(c.hiddenSize, c.hiddenSize);
-    this.value = new Linear(c.hiddenSize, c.hiddenSize);
-    this.numHeads = c.numAttentionHeads;
-    this.dropout = c.attentionDropout;
-  }
-
-  forward(x: Tensor): Tensor {
-    const [B, T, C] = x.shape as [number, number, number];
-    const hs = C / this.numHeads;
-    const heads = (projection: Linear): Tensor => projection.forward(x).view(B, T, this.numHeads, hs).transpose(1, 2); // (B, nh, T, hs)
-    const y = scaledDotProductAttention(heads(this.query), heads(this.key), heads(this.value), { dropoutP: this.training ? this.dropout : 0 }); // (B, nh, T, hs)
-    return y.transpose(1, 2).reshape(B, T, C); // (B, T, C)
+    super(c.hiddenSize, c.numAttentionHeads, c.attentionDropout);
   }
 }
 
