@@ -4,9 +4,7 @@
  * are inline like the report's.
  */
 import { type ChartSpec, METRICS_DATASET, metricCharts } from './chart-specs.js';
-import { escapeHtml, jsonForScript } from './html.js';
-import { PAGE_STYLE } from './page-style.js';
-import { vegaScriptTags } from './vega-bundles.js';
+import { chartDivs, chartPage } from './chart-page.js';
 
 /**
  * The page's script. Each chart is a vega-embed view; `window.kilnViews[id]` exposes it. A
@@ -69,25 +67,11 @@ export function dashboardCharts(runs: readonly string[]): ChartSpec[] {
 
 export function renderDashboardHtml(title: string, runs: readonly string[]): string {
   const charts = dashboardCharts(runs);
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${escapeHtml(title)}</title>
-<style>${PAGE_STYLE}</style>
-${vegaScriptTags()}
-</head>
-<body>
-<h1>${escapeHtml(title)}</h1>
-<p class="note">Updates as the runs log (<span id="kiln-connection">connecting</span>).</p>
+  const body = `<p class="note">Updates as the runs log (<span id="kiln-connection">connecting</span>).</p>
 <p class="error" id="kiln-error" hidden></p>
 <h2>Runs</h2>
 <table id="kiln-runs"><thead><tr><th>run</th><th>status</th><th>step</th><th>folder</th></tr></thead><tbody></tbody></table>
 <h2>Charts</h2>
-${charts.map((c) => `<div class="chart" id="chart-${escapeHtml(c.id)}"></div>`).join('\n')}
-<script type="application/json" id="kiln-charts">${jsonForScript(charts)}</script>
-<script>${CLIENT_SCRIPT}</script>
-</body>
-</html>
-`;
+${chartDivs(charts)}`;
+  return chartPage(title, body, charts, CLIENT_SCRIPT);
 }

@@ -2,13 +2,12 @@
  * The self-contained HTML report: Vega, Vega-Lite and vega-embed inline, the chart specs (data
  * included) as JSON, tables as plain HTML. Opens from a file without a network.
  */
+import { chartDivs, chartPage } from './chart-page.js';
 import type { ChartSpec } from './chart-specs.js';
 import { configTableHtml } from './config-table.js';
-import { escapeHtml, formatNumber, htmlTable, jsonForScript } from './html.js';
-import { PAGE_STYLE } from './page-style.js';
+import { escapeHtml, formatNumber, htmlTable } from './html.js';
 import type { RunData } from './run-data.js';
 import { summarizeRun } from './run-summary.js';
-import { vegaScriptTags } from './vega-bundles.js';
 
 /** A block of HTML placed after the summary, e.g. a leaderboard. */
 export interface ReportSection {
@@ -52,11 +51,10 @@ export function summaryTableHtml(runs: readonly RunData[]): string {
 }
 
 function runSections(runs: readonly RunData[], charts: readonly ChartSpec[]): string {
-  const chartDivs = charts.map((c) => `<div class="chart" id="chart-${escapeHtml(c.id)}"></div>`).join('\n');
   return `<h2>${runs.length > 1 ? 'Comparison' : 'Summary'}</h2>
 ${summaryTableHtml(runs)}
 <h2>Charts</h2>
-${charts.length === 0 ? '<p>No metrics logged yet.</p>' : chartDivs}
+${charts.length === 0 ? '<p>No metrics logged yet.</p>' : chartDivs(charts)}
 <h2>Configuration</h2>
 ${configTableHtml(runs)}`;
 }
@@ -66,23 +64,9 @@ export function renderReportHtml(options: { title: string; runs: readonly RunDat
   const { title, runs, charts } = options;
   const sections = (options.sections ?? []).map((s) => `<h2>${escapeHtml(s.title)}</h2>\n${s.html}`).join('\n');
   const runList = runs.map((r) => `<li><code>${escapeHtml(r.name)}</code>: ${escapeHtml(r.dir)}</li>`).join('\n');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>${escapeHtml(title)}</title>
-<style>${PAGE_STYLE}</style>
-${vegaScriptTags()}
-</head>
-<body>
-<h1>${escapeHtml(title)}</h1>
-<p class="note">Written by Kiln on ${escapeHtml(new Date().toISOString())}.</p>
+  const body = `<p class="note">Written by Kiln on ${escapeHtml(new Date().toISOString())}.</p>
 ${runs.length === 0 ? '' : `<ul>\n${runList}\n</ul>`}
 ${sections}
-${runs.length === 0 ? '' : runSections(runs, charts)}
-<script type="application/json" id="kiln-charts">${jsonForScript(charts)}</script>
-<script>${EMBED_SCRIPT}</script>
-</body>
-</html>
-`;
+${runs.length === 0 ? '' : runSections(runs, charts)}`;
+  return chartPage(title, body, charts, EMBED_SCRIPT);
 }
