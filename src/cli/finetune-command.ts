@@ -1,14 +1,15 @@
 /** `kiln finetune`: flags → finetune, with progress on the terminal and the test metrics at the end. */
 import { type FinetuneConfig, FINETUNE_DEFAULTS } from '../finetune/finetune-config.js';
-import { camelCase, kebabCase } from '../train/pretrain-config.js';
-import { type FlagKind, type FlagSpec, formatFlags, parseFlags } from './args.js';
+import { camelCase } from '../train/pretrain-config.js';
+import { type FlagSpec, formatFlags, parseFlags } from './args.js';
 import { readConfigFile } from './config-file.js';
 import { reportRun } from './run-report.js';
+import { type SettingFlag, settingFlags } from './setting-flags.js';
 import { withStopSignals } from './stop-signals.js';
 
 export const FINETUNE_SUMMARY = 'fine-tune a model for classification or generation';
 
-const SETTINGS: Record<keyof FinetuneConfig, { kind: FlagKind; help: string; valueName?: string }> = {
+const SETTINGS: Record<keyof FinetuneConfig, SettingFlag> = {
   task: { kind: 'string', help: 'classify (a label per text) or generate (a completion per prompt)', valueName: 'classify|generate' },
   from: { kind: 'string', help: 'a model folder (kiln pretrain, or Hugging Face GPT-2/Llama/BERT) or scratch:gpt|llama|bert|lstm', valueName: 'DIR|scratch:ARCH' },
   train: { kind: 'string', help: "training data: .csv/.tsv/.jsonl, a folder of label sub-folders, or 'default' (spam vs ham)", valueName: 'PATH|default' },
@@ -58,14 +59,8 @@ const SETTINGS: Record<keyof FinetuneConfig, { kind: FlagKind; help: string; val
   out: { kind: 'string', help: 'run folder: metrics.jsonl, config.json, model/, best/', valueName: 'DIR' },
 };
 
-function defaultText(value: unknown): string {
-  if (value === null) return 'unset';
-  if (Array.isArray(value)) return value.length === 0 ? 'per architecture' : value.join(',');
-  return String(value);
-}
-
 export const FINETUNE_FLAGS: readonly FlagSpec[] = [
-  ...(Object.keys(SETTINGS) as (keyof FinetuneConfig)[]).map((key) => ({ name: kebabCase(key), ...SETTINGS[key], defaultText: defaultText(FINETUNE_DEFAULTS[key]) })),
+  ...settingFlags(SETTINGS, FINETUNE_DEFAULTS, (list) => (list.length === 0 ? 'per architecture' : list.join(','))),
   { name: 'config', kind: 'string', help: 'JSON file of settings with the same keys; flags override it', valueName: 'FILE' },
   { name: 'json', kind: 'boolean', help: 'print the result (test metrics included) as one JSON object at the end' },
   { name: 'no-report', kind: 'boolean', help: 'do not write OUT/report.html (curves, confusion matrix) at the end' },

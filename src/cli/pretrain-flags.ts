@@ -1,8 +1,9 @@
 /** The flags of `kiln pretrain`: one per PretrainConfig key (kebab-case), plus --config, --resume, --help. */
-import { type PretrainConfig, PRETRAIN_DEFAULTS, camelCase, kebabCase } from '../train/pretrain-config.js';
-import type { FlagKind, FlagSpec } from './args.js';
+import { type PretrainConfig, PRETRAIN_DEFAULTS, camelCase } from '../train/pretrain-config.js';
+import type { FlagSpec } from './args.js';
+import { type SettingFlag, settingFlags } from './setting-flags.js';
 
-const SETTINGS: Record<keyof PretrainConfig, { kind: FlagKind; help: string; valueName?: string }> = {
+const SETTINGS: Record<keyof PretrainConfig, SettingFlag> = {
   arch: { kind: 'string', help: 'model: gpt, llama, lstm (next-token objective) or bert (masked-LM objective)', valueName: 'gpt|llama|bert|lstm' },
   data: { kind: 'list', help: "text files, folders, .jsonl/.csv files, or 'default' (Moby-Dick + State of the Union)", valueName: 'PATH...|default' },
   tokenizer: { kind: 'string', help: "'char', 'gpt2' (GPT-2's BPE), 'bpe' (byte-level BPE trained on the data, --vocab-size tokens) or a tokenizer.json path", valueName: 'char|gpt2|bpe|PATH' },
@@ -33,18 +34,8 @@ const SETTINGS: Record<keyof PretrainConfig, { kind: FlagKind; help: string; val
   out: { kind: 'string', help: 'run folder: metrics.jsonl, model/, best/, state/', valueName: 'DIR' },
 };
 
-function defaultText(value: unknown): string {
-  if (value === null) return 'unset';
-  if (Array.isArray(value)) return value.join(' ');
-  return String(value);
-}
-
 export const PRETRAIN_FLAGS: readonly FlagSpec[] = [
-  ...(Object.keys(SETTINGS) as (keyof PretrainConfig)[]).map((key) => ({
-    name: kebabCase(key),
-    ...SETTINGS[key],
-    defaultText: defaultText(PRETRAIN_DEFAULTS[key]),
-  })),
+  ...settingFlags(SETTINGS, PRETRAIN_DEFAULTS, (list) => list.join(' ')),
   { name: 'config', kind: 'string', help: 'JSON file of settings with the same keys (kebab-case or camelCase); flags override it', valueName: 'FILE' },
   { name: 'resume', kind: 'boolean', help: 'continue the run in --out from its last checkpoint' },
   { name: 'no-report', kind: 'boolean', help: 'do not write OUT/report.html (loss, learning-rate and throughput charts) at the end' },
