@@ -4,7 +4,7 @@
  * values are ConfigErrors).
  */
 import { ConfigError } from '../train/config-error.js';
-import { camelCase, kebabCase, parseDuration } from '../train/pretrain-config.js';
+import { kebabCase, normalizeConfigLayer, parseDuration } from '../train/pretrain-config.js';
 
 export type FinetuneTask = 'classify' | 'generate';
 export type FinetuneMode = 'full' | 'freeze' | 'lora';
@@ -259,28 +259,13 @@ function checkValue(key: keyof FinetuneConfig, value: unknown): unknown {
   }
 }
 
-function normalizeLayer(layer: FinetuneConfigInput, index: number): Partial<FinetuneConfig> {
-  if (layer === null || typeof layer !== 'object' || Array.isArray(layer)) {
-    throw new ConfigError(`config layer ${index} must be an object of settings, got ${JSON.stringify(layer)}`);
-  }
-  const out: Record<string, unknown> = {};
-  for (const [rawKey, value] of Object.entries(layer)) {
-    const key = camelCase(rawKey);
-    if (!(FINETUNE_CONFIG_KEYS as string[]).includes(key)) {
-      throw new ConfigError(`unknown setting '${rawKey}'; the settings are ${FINETUNE_CONFIG_KEYS.map(kebabCase).join(', ')}`);
-    }
-    if (value !== undefined) out[key] = checkValue(key as keyof FinetuneConfig, value);
-  }
-  return out as Partial<FinetuneConfig>;
-}
-
 /**
  * The defaults overridden by each layer in turn: a new, frozen, checked config. Pure.
  * @example resolveFinetuneConfig({ from: 'runs/pretrain/best', trainSize: 200 }, { mode: 'lora' })
  */
 export function resolveFinetuneConfig(...layers: FinetuneConfigInput[]): Readonly<FinetuneConfig> {
   const config: FinetuneConfig = { ...FINETUNE_DEFAULTS, loraTargets: [] };
-  layers.forEach((layer, i) => Object.assign(config, normalizeLayer(layer, i)));
+  layers.forEach((layer, i) => Object.assign(config, normalizeConfigLayer<FinetuneConfig>(layer, i, FINETUNE_CONFIG_KEYS, checkValue)));
   if (config.minLr > config.lr) throw new ConfigError(`min-lr (${config.minLr}) must not exceed lr (${config.lr})`);
   if (config.val === null && config.test === null && config.valFraction + config.testFraction >= 1) {
     throw new ConfigError(`val-fraction + test-fraction (${config.valFraction} + ${config.testFraction}) must leave training data; lower them`);

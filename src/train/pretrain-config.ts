@@ -217,20 +217,28 @@ function checkValue(key: keyof PretrainConfig, value: unknown): unknown {
   }
 }
 
-/** A layer's keys in camelCase, checked against the known keys. */
-function normalizeLayer(layer: PretrainConfigInput, index: number): Partial<PretrainConfig> {
+/**
+ * A config layer's keys in camelCase, each checked against `keys` and its value by `check`;
+ * undefined values are dropped. Shared by the pretraining and fine-tuning configs.
+ */
+export function normalizeConfigLayer<C>(layer: unknown, index: number, keys: readonly (keyof C & string)[], check: (key: keyof C, value: unknown) => unknown): Partial<C> {
   if (layer === null || typeof layer !== 'object' || Array.isArray(layer)) {
     throw new ConfigError(`config layer ${index} must be an object of settings, got ${JSON.stringify(layer)}`);
   }
   const out: Record<string, unknown> = {};
   for (const [rawKey, value] of Object.entries(layer)) {
     const key = camelCase(rawKey);
-    if (!(PRETRAIN_CONFIG_KEYS as string[]).includes(key)) {
-      throw new ConfigError(`unknown setting '${rawKey}'; the settings are ${PRETRAIN_CONFIG_KEYS.map(kebabCase).join(', ')}`);
+    if (!(keys as readonly string[]).includes(key)) {
+      throw new ConfigError(`unknown setting '${rawKey}'; the settings are ${keys.map(kebabCase).join(', ')}`);
     }
-    if (value !== undefined) out[key] = checkValue(key as keyof PretrainConfig, value);
+    if (value !== undefined) out[key] = check(key as keyof C, value);
   }
-  return out as Partial<PretrainConfig>;
+  return out as Partial<C>;
+}
+
+/** A pretraining config layer's keys in camelCase, checked against the known keys. */
+function normalizeLayer(layer: PretrainConfigInput, index: number): Partial<PretrainConfig> {
+  return normalizeConfigLayer<PretrainConfig>(layer, index, PRETRAIN_CONFIG_KEYS, checkValue);
 }
 
 /**
