@@ -18,7 +18,7 @@ import type { FinetuneConfig } from './finetune-config.js';
 import { type FinetuneLog, type LoopResult, runFinetuneLoop, writeRunConfig } from './loop.js';
 import { saveLoraAdapter, withLoraMerged } from './lora.js';
 import { startingPoint } from './start.js';
-import { finetuneOptimizer, setUpTrainable, type TrainableSetup } from './trainable.js';
+import { finetuneOptimizer, loraSettingsFor, setUpTrainable, type TrainableSetup } from './trainable.js';
 import { ConfigError } from '../train/config-error.js';
 
 export interface ClassifyRunHooks {
@@ -94,14 +94,13 @@ export async function finetuneClassifier(config: Readonly<FinetuneConfig>, hooks
   hooks.onStart?.({ config, labels: data.labelNames, trainExamples: train.length, valExamples: val.length, testExamples: data.test.examples.length, maxSteps, trainable });
 
   const made = { by: 'finetune', config: { ...config } as Record<string, unknown>, date: new Date().toISOString() };
-  const loraSettings = { rank: config.loraRank, alpha: config.loraAlpha, dropout: config.loraDropout, targets: config.loraTargets.length > 0 ? config.loraTargets : backbone.defaultLoraTargets };
+  const loraSettings = loraSettingsFor(config, backbone);
   const metricKey: keyof FinetuneLog = config.metric === 'accuracy' ? 'val_accuracy' : config.metric === 'loss' ? 'val_loss' : 'val_macro_f1';
 
   const loop = await runFinetuneLoop({
     config,
     out,
     metricKey,
-    higherIsBetter: metricKey !== 'val_loss',
     maxSteps,
     optimizer,
     multipliers,

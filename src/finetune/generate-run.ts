@@ -16,7 +16,7 @@ import { type FinetuneLog, type LoopResult, runFinetuneLoop, writeRunConfig } fr
 import { saveLoraAdapter, withLoraMerged } from './lora.js';
 import { stratifiedSplit } from './split.js';
 import { startingPoint } from './start.js';
-import { finetuneOptimizer, setUpTrainable, type TrainableSetup } from './trainable.js';
+import { finetuneOptimizer, loraSettingsFor, setUpTrainable, type TrainableSetup } from './trainable.js';
 
 export interface GenerateRunHooks {
   onLog?: ((log: FinetuneLog, info: { maxSteps: number; isEval: boolean }) => void) | undefined;
@@ -72,14 +72,13 @@ export async function finetuneGenerator(config: Readonly<FinetuneConfig>, hooks:
   writeRunConfig(config.out, config);
   hooks.onStart?.({ config, trainExamples: train.length, valExamples: data.val.length, testExamples: data.test.length, maxSteps, trainable });
   const made = { by: 'finetune', config: { ...config } as Record<string, unknown>, date: new Date().toISOString() };
-  const loraSettings = { rank: config.loraRank, alpha: config.loraAlpha, dropout: config.loraDropout, targets: config.loraTargets.length > 0 ? config.loraTargets : backbone.defaultLoraTargets };
+  const loraSettings = loraSettingsFor(config, backbone);
   const metricKey: keyof FinetuneLog = config.metric === 'rouge_l' ? 'val_rouge_l' : config.metric === 'loss' ? 'val_loss' : 'val_exact_match';
 
   const loop = await runFinetuneLoop({
     config,
     out: config.out,
     metricKey,
-    higherIsBetter: metricKey !== 'val_loss',
     maxSteps,
     optimizer,
     multipliers,

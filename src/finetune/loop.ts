@@ -35,9 +35,8 @@ export type StoppedBy = 'maxSteps' | 'timeLimit' | 'signal' | 'earlyStopping';
 export interface LoopHooks {
   config: Readonly<FinetuneConfig>;
   out: string;
-  /** The validation metric key that picks the best checkpoint (e.g. 'val_macro_f1'), and its direction. */
+  /** The validation metric key that picks the best checkpoint (e.g. 'val_macro_f1'); lower is better only for val_loss. */
   metricKey: keyof FinetuneLog;
-  higherIsBetter: boolean;
   maxSteps: number;
   optimizer: AdamW;
   /** Each group's lr multiplier (layer-wise decay): the schedule's floor scales with it. */
@@ -100,7 +99,7 @@ export async function runFinetuneLoop(hooks: LoopHooks): Promise<LoopResult> {
     lossCount = 0;
     hooks.save(path.join(out, 'model'), step, metrics);
     const value = metrics[hooks.metricKey] as number | undefined;
-    const score = value === undefined || Number.isNaN(value) ? Number.NEGATIVE_INFINITY : hooks.higherIsBetter ? value : -value;
+    const score = value === undefined || Number.isNaN(value) ? Number.NEGATIVE_INFINITY : hooks.metricKey !== 'val_loss' ? value : -value;
     const improved = score > bestScore || bestStep === 0;
     if (improved) {
       bestScore = score;

@@ -7,7 +7,7 @@ import type { Parameter } from '../nn/parameter.js';
 import { AdamW } from '../optim/adamw.js';
 import { ConfigError } from '../train/config-error.js';
 import type { Backbone } from './backbone.js';
-import { applyLora } from './lora.js';
+import { applyLora, type LoraSettings } from './lora.js';
 import type { FinetuneConfig } from './finetune-config.js';
 
 export interface TrainableSetup {
@@ -20,6 +20,12 @@ export interface TrainableSetup {
 }
 
 type ModeSettings = Pick<FinetuneConfig, 'mode' | 'freezeLayers' | 'loraRank' | 'loraAlpha' | 'loraDropout' | 'loraTargets'>;
+
+/** The run's LoRA settings: its targets, else the backbone's default targets. */
+export function loraSettingsFor(config: ModeSettings, backbone: Backbone): LoraSettings {
+  const targets = config.loraTargets.length > 0 ? config.loraTargets : backbone.defaultLoraTargets;
+  return { rank: config.loraRank, alpha: config.loraAlpha, dropout: config.loraDropout, targets };
+}
 
 /**
  * Applies the mode to `model` (the whole trained module: the backbone's, plus a head) in place.
@@ -35,8 +41,7 @@ export function setUpTrainable(model: Module, backbone: Backbone, config: ModeSe
     freezeBackbone(() => true);
   } else if (config.mode === 'lora') {
     freezeBackbone(() => true);
-    const targets = config.loraTargets.length > 0 ? config.loraTargets : backbone.defaultLoraTargets;
-    loraLayers = applyLora(backbone.module, { rank: config.loraRank, alpha: config.loraAlpha, dropout: config.loraDropout, targets });
+    loraLayers = applyLora(backbone.module, loraSettingsFor(config, backbone));
   }
   if (config.freezeLayers > 0) {
     if (config.freezeLayers > backbone.numLayers) {
