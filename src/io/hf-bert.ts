@@ -21,7 +21,7 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { BertForMaskedLM, BertForSequenceClassification, BertModel } from '../models/bert.js';
 import { type BertConfig, bertConfig } from '../models/bert-config.js';
-import { CONFIG_FILE, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightProblems, writeFolder } from './hf-folder.js';
+import { CONFIG_FILE, configFields, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightProblems, writeFolder } from './hf-folder.js';
 
 const folderError = folderErrors('BERT');
 
@@ -87,8 +87,8 @@ function architectureOf(model: AnyBert): BertArchitecture {
  * setting and what is supported; settings that do not change the network are ignored.
  */
 export function bertConfigFromHf(hf: unknown, dir = '<config>'): HfBertConfig {
-  if (hf === null || typeof hf !== 'object' || Array.isArray(hf)) throw folderError(dir, `${CONFIG_FILE} must hold a JSON object`);
-  const c = hf as Record<string, unknown>;
+  const fields = configFields(hf, dir, folderError, "Kiln's BERT");
+  const c = fields.json;
   if (c['model_type'] !== undefined && c['model_type'] !== 'bert') {
     throw folderError(dir, `model_type '${String(c['model_type'])}' is not supported here; this loader reads model_type 'bert' (${BERT_ARCHITECTURES.join(', ')})`);
   }
@@ -99,10 +99,7 @@ export function bertConfigFromHf(hf: unknown, dir = '<config>'): HfBertConfig {
     throw folderError(dir, `architecture ${unsupported.join(', ')} is not supported; supported: ${BERT_ARCHITECTURES.join(', ')}`);
   }
   const architecture = (names[0] ?? 'BertModel') as BertArchitecture;
-  const requireSetting = (key: string, want: unknown, fallback: unknown, why: string): void => {
-    const value = c[key] ?? fallback;
-    if (value !== want) throw folderError(dir, `${key} = ${JSON.stringify(value)} is not supported (Kiln's BERT needs ${JSON.stringify(want)}: ${why})`);
-  };
+  const requireSetting = fields.require;
   requireSetting('hidden_act', 'gelu', 'gelu', "the exact (erf) GELU; other activations ('gelu_new', 'relu', …) are not implemented");
   requireSetting('position_embedding_type', 'absolute', 'absolute', 'learned absolute positions; relative_key and relative_key_query are not implemented');
   requireSetting('is_decoder', false, false, 'an encoder with bidirectional attention');
@@ -112,17 +109,8 @@ export function bertConfigFromHf(hf: unknown, dir = '<config>'): HfBertConfig {
   if (problemType !== undefined && problemType !== null && problemType !== 'single_label_classification') {
     throw folderError(dir, `problem_type = ${JSON.stringify(problemType)} is not supported; Kiln's BertForSequenceClassification is single-label classification`);
   }
-  const integer = (key: string, fallback?: number): number => {
-    const value = c[key] ?? fallback;
-    if (value === undefined) throw folderError(dir, `${CONFIG_FILE} lacks '${key}'`);
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw folderError(dir, `${CONFIG_FILE}: '${key}' must be a non-negative integer, got ${JSON.stringify(value)}`);
-    return value;
-  };
-  const number = (key: string, fallback: number): number => {
-    const value = c[key] ?? fallback;
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw folderError(dir, `${CONFIG_FILE}: '${key}' must be a number, got ${JSON.stringify(value)}`);
-    return value;
-  };
+  const integer = (key: string, fallback?: number): number => fields.integer(key, fallback, 0);
+  const { number } = fields;
   const id2label = c['id2label'];
   const numLabels = id2label !== null && typeof id2label === 'object' ? Object.keys(id2label).length : integer('num_labels', 2);
   const classifierDropout = c['classifier_dropout'] === undefined || c['classifier_dropout'] === null ? undefined : number('classifier_dropout', 0);

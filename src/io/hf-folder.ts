@@ -22,6 +22,47 @@ export function folderErrors(kind: string): FolderError {
   return (dir, problem) => new ModelFolderError(`${kind} folder ${dir}: ${problem}`);
 }
 
+/** Checked reads of config.json's fields; each failure is a folder error naming the field. */
+export interface ConfigFields {
+  /** config.json as an object. */
+  readonly json: Record<string, unknown>;
+  /** An integer ≥ `min` (1: "positive", 0: "non-negative"); missing without a fallback is an error. */
+  integer(key: string, fallback?: number, min?: 0 | 1): number;
+  /** A finite number, or the fallback when missing. */
+  number(key: string, fallback: number): number;
+  /** The field (or the fallback when missing) must be `want`; `why` says what the model needs it for. */
+  require(key: string, want: unknown, fallback: unknown, why: string): void;
+}
+
+/**
+ * The field readers over config.json's parsed JSON (which must be an object), for a folder of
+ * `dir` whose model is `model` (e.g. "Kiln's GPT").
+ */
+export function configFields(json: unknown, dir: string, error: FolderError, model: string): ConfigFields {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw error(dir, `${CONFIG_FILE} must hold a JSON object`);
+  const c = json as Record<string, unknown>;
+  return {
+    json: c,
+    integer(key, fallback, min = 1) {
+      const value = c[key] ?? fallback;
+      if (value === undefined) throw error(dir, `${CONFIG_FILE} lacks '${key}'`);
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+        throw error(dir, `${CONFIG_FILE}: '${key}' must be a ${min === 1 ? 'positive' : 'non-negative'} integer, got ${JSON.stringify(value)}`);
+      }
+      return value;
+    },
+    number(key, fallback) {
+      const value = c[key] ?? fallback;
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw error(dir, `${CONFIG_FILE}: '${key}' must be a number, got ${JSON.stringify(value)}`);
+      return value;
+    },
+    require(key, want, fallback, why) {
+      const value = c[key] ?? fallback;
+      if (value !== want) throw error(dir, `${key} = ${JSON.stringify(value)} is not supported (${model} needs ${JSON.stringify(want)}: ${why})`);
+    },
+  };
+}
+
 /** Names for a message: the first 20, then how many in all. */
 export function listNames(items: string[]): string {
   return items.slice(0, 20).join(', ') + (items.length > 20 ? `, … (${items.length} in all)` : '');

@@ -17,7 +17,7 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { GPT } from '../models/gpt.js';
 import { type GPTConfig, gptConfig } from '../models/gpt-config.js';
-import { CONFIG_FILE, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightProblems, writeFolder } from './hf-folder.js';
+import { CONFIG_FILE, configFields, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightProblems, writeFolder } from './hf-folder.js';
 
 const folderError = folderErrors('GPT-2');
 
@@ -44,8 +44,8 @@ export interface LoadedGpt2Folder {
  * do not change the network (token ids, summary heads, use_cache, …) are ignored.
  */
 export function gptConfigFromHf(hf: unknown, dir = '<config>'): Readonly<GPTConfig> {
-  if (hf === null || typeof hf !== 'object' || Array.isArray(hf)) throw folderError(dir, `${CONFIG_FILE} must hold a JSON object`);
-  const c = hf as Record<string, unknown>;
+  const fields = configFields(hf, dir, folderError, "Kiln's GPT");
+  const c = fields.json;
   if (c['model_type'] !== undefined && c['model_type'] !== 'gpt2') {
     throw folderError(dir, `model_type '${String(c['model_type'])}' is not supported here; this loader reads model_type 'gpt2' (${SUPPORTED_ARCHITECTURES.join(', ')})`);
   }
@@ -61,21 +61,7 @@ export function gptConfigFromHf(hf: unknown, dir = '<config>'): Readonly<GPTConf
   if (typeof activation !== 'string' || !SUPPORTED_ACTIVATIONS.includes(activation)) {
     throw folderError(dir, `activation_function '${String(activation)}' is not supported; supported: ${SUPPORTED_ACTIVATIONS.join(', ')}`);
   }
-  const integer = (key: string): number => {
-    const value = c[key];
-    if (value === undefined) throw folderError(dir, `${CONFIG_FILE} lacks '${key}'`);
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw folderError(dir, `${CONFIG_FILE}: '${key}' must be a positive integer, got ${JSON.stringify(value)}`);
-    return value;
-  };
-  const number = (key: string, fallback: number): number => {
-    const value = c[key] ?? fallback;
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw folderError(dir, `${CONFIG_FILE}: '${key}' must be a number, got ${JSON.stringify(value)}`);
-    return value;
-  };
-  const requireSetting = (key: string, want: unknown, fallback: unknown, why: string): void => {
-    const value = c[key] ?? fallback;
-    if (value !== want) throw folderError(dir, `${key} = ${JSON.stringify(value)} is not supported (Kiln's GPT needs ${JSON.stringify(want)}: ${why})`);
-  };
+  const { integer, number, require: requireSetting } = fields;
   const nEmbd = integer('n_embd');
   const nInner = c['n_inner'];
   if (nInner !== undefined && nInner !== null && nInner !== 4 * nEmbd) {

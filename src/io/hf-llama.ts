@@ -11,7 +11,7 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Llama } from '../models/llama.js';
 import { type LlamaConfig, llamaConfig } from '../models/llama-config.js';
-import { CONFIG_FILE, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightProblems, writeFolder } from './hf-folder.js';
+import { CONFIG_FILE, configFields, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightProblems, writeFolder } from './hf-folder.js';
 
 const folderError = folderErrors('Llama');
 
@@ -36,8 +36,8 @@ export interface LoadedLlamaFolder {
  * ignored.
  */
 export function llamaConfigFromHf(hf: unknown, dir = '<config>'): Readonly<LlamaConfig> {
-  if (hf === null || typeof hf !== 'object' || Array.isArray(hf)) throw folderError(dir, `${CONFIG_FILE} must hold a JSON object`);
-  const c = hf as Record<string, unknown>;
+  const fields = configFields(hf, dir, folderError, "Kiln's Llama");
+  const c = fields.json;
   if (c['model_type'] !== undefined && c['model_type'] !== 'llama') {
     throw folderError(dir, `model_type '${String(c['model_type'])}' is not supported here; this loader reads model_type 'llama' (${SUPPORTED_ARCHITECTURES.join(', ')})`);
   }
@@ -49,21 +49,7 @@ export function llamaConfigFromHf(hf: unknown, dir = '<config>'): Readonly<Llama
       throw folderError(dir, `architecture ${unsupported.join(', ')} is not supported; supported: ${SUPPORTED_ARCHITECTURES.join(', ')}`);
     }
   }
-  const integer = (key: string, fallback?: number): number => {
-    const value = c[key] ?? fallback;
-    if (value === undefined) throw folderError(dir, `${CONFIG_FILE} lacks '${key}'`);
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw folderError(dir, `${CONFIG_FILE}: '${key}' must be a positive integer, got ${JSON.stringify(value)}`);
-    return value;
-  };
-  const number = (key: string, fallback: number): number => {
-    const value = c[key] ?? fallback;
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw folderError(dir, `${CONFIG_FILE}: '${key}' must be a number, got ${JSON.stringify(value)}`);
-    return value;
-  };
-  const requireSetting = (key: string, want: unknown, fallback: unknown, why: string): void => {
-    const value = c[key] ?? fallback;
-    if (value !== want) throw folderError(dir, `${key} = ${JSON.stringify(value)} is not supported (Kiln's Llama needs ${JSON.stringify(want)}: ${why})`);
-  };
+  const { integer, number, require: requireSetting } = fields;
   if (c['rope_scaling'] !== undefined && c['rope_scaling'] !== null) {
     throw folderError(dir, `rope_scaling = ${JSON.stringify(c['rope_scaling'])} is not supported; Kiln's Llama implements plain RoPE (rope_scaling null) with rope_theta`);
   }

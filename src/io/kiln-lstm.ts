@@ -10,7 +10,7 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { LstmLM } from '../models/lstm-lm.js';
 import { type LstmLMConfig, lstmLMConfig } from '../models/lstm-lm-config.js';
-import { CONFIG_FILE, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightProblems, writeFolder } from './hf-folder.js';
+import { CONFIG_FILE, configFields, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightProblems, writeFolder } from './hf-folder.js';
 
 const folderError = folderErrors('LSTM');
 
@@ -25,8 +25,7 @@ export interface LoadedLstmFolder {
 
 /** LstmLMConfig from config.json's parsed JSON. */
 export function lstmConfigFromJson(json: unknown, dir = '<config>'): Readonly<LstmLMConfig> {
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw folderError(dir, `${CONFIG_FILE} must hold a JSON object`);
-  const c = json as Record<string, unknown>;
+  const c = configFields(json, dir, folderError, "Kiln's LstmLM").json;
   if (c['model_type'] !== LSTM_MODEL_TYPE) {
     throw folderError(dir, `model_type ${JSON.stringify(c['model_type'])} is not '${LSTM_MODEL_TYPE}'; this loader reads folders Kiln's LstmLM wrote`);
   }
