@@ -16,7 +16,7 @@ const SETTINGS: Record<keyof PretrainConfig, SettingFlag> = {
   batchSize: { kind: 'int', help: 'sequences per micro-batch' },
   gradAccumulation: { kind: 'int', help: 'micro-batches per optimizer step' },
   lr: { kind: 'number', help: 'peak learning rate' },
-  minLr: { kind: 'number', help: 'learning rate at the end of the cosine decay' },
+  minLr: { kind: 'number', help: 'learning rate at the end of the cosine decay (lr / 10 unless given)' },
   warmup: { kind: 'int', help: 'linear warm-up steps' },
   weightDecay: { kind: 'number', help: 'AdamW weight decay on matrices and embeddings' },
   beta1: { kind: 'number', help: 'AdamW beta1' },

@@ -4,7 +4,7 @@
  * values are ConfigErrors).
  */
 import { ConfigError } from '../train/config-error.js';
-import { kebabCase, normalizeConfigLayer, parseDuration } from '../train/pretrain-config.js';
+import { defaultMinLr, kebabCase, normalizeConfigLayer, parseDuration } from '../train/pretrain-config.js';
 
 export type FinetuneTask = 'classify' | 'generate';
 export type FinetuneMode = 'full' | 'freeze' | 'lora';
@@ -76,9 +76,12 @@ export interface FinetuneConfig {
   patience: number;
   /** Generation: tokens generated per prompt at evaluation; null for the longest training completion + 8. @default null */
   maxNewTokens: number | null;
-  /** Peak learning rate. @default 3e-4 */
+  /**
+   * Peak learning rate. Unless given: 3e-4 in full mode; 3e-3 in freeze and lora modes, whose
+   * few new parameters need a larger step (LoRA measured best at 10–25× full's rate). @default 3e-4
+   */
   lr: number;
-  /** Learning rate at the end of the cosine decay. @default 3e-5 */
+  /** Learning rate at the end of the cosine decay; unless given, lr / 10. @default 3e-5 */
   minLr: number;
   /** Linear warm-up steps. @default 20 */
   warmup: number;
@@ -157,6 +160,9 @@ export const FINETUNE_DEFAULTS: Readonly<FinetuneConfig> = Object.freeze({
 } satisfies FinetuneConfig) as Readonly<FinetuneConfig>;
 
 export const FINETUNE_CONFIG_KEYS = Object.keys(FINETUNE_DEFAULTS) as (keyof FinetuneConfig)[];
+
+/** The peak learning rate of each mode when none is given. */
+export const DEFAULT_LR: Readonly<Record<FinetuneMode, number>> = Object.freeze({ full: 3e-4, freeze: 3e-3, lora: 3e-3 });
 
 /** Settings given in code or parsed from a file or flags: any subset of the keys. */
 export type FinetuneConfigInput = Partial<Record<keyof FinetuneConfig, unknown>> | Record<string, unknown>;
@@ -265,7 +271,14 @@ function checkValue(key: keyof FinetuneConfig, value: unknown): unknown {
  */
 export function resolveFinetuneConfig(...layers: FinetuneConfigInput[]): Readonly<FinetuneConfig> {
   const config: FinetuneConfig = { ...FINETUNE_DEFAULTS, loraTargets: [] };
-  layers.forEach((layer, i) => Object.assign(config, normalizeConfigLayer<FinetuneConfig>(layer, i, FINETUNE_CONFIG_KEYS, checkValue)));
+  const given = new Set<string>();
+  layers.forEach((layer, i) => {
+    const settings = normalizeConfigLayer<FinetuneConfig>(layer, i, FINETUNE_CONFIG_KEYS, checkValue);
+    for (const key of Object.keys(settings)) given.add(key);
+    Object.assign(config, settings);
+  });
+  if (!given.has('lr')) config.lr = DEFAULT_LR[config.mode];
+  if (!given.has('minLr')) config.minLr = defaultMinLr(config.lr);
   if (config.minLr > config.lr) throw new ConfigError(`min-lr (${config.minLr}) must not exceed lr (${config.lr})`);
   if (config.val === null && config.test === null && config.valFraction + config.testFraction >= 1) {
     throw new ConfigError(`val-fraction + test-fraction (${config.valFraction} + ${config.testFraction}) must leave training data; lower them`);

@@ -43,7 +43,7 @@ export interface PretrainConfig {
   gradAccumulation: number;
   /** Peak learning rate, reached after warm-up. @default 1e-3 */
   lr: number;
-  /** The floor the cosine decay reaches at maxSteps. @default 1e-4 */
+  /** The floor the cosine decay reaches at maxSteps; unless given, lr / 10. @default 1e-4 */
   minLr: number;
   /** Steps of linear warm-up. @default 100 */
   warmup: number;
@@ -241,6 +241,11 @@ function normalizeLayer(layer: PretrainConfigInput, index: number): Partial<Pret
   return normalizeConfigLayer<PretrainConfig>(layer, index, PRETRAIN_CONFIG_KEYS, checkValue);
 }
 
+/** The cosine floor when none is given: a tenth of the peak (nanoGPT's rule), without float noise (3e-4 / 10 is 2.9999999999999997e-5). */
+export function defaultMinLr(lr: number): number {
+  return Number((lr / 10).toPrecision(12));
+}
+
 /**
  * The defaults overridden by each layer in turn (e.g. a config file, then flags): a new, frozen,
  * checked config. Pure: the inputs are not changed. Unknown keys and bad values are ConfigErrors.
@@ -248,7 +253,13 @@ function normalizeLayer(layer: PretrainConfigInput, index: number): Partial<Pret
  */
 export function resolvePretrainConfig(...layers: PretrainConfigInput[]): Readonly<PretrainConfig> {
   const config: PretrainConfig = { ...PRETRAIN_DEFAULTS, data: [...PRETRAIN_DEFAULTS.data] };
-  layers.forEach((layer, i) => Object.assign(config, normalizeLayer(layer, i)));
+  let minLrGiven = false;
+  layers.forEach((layer, i) => {
+    const settings = normalizeLayer(layer, i);
+    minLrGiven ||= settings.minLr !== undefined;
+    Object.assign(config, settings);
+  });
+  if (!minLrGiven) config.minLr = defaultMinLr(config.lr);
   if (config.dim % config.heads !== 0 && config.arch !== 'lstm') throw new ConfigError(`dim (${config.dim}) must be divisible by heads (${config.heads})`);
   if (config.kvHeads !== null) {
     if (config.arch !== 'llama') throw new ConfigError(`kv-heads applies to --arch llama only (grouped-query attention); drop it for ${config.arch}`);

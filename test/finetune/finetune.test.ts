@@ -28,6 +28,12 @@ test('config: defaults, layering, kebab-case keys and errors', () => {
   assert.deepEqual(config.loraTargets, ['q_proj', 'v_proj']);
   assert.equal(config.timeLimit, 120);
   assert.equal(config.metric, 'auto');
+  // The learning rate follows the mode unless given; the floor is a tenth of the peak.
+  assert.deepEqual([config.lr, config.minLr], [3e-3, 3e-4], 'lora');
+  assert.deepEqual([resolveFinetuneConfig().lr, resolveFinetuneConfig().minLr], [3e-4, 3e-5], 'full');
+  assert.deepEqual([resolveFinetuneConfig({ mode: 'freeze' }).lr, resolveFinetuneConfig({ mode: 'freeze', minLr: 0 }).minLr], [3e-3, 0], 'freeze');
+  assert.deepEqual([resolveFinetuneConfig({ mode: 'lora', lr: 2e-5 }).lr, resolveFinetuneConfig({ mode: 'lora', lr: 2e-5 }).minLr], [2e-5, 2e-6], 'a given lr');
+  assert.throws(() => resolveFinetuneConfig({ lr: 1e-5, minLr: 1e-4 }), /min-lr \(0.0001\) must not exceed lr/);
   assert.throws(() => resolveFinetuneConfig({ mod: 'lora' }), (e: Error) => e instanceof ConfigError && /unknown setting 'mod'/.test(e.message));
   assert.throws(() => resolveFinetuneConfig({ mode: 'half' }), /mode must be one of full, freeze, lora/);
   assert.throws(() => resolveFinetuneConfig({ classWeights: '1,-2' }), /class-weights/);

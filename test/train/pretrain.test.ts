@@ -46,6 +46,10 @@ test('config: defaults are nanoGPT baby-GPT recipe; layers merge in order; unkno
   const config = resolvePretrainConfig(fileLayer, { lr: 2e-3 });
   assert.equal(config.maxSteps, 500);
   assert.equal(config.lr, 2e-3, 'the later layer (flags) wins');
+  assert.equal(config.minLr, 2e-4, 'min-lr defaults to a tenth of lr');
+  assert.equal(resolvePretrainConfig({ lr: 1e-5 }).minLr, 1e-6, 'a low lr alone is not refused for exceeding the default min-lr');
+  assert.equal(resolvePretrainConfig({ minLr: 5e-4 }, { lr: 2e-3 }).minLr, 5e-4, 'a given min-lr stays');
+  assert.throws(() => resolvePretrainConfig({ lr: 1e-4, minLr: 1e-3 }), /min-lr \(0.001\) must not exceed lr/);
   assert.equal(config.timeLimit, 600);
   assert.deepEqual(fileLayer, { 'max-steps': 500, lr: 3e-3, 'time-limit': '10m' }, 'inputs are not changed');
   assert.ok(Object.isFrozen(config));
