@@ -13,7 +13,7 @@ test('runDemo pretrains, fine-tunes from pretrained and from scratch, samples an
   const out = mkdtempSync(path.join(tmpdir(), 'kiln-demo-'));
   try {
     const stages: string[] = [];
-    const result = await runDemo({ out, budget: { pretrainSteps: 10, pretrainSeconds: 60, finetuneSteps: 6 }, threads: 1, onStage: (s) => stages.push(s) });
+    const result = await runDemo({ out, budget: { pretrainSteps: 10, pretrainSeconds: 60, finetuneSteps: 6, textLength: 128 }, threads: 1, onStage: (s) => stages.push(s) });
     assert.equal(stages.length, 3);
     assert.equal(result.pretrain.steps, 10);
     assert.ok(Number.isFinite(result.pretrain.valLoss));
@@ -22,6 +22,10 @@ test('runDemo pretrains, fine-tunes from pretrained and from scratch, samples an
       for (const value of [row.accuracy, row.macroF1, row.minorityRecall]) assert.ok(value >= 0 && value <= 1, `${row.start}: ${value}`);
       assert.equal(row.minorityLabel, 'spam'); // the default task has fewer spam than ham e-mails
       assert.ok(existsSync(path.join(row.dir, 'kiln.json')), row.dir);
+    }
+    for (const run of ['finetune-pretrained', 'finetune-scratch']) {
+      const config = JSON.parse(readFileSync(path.join(out, run, 'config.json'), 'utf8')) as { maxLength: number; truncation: string };
+      assert.deepEqual([config.maxLength, config.truncation], [128, 'head+tail'], `${run} reads two 64-character windows`);
     }
     assert.equal(result.samples.length, 3);
     for (const s of result.samples) assert.ok(s.text.startsWith(s.prompt) && s.text.length > s.prompt.length);
