@@ -46,6 +46,23 @@ function parseValue(spec: FlagSpec, raw: string, command: string): FlagValue {
 }
 
 /**
+ * A command's flags, or undefined when --help was given, after writing `help()` to `output`
+ * (the command then returns 0).
+ */
+export function parseCommandFlags(
+  argv: readonly string[],
+  specs: readonly FlagSpec[],
+  command: string,
+  help: () => string,
+  output: { write(text: string): unknown } = process.stdout,
+): Map<string, FlagValue> | undefined {
+  const flags = parseFlags(argv, specs, command);
+  if (flags.get('help') !== true) return flags;
+  output.write(help() + '\n');
+  return undefined;
+}
+
+/**
  * Parses `argv` (the arguments after the command name) against `specs`.
  * @returns the flags given, by name; absent flags are absent
  */

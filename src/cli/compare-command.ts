@@ -4,7 +4,7 @@
  * `CompareRunner` passed in by whoever registers the command (see runCompare), so this file
  * holds only the command line and the driver call.
  */
-import { formatFlags, parseFlags, type FlagSpec } from './args.js';
+import { formatFlags, parseCommandFlags, type FlagSpec } from './args.js';
 import { UsageError } from './usage-error.js';
 import { type CompareCandidate, parseCandidates } from '../report/compare-candidates.js';
 import { COMPARE_TASKS, type CompareJob, type CompareRunner, type CompareTask } from '../report/compare-job.js';
@@ -104,11 +104,8 @@ export function compareSettings(flags: ReadonlyMap<string, unknown>): CompareSet
  * `compare: { summary: COMPARE_SUMMARY, run: (argv) => runCompare(argv, finetuneRunner) }`.
  */
 export async function runCompare(argv: readonly string[], runner: CompareRunner, output: NodeJS.WritableStream = process.stdout): Promise<number> {
-  const flags = parseFlags(argv, COMPARE_FLAGS, 'compare');
-  if (flags.get('help') === true) {
-    output.write(compareHelp() + '\n');
-    return 0;
-  }
+  const flags = parseCommandFlags(argv, COMPARE_FLAGS, 'compare', compareHelp, output);
+  if (flags === undefined) return 0;
   const settings = compareSettings(flags);
   const [{ runComparison }, { formatLeaderboardTable, formatMeanStd }] = await Promise.all([import('../report/comparison.js'), import('../report/leaderboard-format.js')]);
   // With --json, stdout carries only the JSON; progress goes to stderr.

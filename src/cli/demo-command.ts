@@ -1,5 +1,5 @@
 /** `kiln demo` (= `npm run demo`): pretrain, fine-tune, compare with scratch, on the built-in data. */
-import { type FlagSpec, formatFlags, parseFlags } from './args.js';
+import { type FlagSpec, formatFlags, parseCommandFlags } from './args.js';
 import { withStopSignals } from './stop-signals.js';
 import { UsageError } from './usage-error.js';
 
@@ -29,11 +29,8 @@ export function demoHelp(): string {
 }
 
 export async function runDemoCommand(argv: readonly string[]): Promise<number> {
-  const flags = parseFlags(argv, DEMO_FLAGS, 'demo');
-  if (flags.get('help') === true) {
-    process.stdout.write(demoHelp() + '\n');
-    return 0;
-  }
+  const flags = parseCommandFlags(argv, DEMO_FLAGS, 'demo', demoHelp);
+  if (flags === undefined) return 0;
   const threads = flags.get('threads') as number | undefined;
   if (threads !== undefined && threads < 1) throw new UsageError(`kiln demo: --threads must be ≥ 1, got ${threads}`);
   const seed = flags.get('seed') as number | undefined;

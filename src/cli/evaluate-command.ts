@@ -1,5 +1,5 @@
 /** `kiln evaluate`: score a model folder finetune wrote on a data file. */
-import { type FlagSpec, formatFlags, parseFlags } from './args.js';
+import { type FlagSpec, formatFlags, parseCommandFlags } from './args.js';
 import { UsageError } from './usage-error.js';
 
 export const EVALUATE_SUMMARY = 'score a fine-tuned model folder on labelled data or prompt/completion pairs';
@@ -29,11 +29,8 @@ export function evaluateHelp(): string {
 const pct = (x: number): string => (100 * x).toFixed(1);
 
 export async function runEvaluate(argv: readonly string[]): Promise<number> {
-  const flags = parseFlags(argv, EVALUATE_FLAGS, 'evaluate');
-  if (flags.get('help') === true) {
-    process.stdout.write(evaluateHelp() + '\n');
-    return 0;
-  }
+  const flags = parseCommandFlags(argv, EVALUATE_FLAGS, 'evaluate', evaluateHelp);
+  if (flags === undefined) return 0;
   const model = flags.get('model');
   const data = flags.get('data');
   if (typeof model !== 'string') throw new UsageError('kiln evaluate: --model DIR is required (a folder kiln finetune wrote, e.g. runs/finetune/best)');

@@ -1,7 +1,7 @@
 /** `kiln finetune`: flags → finetune, with progress on the terminal and the test metrics at the end. */
 import { type FinetuneConfig, FINETUNE_DEFAULTS } from '../finetune/finetune-config.js';
 import { camelCase } from '../train/pretrain-config.js';
-import { type FlagSpec, formatFlags, parseFlags } from './args.js';
+import { type FlagSpec, formatFlags, parseCommandFlags } from './args.js';
 import { readConfigFile } from './config-file.js';
 import { reportRun } from './run-report.js';
 import { type SettingFlag, settingFlags } from './setting-flags.js';
@@ -83,11 +83,8 @@ export function finetuneHelp(): string {
 const pct = (x: number): string => (100 * x).toFixed(1);
 
 export async function runFinetune(argv: readonly string[]): Promise<number> {
-  const flags = parseFlags(argv, FINETUNE_FLAGS, 'finetune');
-  if (flags.get('help') === true) {
-    process.stdout.write(finetuneHelp() + '\n');
-    return 0;
-  }
+  const flags = parseCommandFlags(argv, FINETUNE_FLAGS, 'finetune', finetuneHelp);
+  if (flags === undefined) return 0;
   const layers: Record<string, unknown>[] = [];
   const configFile = flags.get('config');
   if (typeof configFile === 'string') layers.push(readConfigFile(configFile, 'finetune'));

@@ -1,6 +1,6 @@
 /** `kiln generate`: sample text from a model folder. */
 import { existsSync } from 'node:fs';
-import { type FlagSpec, formatFlags, parseFlags } from './args.js';
+import { type FlagSpec, formatFlags, parseCommandFlags } from './args.js';
 import { UsageError } from './usage-error.js';
 
 export const GENERATE_SUMMARY = 'sample text from a trained model folder';
@@ -29,11 +29,8 @@ export function generateHelp(): string {
 }
 
 export async function runGenerate(argv: readonly string[]): Promise<number> {
-  const flags = parseFlags(argv, GENERATE_FLAGS, 'generate');
-  if (flags.get('help') === true) {
-    process.stdout.write(generateHelp() + '\n');
-    return 0;
-  }
+  const flags = parseCommandFlags(argv, GENERATE_FLAGS, 'generate', generateHelp);
+  if (flags === undefined) return 0;
   const model = flags.get('model');
   if (typeof model !== 'string') throw new UsageError('kiln generate: --model DIR is required (a folder kiln pretrain wrote, e.g. runs/pretrain/best)');
   const maxNewTokens = (flags.get('max-new-tokens') as number | undefined) ?? 200;

@@ -4,7 +4,7 @@
  * commands here when --task image-classification is given (the --task flag itself is accepted
  * and must say image-classification).
  */
-import { type FlagSpec, type FlagValue, formatFlags, parseFlags } from './args.js';
+import { type FlagSpec, type FlagValue, formatFlags, parseCommandFlags } from './args.js';
 import { UsageError } from './usage-error.js';
 import { evaluateImageClassifier } from '../vision/evaluate-images.js';
 import { isIdxDataset, openImageData } from '../vision/image-data.js';
@@ -191,30 +191,26 @@ async function train(flags: Map<string, FlagValue>, command: string, config: Par
 
 /** `kiln pretrain --task image-classification`: train an image classifier from scratch. */
 export async function runImagePretrain(argv: readonly string[]): Promise<number> {
-  const flags = parseFlags(argv, IMAGE_PRETRAIN_FLAGS, 'pretrain');
-  if (flags.get('help') === true) {
-    process.stdout.write(help('pretrain', '--data mnist|fashion-mnist|DIR --out DIR [--arch cnn|resnet18|resnet34|vit] [flags]', [
+  const flags = parseCommandFlags(argv, IMAGE_PRETRAIN_FLAGS, 'pretrain', () =>
+    help('pretrain', '--data mnist|fashion-mnist|DIR --out DIR [--arch cnn|resnet18|resnet34|vit] [flags]', [
       'Trains an image classifier from scratch. Writes OUT/config.json (architecture, labels, input size,',
       'normalisation), OUT/model.safetensors, OUT/kiln.json and OUT/metrics.jsonl.',
       'Example: kiln pretrain --task image-classification --data fashion-mnist --classes 0-4 --epochs 2 --out runs/fashion04',
-    ], IMAGE_PRETRAIN_FLAGS) + '\n');
-    return 0;
-  }
+    ], IMAGE_PRETRAIN_FLAGS));
+  if (flags === undefined) return 0;
   checkTask(flags, 'pretrain');
   return train(flags, 'pretrain', runConfigFromFlags(flags, 'pretrain'));
 }
 
 /** `kiln finetune --task image-classification`: continue from a model folder (or scratch:ARCH). */
 export async function runImageFinetune(argv: readonly string[]): Promise<number> {
-  const flags = parseFlags(argv, IMAGE_FINETUNE_FLAGS, 'finetune');
-  if (flags.get('help') === true) {
-    process.stdout.write(help('finetune', '--from DIR|scratch:ARCH --data mnist|fashion-mnist|DIR --out DIR [--per-class N] [--mode full|freeze] [flags]', [
+  const flags = parseCommandFlags(argv, IMAGE_FINETUNE_FLAGS, 'finetune', () =>
+    help('finetune', '--from DIR|scratch:ARCH --data mnist|fashion-mnist|DIR --out DIR [--per-class N] [--mode full|freeze] [flags]', [
       'Fine-tunes an image classifier: starts from a model folder (a new head when the labels differ) or from',
       'a fresh model (scratch:ARCH), trains on the given images, writes the same files as pretrain.',
       'Example: kiln finetune --task image-classification --from runs/fashion04 --data fashion-mnist --classes 5-9 --per-class 20 --out runs/ft',
-    ], IMAGE_FINETUNE_FLAGS) + '\n');
-    return 0;
-  }
+    ], IMAGE_FINETUNE_FLAGS));
+  if (flags === undefined) return 0;
   checkTask(flags, 'finetune');
   const from = str(flags, 'from');
   if (from === undefined) throw new UsageError('kiln finetune: --from is required: a model folder, or scratch:ARCH for a fresh model (ARCH: cnn, resnet18, resnet34, vit)');
@@ -265,14 +261,12 @@ async function evaluationImages(flags: Map<string, FlagValue>, model: ReturnType
 
 /** `kiln evaluate --task image-classification`: accuracy (and the confusion matrix with --json). */
 export async function runImageEvaluate(argv: readonly string[]): Promise<number> {
-  const flags = parseFlags(argv, IMAGE_EVALUATE_FLAGS, 'evaluate');
-  if (flags.get('help') === true) {
-    process.stdout.write(help('evaluate', '--model DIR --data mnist|fashion-mnist|DIR [--split test|train] [--json]', [
+  const flags = parseCommandFlags(argv, IMAGE_EVALUATE_FLAGS, 'evaluate', () =>
+    help('evaluate', '--model DIR --data mnist|fashion-mnist|DIR [--split test|train] [--json]', [
       'Accuracy of an image classifier. The data\'s classes are matched to the model\'s labels by name;',
       '--json adds the loss and the confusion matrix (rows: true class, columns: predicted).',
-    ], IMAGE_EVALUATE_FLAGS) + '\n');
-    return 0;
-  }
+    ], IMAGE_EVALUATE_FLAGS));
+  if (flags === undefined) return 0;
   checkTask(flags, 'evaluate');
   const dir = str(flags, 'model');
   if (dir === undefined) throw new UsageError('kiln evaluate: --model DIR is required (a folder kiln pretrain/finetune wrote)');
@@ -292,14 +286,12 @@ export async function runImageEvaluate(argv: readonly string[]): Promise<number>
 
 /** `kiln predict --task image-classification`: the classes of an image file or a folder of them. */
 export async function runImagePredict(argv: readonly string[]): Promise<number> {
-  const flags = parseFlags(argv, IMAGE_PREDICT_FLAGS, 'predict');
-  if (flags.get('help') === true) {
-    process.stdout.write(help('predict', '--model DIR --input FILE|DIR [--top-k N] [--json]', [
+  const flags = parseCommandFlags(argv, IMAGE_PREDICT_FLAGS, 'predict', () =>
+    help('predict', '--model DIR --input FILE|DIR [--top-k N] [--json]', [
       'Classifies images: one line per file (file, class, probability), or one JSON line per file with --json.',
       'Files that do not decode are reported on stderr and skipped (--bad-images error stops instead).',
-    ], IMAGE_PREDICT_FLAGS) + '\n');
-    return 0;
-  }
+    ], IMAGE_PREDICT_FLAGS));
+  if (flags === undefined) return 0;
   checkTask(flags, 'predict');
   const dir = str(flags, 'model');
   const input = str(flags, 'input');

@@ -4,7 +4,7 @@
  * Llama layout), tokenizer.json (+ tokenizer_config.json) in Hugging Face's Llama form, and
  * kiln.json. `kiln generate --model DIR` then runs it.
  */
-import { type FlagSpec, formatFlags, parseFlags } from './args.js';
+import { type FlagSpec, formatFlags, parseCommandFlags } from './args.js';
 import { UsageError } from './usage-error.js';
 
 export const IMPORT_SUMMARY = 'turn a model from another format (llama2.c) into a Kiln model folder';
@@ -39,11 +39,8 @@ export async function runImport(argv: readonly string[]): Promise<number> {
   if (!(IMPORT_FORMATS as readonly string[]).includes(format)) {
     throw new UsageError(`kiln import: unknown format '${format}'; the formats are ${IMPORT_FORMATS.join(', ')} (kiln import llama2c --checkpoint FILE --tokenizer FILE --out DIR)`);
   }
-  const flags = parseFlags(rest, IMPORT_FLAGS, 'import llama2c');
-  if (flags.get('help') === true) {
-    process.stdout.write(importHelp() + '\n');
-    return 0;
-  }
+  const flags = parseCommandFlags(rest, IMPORT_FLAGS, 'import llama2c', importHelp);
+  if (flags === undefined) return 0;
   const need = (name: string, what: string): string => {
     const value = flags.get(name);
     if (typeof value !== 'string' || value === '') throw new UsageError(`kiln import llama2c: --${name} ${what} is required`);

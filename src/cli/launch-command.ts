@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { formatFlags, parseFlags, type FlagSpec } from './args.js';
+import { formatFlags, parseCommandFlags, type FlagSpec } from './args.js';
 import { UsageError } from './usage-error.js';
 
 export const LAUNCH_SUMMARY = 'start the processes of a distributed (data-parallel) run';
@@ -66,11 +66,8 @@ export async function runLaunch(argv: readonly string[]): Promise<number> {
   const split = argv.indexOf('--');
   const own = split === -1 ? argv : argv.slice(0, split);
   const command = split === -1 ? [] : argv.slice(split + 1);
-  const flags = parseFlags(own, LAUNCH_FLAGS, 'launch');
-  if (flags.get('help') === true) {
-    process.stdout.write(launchHelp() + '\n');
-    return 0;
-  }
+  const flags = parseCommandFlags(own, LAUNCH_FLAGS, 'launch', launchHelp);
+  if (flags === undefined) return 0;
   if (command.length === 0) throw new UsageError('kiln launch: no command to run; put it after `--`, e.g. kiln launch --nproc-per-node 2 -- kiln pretrain --max-steps 100');
   const nproc = intFlag(flags, 'nproc-per-node', 1, 1, 1024);
   const nnodes = intFlag(flags, 'nnodes', 1, 1, 65536);

@@ -1,7 +1,7 @@
 /** `kiln predict`: labels and probabilities from a fine-tuned classifier folder. */
 import path from 'node:path';
 import { readTextDocuments, readTextFile } from '../data/text-readers.js';
-import { type FlagSpec, formatFlags, parseFlags } from './args.js';
+import { type FlagSpec, formatFlags, parseCommandFlags } from './args.js';
 import { UsageError } from './usage-error.js';
 
 export const PREDICT_SUMMARY = 'label texts with a fine-tuned classifier folder';
@@ -26,11 +26,8 @@ function readInputs(file: string, textColumn: string | undefined): string[] {
 }
 
 export async function runPredict(argv: readonly string[]): Promise<number> {
-  const flags = parseFlags(argv, PREDICT_FLAGS, 'predict');
-  if (flags.get('help') === true) {
-    process.stdout.write(predictHelp() + '\n');
-    return 0;
-  }
+  const flags = parseCommandFlags(argv, PREDICT_FLAGS, 'predict', predictHelp);
+  if (flags === undefined) return 0;
   const model = flags.get('model');
   if (typeof model !== 'string') throw new UsageError('kiln predict: --model DIR is required (a folder kiln finetune --task classify wrote)');
   const text = flags.get('text') as string | undefined;

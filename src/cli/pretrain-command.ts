@@ -1,5 +1,5 @@
 /** `kiln pretrain`: flags → pretrainLanguageModel, with progress on the terminal. */
-import { formatFlags, parseFlags } from './args.js';
+import { formatFlags, parseCommandFlags } from './args.js';
 import { PRETRAIN_FLAGS, configFromFlags } from './pretrain-flags.js';
 import { readConfigFile } from './config-file.js';
 import { reportRun } from './run-report.js';
@@ -23,11 +23,8 @@ export function pretrainHelp(): string {
 }
 
 export async function runPretrain(argv: readonly string[]): Promise<number> {
-  const flags = parseFlags(argv, PRETRAIN_FLAGS, 'pretrain');
-  if (flags.get('help') === true) {
-    process.stdout.write(pretrainHelp() + '\n');
-    return 0;
-  }
+  const flags = parseCommandFlags(argv, PRETRAIN_FLAGS, 'pretrain', pretrainHelp);
+  if (flags === undefined) return 0;
   const layers: Record<string, unknown>[] = [];
   const configFile = flags.get('config');
   if (typeof configFile === 'string') layers.push(readConfigFile(configFile, 'pretrain'));

@@ -1,5 +1,5 @@
 /** `kiln report RUN_DIR… --out report.html [--png DIR]`: run folders → an HTML report (and chart images). */
-import { formatFlags, parseFlags, type FlagSpec } from './args.js';
+import { formatFlags, parseCommandFlags, type FlagSpec } from './args.js';
 import { splitPositionals } from './positionals.js';
 import { UsageError } from './usage-error.js';
 
@@ -28,11 +28,8 @@ export function reportHelp(): string {
 
 export async function runReport(argv: readonly string[]): Promise<number> {
   const { positionals, flags: flagArgs } = splitPositionals(argv);
-  const flags = parseFlags(flagArgs, REPORT_FLAGS, 'report');
-  if (flags.get('help') === true) {
-    process.stdout.write(reportHelp() + '\n');
-    return 0;
-  }
+  const flags = parseCommandFlags(flagArgs, REPORT_FLAGS, 'report', reportHelp);
+  if (flags === undefined) return 0;
   const runDirs = [...positionals, ...((flags.get('runs') as string[] | undefined) ?? [])];
   if (runDirs.length === 0) throw new UsageError('kiln report: give at least one run folder, e.g. kiln report runs/baby-gpt --out report.html');
   const path = await import('node:path');

@@ -1,5 +1,5 @@
 /** `kiln serve RUN_DIR… [--port N] [--host H]`: a live dashboard of training runs until Ctrl-C. */
-import { formatFlags, parseFlags, type FlagSpec } from './args.js';
+import { formatFlags, parseCommandFlags, type FlagSpec } from './args.js';
 import { splitPositionals } from './positionals.js';
 import { UsageError } from './usage-error.js';
 
@@ -32,11 +32,8 @@ export function serveHelp(): string {
  */
 export async function runServe(argv: readonly string[], signal?: AbortSignal, onListening?: (url: string) => void): Promise<number> {
   const { positionals, flags: flagArgs } = splitPositionals(argv);
-  const flags = parseFlags(flagArgs, SERVE_FLAGS, 'serve');
-  if (flags.get('help') === true) {
-    process.stdout.write(serveHelp() + '\n');
-    return 0;
-  }
+  const flags = parseCommandFlags(flagArgs, SERVE_FLAGS, 'serve', serveHelp);
+  if (flags === undefined) return 0;
   const runDirs = [...positionals, ...((flags.get('runs') as string[] | undefined) ?? [])];
   if (runDirs.length === 0) throw new UsageError('kiln serve: give at least one run folder, e.g. kiln serve runs/baby-gpt');
   const port = (flags.get('port') as number | undefined) ?? DEFAULT_SERVE_PORT;
