@@ -25,28 +25,23 @@ export interface LoadedLstmFolder {
 
 /** LstmLMConfig from config.json's parsed JSON. */
 export function lstmConfigFromJson(json: unknown, dir = '<config>'): Readonly<LstmLMConfig> {
-  const c = configFields(json, dir, folderError, "Kiln's LstmLM").json;
+  const fields = configFields(json, dir, folderError, "Kiln's LstmLM");
+  const c = fields.json;
   if (c['model_type'] !== LSTM_MODEL_TYPE) {
     throw folderError(dir, `model_type ${JSON.stringify(c['model_type'])} is not '${LSTM_MODEL_TYPE}'; this loader reads folders Kiln's LstmLM wrote`);
   }
-  const integer = (key: string): number => {
-    const value = c[key];
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw folderError(dir, `${CONFIG_FILE}: '${key}' must be a positive integer, got ${JSON.stringify(value)}`);
-    return value;
-  };
-  const dropout = c['dropout'] ?? 0;
   const tie = c['tie_word_embeddings'] ?? false;
-  if (typeof dropout !== 'number') throw folderError(dir, `${CONFIG_FILE}: 'dropout' must be a number, got ${JSON.stringify(dropout)}`);
   if (typeof tie !== 'boolean') throw folderError(dir, `${CONFIG_FILE}: 'tie_word_embeddings' must be true or false, got ${JSON.stringify(tie)}`);
+  const settings = {
+    vocabSize: fields.integer('vocab_size'),
+    embeddingDim: fields.integer('embedding_dim'),
+    hiddenSize: fields.integer('hidden_size'),
+    numLayers: fields.integer('num_layers'),
+    dropout: fields.number('dropout', 0),
+    tieWeights: tie,
+  };
   try {
-    return lstmLMConfig({
-      vocabSize: integer('vocab_size'),
-      embeddingDim: integer('embedding_dim'),
-      hiddenSize: integer('hidden_size'),
-      numLayers: integer('num_layers'),
-      dropout,
-      tieWeights: tie,
-    });
+    return lstmLMConfig(settings);
   } catch (error) {
     throw folderError(dir, (error as Error).message);
   }

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { scope } from '../../src/index.js';
-import { loadLstmFolder, saveLstmFolder } from '../../src/io/kiln-lstm.js';
+import { loadLstmFolder, lstmConfigFromJson, saveLstmFolder } from '../../src/io/kiln-lstm.js';
 import { LstmLM } from '../../src/models/lstm-lm.js';
 import { lstmLMConfig } from '../../src/models/lstm-lm-config.js';
 import { deviationFromReference, fixtures, ids, maxAbsDiff, rowsOf, scratchFolder } from './reference.js';
@@ -71,5 +71,14 @@ test('a tied LSTM saves without the head and loads back bit-exact; bad configs a
   assert.throws(() => lstmLMConfig({ hiddenSize: 0 }), /hiddenSize must be a positive integer/);
   assert.throws(() => lstmLMConfig({ layers: 2 } as never), /unknown key 'layers'/);
   assert.throws(() => loadLstmFolder(path.join(fixtures, 'llama-tiny')), /model_type "llama" is not 'kiln-lstm'/);
+  const shape = { model_type: 'kiln-lstm', vocab_size: 24, embedding_dim: 12, hidden_size: 16 };
+  for (const [json, message] of [
+    [shape, /^ModelFolderError: LSTM folder x: config\.json lacks 'num_layers'$/],
+    [{ ...shape, num_layers: 1.5 }, /^ModelFolderError: LSTM folder x: config\.json: 'num_layers' must be a positive integer, got 1\.5$/],
+    [{ ...shape, num_layers: 1, dropout: 'x' }, /^ModelFolderError: LSTM folder x: config\.json: 'dropout' must be a number, got "x"$/],
+    [{ ...shape, num_layers: 1, dropout: 2 }, /^ModelFolderError: LSTM folder x: LstmLMConfig: dropout must be in \[0, 1\), got 2$/],
+  ] as const) {
+    assert.throws(() => lstmConfigFromJson(json, 'x'), message);
+  }
   assert.throws(() => scope(() => tiny.forward(ids([[0, 24]]))), /token ids must be in \[0, 24\)/);
 });
