@@ -114,7 +114,7 @@ export function bertConfigFromHf(hf: unknown, dir = '<config>'): HfBertConfig {
   const id2label = c['id2label'];
   const numLabels = id2label !== null && typeof id2label === 'object' ? Object.keys(id2label).length : integer('num_labels', 2);
   const classifierDropout = c['classifier_dropout'] === undefined || c['classifier_dropout'] === null ? undefined : number('classifier_dropout', 0);
-  try {
+  return fields.build(() => {
     const config = bertConfig({
       vocabSize: integer('vocab_size'),
       hiddenSize: integer('hidden_size'),
@@ -130,9 +130,7 @@ export function bertConfigFromHf(hf: unknown, dir = '<config>'): HfBertConfig {
       padTokenId: integer('pad_token_id', 0),
     });
     return { config, architecture, numLabels, classifierDropout };
-  } catch (error) {
-    throw folderError(dir, (error as Error).message);
-  }
+  });
 }
 
 /** The BertConfig JSON Transformers writes for this model. */

@@ -32,6 +32,11 @@ export interface ConfigFields {
   number(key: string, fallback: number): number;
   /** The field (or the fallback when missing) must be `want`; `why` says what the model needs it for. */
   require(key: string, want: unknown, fallback: unknown, why: string): void;
+  /**
+   * `make()`, which reads fields and builds the model's config: a refusal of the model's own
+   * checks (a RangeError) becomes a folder error; a field's folder error passes unchanged.
+   */
+  build<T>(make: () => T): T;
 }
 
 /**
@@ -59,6 +64,14 @@ export function configFields(json: unknown, dir: string, error: FolderError, mod
     require(key, want, fallback, why) {
       const value = c[key] ?? fallback;
       if (value !== want) throw error(dir, `${key} = ${JSON.stringify(value)} is not supported (${model} needs ${JSON.stringify(want)}: ${why})`);
+    },
+    build(make) {
+      try {
+        return make();
+      } catch (cause) {
+        if (cause instanceof ModelFolderError) throw cause;
+        throw error(dir, (cause as Error).message);
+      }
     },
   };
 }

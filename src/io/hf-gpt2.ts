@@ -71,8 +71,8 @@ export function gptConfigFromHf(hf: unknown, dir = '<config>'): Readonly<GPTConf
   requireSetting('scale_attn_by_inverse_layer_idx', false, false, 'no per-layer score scaling');
   requireSetting('add_cross_attention', false, false, 'a decoder without cross-attention');
   requireSetting('tie_word_embeddings', true, true, 'the output head shares the token embedding');
-  try {
-    return gptConfig({
+  return fields.build(() =>
+    gptConfig({
       vocabSize: integer('vocab_size'),
       blockSize: integer('n_positions'),
       nLayer: integer('n_layer'),
@@ -82,10 +82,8 @@ export function gptConfigFromHf(hf: unknown, dir = '<config>'): Readonly<GPTConf
       dropout: number('resid_pdrop', 0.1),
       layerNormEpsilon: number('layer_norm_epsilon', 1e-5),
       bias: true,
-    });
-  } catch (error) {
-    throw folderError(dir, (error as Error).message);
-  }
+    }),
+  );
 }
 
 /** The GPT2Config JSON Transformers writes for a model of this shape. */

@@ -65,8 +65,8 @@ export function llamaConfigFromHf(hf: unknown, dir = '<config>'): Readonly<Llama
   }
   const tie = c['tie_word_embeddings'] ?? false;
   if (typeof tie !== 'boolean') throw folderError(dir, `${CONFIG_FILE}: 'tie_word_embeddings' must be true or false, got ${JSON.stringify(tie)}`);
-  try {
-    return llamaConfig({
+  return fields.build(() =>
+    llamaConfig({
       vocabSize: integer('vocab_size'),
       dim: hidden,
       nLayers: integer('num_hidden_layers'),
@@ -77,10 +77,8 @@ export function llamaConfigFromHf(hf: unknown, dir = '<config>'): Readonly<Llama
       normEps: number('rms_norm_eps', 1e-6),
       ropeTheta: number('rope_theta', 10000),
       tieEmbeddings: tie,
-    });
-  } catch (error) {
-    throw folderError(dir, (error as Error).message);
-  }
+    }),
+  );
 }
 
 /** The LlamaConfig JSON Transformers writes for a model of this shape. */

@@ -32,19 +32,16 @@ export function lstmConfigFromJson(json: unknown, dir = '<config>'): Readonly<Ls
   }
   const tie = c['tie_word_embeddings'] ?? false;
   if (typeof tie !== 'boolean') throw folderError(dir, `${CONFIG_FILE}: 'tie_word_embeddings' must be true or false, got ${JSON.stringify(tie)}`);
-  const settings = {
-    vocabSize: fields.integer('vocab_size'),
-    embeddingDim: fields.integer('embedding_dim'),
-    hiddenSize: fields.integer('hidden_size'),
-    numLayers: fields.integer('num_layers'),
-    dropout: fields.number('dropout', 0),
-    tieWeights: tie,
-  };
-  try {
-    return lstmLMConfig(settings);
-  } catch (error) {
-    throw folderError(dir, (error as Error).message);
-  }
+  return fields.build(() =>
+    lstmLMConfig({
+      vocabSize: fields.integer('vocab_size'),
+      embeddingDim: fields.integer('embedding_dim'),
+      hiddenSize: fields.integer('hidden_size'),
+      numLayers: fields.integer('num_layers'),
+      dropout: fields.number('dropout', 0),
+      tieWeights: tie,
+    }),
+  );
 }
 
 /** config.json for a model of this shape. */

@@ -255,6 +255,8 @@ test('unsupported BERT configs are refused with what is supported', () => {
   assert.throws(() => bertConfigFromHf({ ...base, problem_type: 'regression' }), /problem_type = "regression" is not supported/);
   const { hidden_size: _, ...noWidth } = base;
   assert.throws(() => bertConfigFromHf(noWidth), /config\.json lacks 'hidden_size'/);
+  const { num_hidden_layers: __, ...noDepth } = base;
+  assert.throws(() => bertConfigFromHf(noDepth, 'x'), /^ModelFolderError: BERT folder x: config\.json lacks 'num_hidden_layers'$/);
   assert.throws(() => bertConfigFromHf({ ...base, num_attention_heads: 5 }), /hiddenSize \(32\) must be divisible by numAttentionHeads \(5\)/);
   assert.equal(bertConfigFromHf({ ...base, architectures: ['BertForSequenceClassification'], id2label: { 0: 'ham', 1: 'spam', 2: 'eggs' } }).numLabels, 3);
 

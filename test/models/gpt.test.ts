@@ -139,6 +139,10 @@ test('unsupported GPT-2 configs are refused with what is supported', () => {
   const { n_embd: _, ...noWidth } = base;
   assert.throws(() => gptConfigFromHf(noWidth), /config\.json lacks 'n_embd'/);
   assert.throws(() => gptConfigFromHf({ ...base, n_head: 3 }), /nEmbd \(16\) must be divisible by nHead \(3\)/);
+  // Fields read while building the config are named once, with the folder once.
+  const { n_layer: __, ...noDepth } = base;
+  assert.throws(() => gptConfigFromHf(noDepth, 'x'), /^ModelFolderError: GPT-2 folder x: config\.json lacks 'n_layer'$/);
+  assert.throws(() => gptConfigFromHf({ ...base, n_head: 3 }, 'x'), /^ModelFolderError: GPT-2 folder x: GPTConfig: nEmbd/);
 
   const dir = path.join(scratch, 'bad-config');
   cpSync(tinyFolder, dir, { recursive: true });

@@ -146,6 +146,8 @@ test('unsupported Llama configs are refused with what is supported', () => {
   assert.throws(() => llamaConfigFromHf({ ...base, num_key_value_heads: 3 }), /nHeads \(4\) must be divisible by nKvHeads \(3\)/);
   const { hidden_size: _, ...noWidth } = base;
   assert.throws(() => llamaConfigFromHf(noWidth), /config\.json lacks 'hidden_size'/);
+  const { num_hidden_layers: ___, ...noDepth } = base;
+  assert.throws(() => llamaConfigFromHf(noDepth, 'x'), /^ModelFolderError: Llama folder x: config\.json lacks 'num_hidden_layers'$/);
   // Without num_key_value_heads, every head has its own keys and values (plain multi-head).
   const { num_key_value_heads: __, ...noKv } = base;
   assert.equal(llamaConfigFromHf(noKv).nKvHeads, 4);
