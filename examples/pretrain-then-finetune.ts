@@ -70,8 +70,9 @@ export async function pretrainThenFinetune(options: PretrainThenFinetuneOptions 
   // 2. Fine-tuning: the pretrained weights plus a new classification head, trained on the
   //    built-in spam task ('default'). Spam is the minority class, so 'auto' class weights
   //    count it more; mean pooling averages every token's hidden state, and 'head+tail'
-  //    truncation keeps a long e-mail's start and end; a low learning rate keeps 200 examples
-  //    from being overfitted within a few dozen steps.
+  //    truncation keeps a long e-mail's start and end: eight context windows of it (512
+  //    characters for the default shape), each read on its own and pooled together; a low
+  //    learning rate keeps 200 examples from being overfitted within a few dozen steps.
   const tuned = await finetune({
     config: {
       from: pretrained.bestDir, // the same shape comes with the folder
@@ -80,6 +81,7 @@ export async function pretrainThenFinetune(options: PretrainThenFinetuneOptions 
       classWeights: 'auto',
       pooling: 'mean',
       truncation: 'head+tail',
+      maxLength: 8 * shape.blockSize,
       lr: 2e-4,
       maxSteps: finetuneSteps,
       warmup: Math.min(20, finetuneSteps),
