@@ -31,6 +31,11 @@ Napi::Value wrap(Napi::Env env, at::Tensor tensor);
 void release(Handle* handle);
 // Releases the handle's tensor and frees the handle itself.
 void deleteHandle(Handle* handle);
+// dispose(): releases the tensor (a GC-owned handle stays for its finalizer) and frees a
+// scoped handle, now or, for a small tensor, on a later wrap().
+void disposeHandle(Handle* handle);
+// How many disposed small tensors wait for a later wrap() to free them (for tests).
+size_t deferredCount();
 // Number of JS scopes open; wrap() makes finalizer-less handles while it is positive.
 extern thread_local int openScopes;
 

@@ -168,8 +168,7 @@ KILN_OP(setData) {
 KILN_OP(dispose) {
   Handle* handle = info.Length() > 0 ? handleOf(info[0]) : nullptr;
   if (handle == nullptr) throwArgError(info, 0, "a Tensor");
-  if (handle->finalizable) release(handle);  // the GC frees the handle itself later
-  else deleteHandle(handle);
+  disposeHandle(handle);
   return env.Undefined();
 }
 
@@ -181,6 +180,11 @@ KILN_OP(adopt) {
   if (handle->finalizable) return info[0];
   handle->finalizable = true;
   return Napi::External<Handle>::New(env, handle, [](Napi::BasicEnv, Handle* h) { deleteHandle(h); });
+}
+
+// deferredReleases(): how many disposed small tensors wait to be freed (see disposeHandle).
+KILN_OP(deferredReleases) {
+  return Napi::Number::New(env, static_cast<double>(deferredCount()));
 }
 
 // setOpenScopes(n): how many JS scopes are open (see Handle::finalizable).
@@ -306,7 +310,7 @@ const OpEntry entries[] = {
     KILN_ENTRY(manualSeed), KILN_ENTRY(getRngState), KILN_ENTRY(setRngState), KILN_ENTRY(toBuffer), KILN_ENTRY(item), KILN_ENTRY(shape),
     KILN_ENTRY(strides), KILN_ENTRY(dtype), KILN_ENTRY(device), KILN_ENTRY(numel),
     KILN_ENTRY(isContiguous), KILN_ENTRY(nbytes), KILN_ENTRY(to), KILN_ENTRY(contiguous),
-    KILN_ENTRY(clone), KILN_ENTRY(detach), KILN_ENTRY(setData), KILN_ENTRY(dispose), KILN_ENTRY(adopt), KILN_ENTRY(setOpenScopes),
+    KILN_ENTRY(clone), KILN_ENTRY(detach), KILN_ENTRY(setData), KILN_ENTRY(dispose), KILN_ENTRY(adopt), KILN_ENTRY(setOpenScopes), KILN_ENTRY(deferredReleases),
     KILN_ENTRY(requiresGrad), KILN_ENTRY(setRequiresGrad), KILN_ENTRY(isLeaf),
     KILN_ENTRY(gradFn), KILN_ENTRY(grad), KILN_ENTRY(setGrad), KILN_ENTRY(retainGrad),
     KILN_ENTRY(backward), KILN_ENTRY(autogradGrad), KILN_ENTRY(setGradEnabled),

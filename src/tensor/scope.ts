@@ -108,3 +108,12 @@ function release(frame: ScopeFrame, survivors: Set<unknown>): void {
 export function scopeDepth(): number {
   return frames.length;
 }
+
+/**
+ * How many small tensors released by dispose() or a scope still wait to be freed (for tests and
+ * diagnostics). The addon frees a small tensor without autograd history one per new tensor rather
+ * than at once, which keeps malloc on its fast path; at most 4,096 of at most 4 KiB each wait.
+ */
+export function deferredReleases(): number {
+  return N['deferredReleases']!() as number;
+}

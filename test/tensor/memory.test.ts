@@ -2,8 +2,40 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { F, Tensor, keep, nn, noGrad, ones, randint, randn, scope, zeros } from '../../src/index.js';
+import { deferredReleases } from '../../src/tensor/scope.js';
 
 const rssMB = (): number => process.memoryUsage().rss / 2 ** 20;
+
+test('small tensors a scope releases are freed one per new tensor; graphs, large and kept tensors are not held', () => {
+  const drain = (): void => {
+    for (let i = 0; i < 5000 && deferredReleases() > 0; i++) zeros([1]).dispose();
+  };
+  drain();
+  assert.equal(deferredReleases(), 0);
+  const a = randn([10]);
+  scope(() => {
+    for (let i = 0; i < 50; i++) a.add(1);
+  });
+  assert.equal(deferredReleases(), 50, 'fifty small results wait');
+  scope(() => {
+    for (let i = 0; i < 20; i++) a.mul(2);
+  });
+  assert.equal(deferredReleases(), 50, 'each new tensor frees one that waited; the scope then adds its own twenty');
+  for (let i = 0; i < 10; i++) zeros([1]).dispose();
+  assert.equal(deferredReleases(), 40, 'outside a scope too, each new tensor frees one; a GC-owned tensor is freed at its dispose()');
+  drain();
+  const w = randn([10]).requiresGrad_();
+  scope(() => void w.mul(2).sum()); // autograd history: may hold a graph's saved tensors
+  scope(() => void zeros([2048])); // 8 KiB: larger than the 4 KiB that may wait
+  const kept = scope(() => keep(a.add(1)));
+  assert.equal(deferredReleases(), 0, 'none of these wait');
+  assert.deepEqual(kept.shape, [10]);
+  scope(() => {
+    for (let i = 0; i < 5000; i++) a.add(1);
+  });
+  assert.equal(deferredReleases(), 4096, 'at most 4,096 wait; the rest are freed at once');
+  drain();
+});
 
 test("a step's freed blocks are reused from the heap, not unmapped and faulted in again", () => {
   // glibc's defaults would unmap each freed 1 MiB block and fault it in again on the next step
