@@ -33,7 +33,7 @@ export type { TensorOptions } from './tensor/creation.js';
 export { cat, stack, where, einsum, addmm, matmul, bmm, maximum, minimum } from './tensor/ops.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, grad } from './tensor/autograd.js';
 export type { GradOptions } from './tensor/autograd.js';
-export { scope, keep } from './tensor/scope.js';
+export { deferredReleases, keep, scope } from './tensor/scope.js';
 export { gradcheck } from './tensor/gradcheck.js';
 export type { GradcheckOptions, GradcheckMismatch } from './tensor/gradcheck.js';
 export { setNumThreads, getNumThreads, cudaAvailable, buildInfo } from './tensor/runtime.js';

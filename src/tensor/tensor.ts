@@ -3,7 +3,7 @@
  *
  * Methods mirror PyTorch's names in camelCase. Ops return new tensors; methods ending in `_`
  * update in place and return `this`. Arguments typed `Tensor | number` broadcast like PyTorch's.
- * Memory: see scope.ts; `dispose()` frees at once, the garbage collector frees the rest.
+ * Memory: see scope.ts; `dispose()` frees (a small tensor on the next allocation), the garbage collector frees the rest.
  */
 import { inspect } from 'node:util';
 import { native, type Handle } from './native.js';
@@ -142,7 +142,10 @@ export class Tensor {
 
   // ---- memory ----
 
-  /** Frees the underlying memory now. Using the tensor afterwards throws. */
+  /**
+   * Frees the underlying memory now (a small tensor without autograd history, when the next
+   * tensor is made; see deferredReleases). Using the tensor afterwards throws.
+   */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;

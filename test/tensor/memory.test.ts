@@ -1,8 +1,7 @@
 // Memory: tensors are freed without manual dispose(), scopes free early, disposed use is an error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { F, Tensor, keep, nn, noGrad, ones, randint, randn, scope, zeros } from '../../src/index.js';
-import { deferredReleases } from '../../src/tensor/scope.js';
+import { F, Tensor, deferredReleases, keep, nn, noGrad, ones, randint, randn, scope, zeros } from '../../src/index.js';
 
 const rssMB = (): number => process.memoryUsage().rss / 2 ** 20;
 
