@@ -16,6 +16,7 @@
  *   {"pretrained_macro_f1":…, "scratch_macro_f1":…, "lora_macro_f1":…, "full_macro_f1":…, "lora_trainable_fraction":…}
  * Progress goes to stderr.
  *
+ * About 55 minutes on 2 cores (each fine-tuning run reads eight windows per e-mail: ~4 minutes).
  * Run: `npm run bench:finetune`, or `node dist/bench/finetune.js [--pretrain-time 9.5m]
  * [--pretrained DIR] [--steps N] [--threads N] [--out DIR]` (--pretrained reuses a model folder instead of pretraining).
  */
