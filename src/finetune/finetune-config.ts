@@ -4,7 +4,7 @@
  * values are ConfigErrors).
  */
 import { ConfigError } from '../train/config-error.js';
-import { defaultMinLr, kebabCase, normalizeConfigLayer, parseDuration } from '../train/pretrain-config.js';
+import { defaultMinLr, kebabCase, mergeConfigLayers, parseDuration } from '../train/pretrain-config.js';
 
 export type FinetuneTask = 'classify' | 'generate';
 export type FinetuneMode = 'full' | 'freeze' | 'lora';
@@ -109,6 +109,9 @@ export interface FinetuneConfig {
   out: string;
 }
 
+/** The peak learning rate of each mode when none is given. */
+export const DEFAULT_LR: Readonly<Record<FinetuneMode, number>> = Object.freeze({ full: 3e-4, freeze: 3e-3, lora: 3e-3 });
+
 export const FINETUNE_DEFAULTS: Readonly<FinetuneConfig> = Object.freeze({
   task: 'classify',
   from: 'scratch:gpt',
@@ -143,8 +146,8 @@ export const FINETUNE_DEFAULTS: Readonly<FinetuneConfig> = Object.freeze({
   metric: 'auto',
   patience: 0,
   maxNewTokens: null,
-  lr: 3e-4,
-  minLr: 3e-5,
+  lr: DEFAULT_LR.full,
+  minLr: defaultMinLr(DEFAULT_LR.full),
   warmup: 20,
   weightDecay: 0.01,
   gradClip: 1,
@@ -161,8 +164,6 @@ export const FINETUNE_DEFAULTS: Readonly<FinetuneConfig> = Object.freeze({
 
 export const FINETUNE_CONFIG_KEYS = Object.keys(FINETUNE_DEFAULTS) as (keyof FinetuneConfig)[];
 
-/** The peak learning rate of each mode when none is given. */
-export const DEFAULT_LR: Readonly<Record<FinetuneMode, number>> = Object.freeze({ full: 3e-4, freeze: 3e-3, lora: 3e-3 });
 
 /** Settings given in code or parsed from a file or flags: any subset of the keys. */
 export type FinetuneConfigInput = Partial<Record<keyof FinetuneConfig, unknown>> | Record<string, unknown>;
@@ -271,12 +272,7 @@ function checkValue(key: keyof FinetuneConfig, value: unknown): unknown {
  */
 export function resolveFinetuneConfig(...layers: FinetuneConfigInput[]): Readonly<FinetuneConfig> {
   const config: FinetuneConfig = { ...FINETUNE_DEFAULTS, loraTargets: [] };
-  const given = new Set<string>();
-  layers.forEach((layer, i) => {
-    const settings = normalizeConfigLayer<FinetuneConfig>(layer, i, FINETUNE_CONFIG_KEYS, checkValue);
-    for (const key of Object.keys(settings)) given.add(key);
-    Object.assign(config, settings);
-  });
+  const given = mergeConfigLayers(config, layers, FINETUNE_CONFIG_KEYS, checkValue);
   if (!given.has('lr')) config.lr = DEFAULT_LR[config.mode];
   if (!given.has('minLr')) config.minLr = defaultMinLr(config.lr);
   if (config.minLr > config.lr) throw new ConfigError(`min-lr (${config.minLr}) must not exceed lr (${config.lr})`);

@@ -236,6 +236,21 @@ export function normalizeConfigLayer<C>(layer: unknown, index: number, keys: rea
   return out as Partial<C>;
 }
 
+/**
+ * Overrides `config` in place with each layer in turn, normalized and checked as
+ * normalizeConfigLayer does. Returns the keys some layer gave, for the settings whose default
+ * follows another setting (min-lr follows lr).
+ */
+export function mergeConfigLayers<C>(config: C, layers: readonly unknown[], keys: readonly (keyof C & string)[], check: (key: keyof C, value: unknown) => unknown): Set<keyof C> {
+  const given = new Set<keyof C>();
+  layers.forEach((layer, i) => {
+    const settings = normalizeConfigLayer<C>(layer, i, keys, check);
+    for (const key of Object.keys(settings) as (keyof C)[]) given.add(key);
+    Object.assign(config as object, settings);
+  });
+  return given;
+}
+
 /** A pretraining config layer's keys in camelCase, checked against the known keys. */
 function normalizeLayer(layer: PretrainConfigInput, index: number): Partial<PretrainConfig> {
   return normalizeConfigLayer<PretrainConfig>(layer, index, PRETRAIN_CONFIG_KEYS, checkValue);
@@ -253,13 +268,8 @@ export function defaultMinLr(lr: number): number {
  */
 export function resolvePretrainConfig(...layers: PretrainConfigInput[]): Readonly<PretrainConfig> {
   const config: PretrainConfig = { ...PRETRAIN_DEFAULTS, data: [...PRETRAIN_DEFAULTS.data] };
-  let minLrGiven = false;
-  layers.forEach((layer, i) => {
-    const settings = normalizeLayer(layer, i);
-    minLrGiven ||= settings.minLr !== undefined;
-    Object.assign(config, settings);
-  });
-  if (!minLrGiven) config.minLr = defaultMinLr(config.lr);
+  const given = mergeConfigLayers(config, layers, PRETRAIN_CONFIG_KEYS, checkValue);
+  if (!given.has('minLr')) config.minLr = defaultMinLr(config.lr);
   if (config.dim % config.heads !== 0 && config.arch !== 'lstm') throw new ConfigError(`dim (${config.dim}) must be divisible by heads (${config.heads})`);
   if (config.kvHeads !== null) {
     if (config.arch !== 'llama') throw new ConfigError(`kv-heads applies to --arch llama only (grouped-query attention); drop it for ${config.arch}`);
