@@ -30,6 +30,8 @@ export interface ConfigFields {
   integer(key: string, fallback?: number, min?: 0 | 1): number;
   /** A finite number, or the fallback when missing. */
   number(key: string, fallback: number): number;
+  /** true or false, or the fallback when missing. */
+  boolean(key: string, fallback: boolean): boolean;
   /** The field (or the fallback when missing) must be `want`; `why` says what the model needs it for. */
   require(key: string, want: unknown, fallback: unknown, why: string): void;
   /**
@@ -59,6 +61,11 @@ export function configFields(json: unknown, dir: string, error: FolderError, mod
     number(key, fallback) {
       const value = c[key] ?? fallback;
       if (typeof value !== 'number' || !Number.isFinite(value)) throw error(dir, `${CONFIG_FILE}: '${key}' must be a number, got ${JSON.stringify(value)}`);
+      return value;
+    },
+    boolean(key, fallback) {
+      const value = c[key] ?? fallback;
+      if (typeof value !== 'boolean') throw error(dir, `${CONFIG_FILE}: '${key}' must be true or false, got ${JSON.stringify(value)}`);
       return value;
     },
     require(key, want, fallback, why) {

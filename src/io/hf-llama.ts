@@ -11,7 +11,7 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Llama } from '../models/llama.js';
 import { type LlamaConfig, llamaConfig } from '../models/llama-config.js';
-import { CONFIG_FILE, configFields, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightProblems, writeFolder } from './hf-folder.js';
+import { configFields, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightProblems, writeFolder } from './hf-folder.js';
 
 const folderError = folderErrors('Llama');
 
@@ -63,8 +63,7 @@ export function llamaConfigFromHf(hf: unknown, dir = '<config>'): Readonly<Llama
   if (headDim !== undefined && headDim !== null && headDim !== hidden / heads) {
     throw folderError(dir, `head_dim = ${JSON.stringify(headDim)} is not supported; Kiln's Llama uses hidden_size / num_attention_heads = ${hidden / heads}`);
   }
-  const tie = c['tie_word_embeddings'] ?? false;
-  if (typeof tie !== 'boolean') throw folderError(dir, `${CONFIG_FILE}: 'tie_word_embeddings' must be true or false, got ${JSON.stringify(tie)}`);
+  const tie = fields.boolean('tie_word_embeddings', false);
   return fields.build(() =>
     llamaConfig({
       vocabSize: integer('vocab_size'),

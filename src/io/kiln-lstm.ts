@@ -10,7 +10,7 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { LstmLM } from '../models/lstm-lm.js';
 import { type LstmLMConfig, lstmLMConfig } from '../models/lstm-lm-config.js';
-import { CONFIG_FILE, configFields, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightProblems, writeFolder } from './hf-folder.js';
+import { configFields, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightProblems, writeFolder } from './hf-folder.js';
 
 const folderError = folderErrors('LSTM');
 
@@ -30,8 +30,7 @@ export function lstmConfigFromJson(json: unknown, dir = '<config>'): Readonly<Ls
   if (c['model_type'] !== LSTM_MODEL_TYPE) {
     throw folderError(dir, `model_type ${JSON.stringify(c['model_type'])} is not '${LSTM_MODEL_TYPE}'; this loader reads folders Kiln's LstmLM wrote`);
   }
-  const tie = c['tie_word_embeddings'] ?? false;
-  if (typeof tie !== 'boolean') throw folderError(dir, `${CONFIG_FILE}: 'tie_word_embeddings' must be true or false, got ${JSON.stringify(tie)}`);
+  const tie = fields.boolean('tie_word_embeddings', false);
   return fields.build(() =>
     lstmLMConfig({
       vocabSize: fields.integer('vocab_size'),

@@ -148,6 +148,7 @@ test('unsupported Llama configs are refused with what is supported', () => {
   assert.throws(() => llamaConfigFromHf(noWidth), /config\.json lacks 'hidden_size'/);
   const { num_hidden_layers: ___, ...noDepth } = base;
   assert.throws(() => llamaConfigFromHf(noDepth, 'x'), /^ModelFolderError: Llama folder x: config\.json lacks 'num_hidden_layers'$/);
+  assert.throws(() => llamaConfigFromHf({ ...base, tie_word_embeddings: 'yes' }, 'x'), /^ModelFolderError: Llama folder x: config\.json: 'tie_word_embeddings' must be true or false, got "yes"$/);
   // Without num_key_value_heads, every head has its own keys and values (plain multi-head).
   const { num_key_value_heads: __, ...noKv } = base;
   assert.equal(llamaConfigFromHf(noKv).nKvHeads, 4);

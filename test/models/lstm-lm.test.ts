@@ -77,6 +77,7 @@ test('a tied LSTM saves without the head and loads back bit-exact; bad configs a
     [{ ...shape, num_layers: 1.5 }, /^ModelFolderError: LSTM folder x: config\.json: 'num_layers' must be a positive integer, got 1\.5$/],
     [{ ...shape, num_layers: 1, dropout: 'x' }, /^ModelFolderError: LSTM folder x: config\.json: 'dropout' must be a number, got "x"$/],
     [{ ...shape, num_layers: 1, dropout: 2 }, /^ModelFolderError: LSTM folder x: LstmLMConfig: dropout must be in \[0, 1\), got 2$/],
+    [{ ...shape, num_layers: 1, tie_word_embeddings: 1 }, /^ModelFolderError: LSTM folder x: config\.json: 'tie_word_embeddings' must be true or false, got 1$/],
   ] as const) {
     assert.throws(() => lstmConfigFromJson(json, 'x'), message);
   }
