@@ -140,6 +140,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const pretrainSeconds = (performance.now() - pretrainStart) / 1000;
 
   // Pretrained and scratch differ only in where the weights start.
+  const textLength = budget.textLength ?? SHAPE.blockSize;
   const common: FinetuneConfigInput = {
     ...SHAPE,
     task: 'classify',
@@ -160,11 +161,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     // spam shows at both ends of an e-mail (subject, unsubscribe footer).
     pooling: 'mean',
     truncation: 'head+tail',
-    maxLength: budget.textLength ?? SHAPE.blockSize,
+    maxLength: textLength,
     seed,
     threads,
   };
-  options.onStage?.(`2/3 fine-tuning the pretrained GPT on 200 labelled spam/ham e-mails (${budget.finetuneSteps} steps, class weights auto, ${budget.textLength ?? SHAPE.blockSize} characters of each)`);
+  options.onStage?.(`2/3 fine-tuning the pretrained GPT on 200 labelled spam/ham e-mails (${budget.finetuneSteps} steps, class weights auto, ${textLength} characters of each)`);
   const fromPretrained = await finetune({ config: { ...common, from: pretrained.bestDir, out: path.join(out, 'finetune-pretrained') }, ...hooks });
   options.onStage?.('3/3 fine-tuning the same architecture from scratch, same data and steps');
   const fromScratch = await finetune({ config: { ...common, from: `scratch:${ARCH}`, out: path.join(out, 'finetune-scratch') }, ...hooks });
