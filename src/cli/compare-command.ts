@@ -9,6 +9,7 @@ import { UsageError } from './usage-error.js';
 import { type CompareCandidate, parseCandidates } from '../report/compare-candidates.js';
 import { COMPARE_TASKS, type CompareJob, type CompareRunner, type CompareTask } from '../report/compare-job.js';
 import { parseDuration } from '../train/pretrain-config.js';
+import { TFIDF_BASELINE } from '../finetune/tfidf/baseline-name.js';
 
 export { COMPARE_TASKS, type CompareJob, type CompareRunner, type CompareTask } from '../report/compare-job.js';
 
@@ -26,7 +27,8 @@ export const COMPARE_FLAGS: readonly FlagSpec[] = [
   { name: 'task', kind: 'string', help: 'what to fine-tune for', valueName: COMPARE_TASKS.join('|') },
   { name: 'train', kind: 'list', help: 'training data files', valueName: 'PATH...' },
   { name: 'test', kind: 'list', help: 'test data files every candidate is evaluated on', valueName: 'PATH...', defaultText: 'a held-out part of --train' },
-  { name: 'candidates', kind: 'list', help: "pretrained model folders and 'scratch:ARCH' baselines, comma- or space-separated", valueName: 'DIR,scratch:ARCH,...' },
+  { name: 'candidates', kind: 'list', help: "pretrained model folders, 'scratch:ARCH' and 'baseline:tfidf', comma- or space-separated (classify adds baseline:tfidf unless --no-baseline)", valueName: 'DIR,scratch:ARCH,...' },
+  { name: 'no-baseline', kind: 'boolean', help: 'classify: leave out the TF-IDF + logistic regression row that every text leaderboard gets' },
   { name: 'budget', kind: 'duration', help: 'training time per run, e.g. 5m (or --steps)' },
   { name: 'steps', kind: 'int', help: 'optimizer steps per run (or --budget)' },
   { name: 'seeds', kind: 'int', help: 'runs per candidate, with seeds 0 … N-1', defaultText: '3' },
@@ -43,6 +45,8 @@ export function compareHelp(): string {
     '',
     'Fine-tunes every candidate on the same data with the same budget and seeds, evaluates each on',
     'the same test set, and ranks them by the mean over seeds (± sample standard deviation).',
+    'A classify comparison also fits baseline:tfidf (TF-IDF + logistic regression) on the same',
+    'splits, so the leaderboard shows whether a network is worth it (--no-baseline leaves it out).',
     '',
     'Flags:',
     formatFlags(COMPARE_FLAGS),
@@ -76,6 +80,10 @@ export function compareSettings(flags: ReadonlyMap<string, unknown>): CompareSet
   } catch (error) {
     throw new UsageError(`kiln compare: ${(error as Error).message}`);
   }
+  const baseline = candidates.find((c) => c.source.startsWith('baseline:'));
+  if (baseline !== undefined && task !== 'classify') throw new UsageError(`kiln compare: candidate ${baseline.source} is a text classification baseline; it cannot run --task ${String(task)}`);
+  // A text leaderboard always shows whether the networks beat the classical baseline.
+  if (task === 'classify' && baseline === undefined && flags.get('no-baseline') !== true) candidates = [...candidates, ...parseCandidates([TFIDF_BASELINE])];
   const budgetText = flags.get('budget') as string | undefined;
   const steps = flags.get('steps') as number | undefined;
   if ((budgetText === undefined) === (steps === undefined)) throw new UsageError('kiln compare: give exactly one of --budget DURATION (e.g. 5m) and --steps N, so every candidate trains the same amount');

@@ -11,7 +11,7 @@ export const FINETUNE_SUMMARY = 'fine-tune a model for classification or generat
 
 const SETTINGS: Record<keyof FinetuneConfig, SettingFlag> = {
   task: { kind: 'string', help: 'classify (a label per text) or generate (a completion per prompt)', valueName: 'classify|generate' },
-  from: { kind: 'string', help: 'a model folder (kiln pretrain, or Hugging Face GPT-2/Llama/BERT) or scratch:gpt|llama|bert|lstm', valueName: 'DIR|scratch:ARCH' },
+  from: { kind: 'string', help: 'a model folder (kiln pretrain, or Hugging Face GPT-2/Llama/BERT), scratch:gpt|llama|bert|lstm, or baseline:tfidf (word and character n-gram TF-IDF + logistic regression, C chosen on the validation split)', valueName: 'DIR|scratch:ARCH|baseline:tfidf' },
   train: { kind: 'string', help: "training data: .csv/.tsv/.jsonl, a folder of label sub-folders, or 'default' (spam vs ham)", valueName: 'PATH|default' },
   val: { kind: 'string', help: 'validation file (unset: split val-fraction off the training data)', valueName: 'FILE' },
   test: { kind: 'string', help: 'test file (unset: split test-fraction off the training data)', valueName: 'FILE' },
@@ -69,11 +69,12 @@ export const FINETUNE_FLAGS: readonly FlagSpec[] = [
 
 export function finetuneHelp(): string {
   return [
-    'Usage: kiln finetune --task classify|generate --from DIR|scratch:ARCH --train PATH|default --out DIR [flags]',
+    'Usage: kiln finetune --task classify|generate --from DIR|scratch:ARCH|baseline:tfidf --train PATH|default --out DIR [flags]',
     '',
     'Fine-tunes a model. Writes OUT/metrics.jsonl, OUT/config.json, OUT/model (last step) and OUT/best',
     '(best validation metric; in lora mode with the adapter alone in OUT/best/adapter). The best checkpoint',
-    'is then scored on the test split.',
+    'is then scored on the test split. --from baseline:tfidf fits the classical baseline instead of a',
+    'network (one evaluation per C tried; the network settings do not apply to it).',
     '',
     'Flags:',
     formatFlags(FINETUNE_FLAGS),

@@ -13,6 +13,8 @@ import { classify, evaluateClassifier } from './classify-eval.js';
 import { evaluateGeneration, readPromptCompletions } from './generation.js';
 import { labelIds, readLabelledExamples } from './labelled-data.js';
 import type { ClassScores } from './metrics.js';
+import { evaluateProbabilities } from './tfidf/baseline-run.js';
+import { loadTfidfFolder, TFIDF_ARCHITECTURE } from './tfidf/tfidf-folder.js';
 
 export interface ClassificationReport {
   task: 'classify';
@@ -55,10 +57,16 @@ function encodingOf(loaded: LoadedClassifier): Parameters<typeof encodeTexts>[2]
  * @example evaluateModel('runs/spam/best', 'test.csv').macro_f1
  */
 export function evaluateModel(modelDir: string, dataFile: string, options: EvaluateOptions = {}): ClassificationReport | GenerationReport {
-  const { task } = describeFolder(modelDir);
+  const { task, architecture } = describeFolder(modelDir);
   if (task === CLASSIFICATION_TASK) {
-    const loaded = loadClassifierFolder(modelDir);
     const examples = readLabelledExamples(dataFile, { ...(options.textColumn === undefined ? {} : { textColumn: options.textColumn }), ...(options.labelColumn === undefined ? {} : { labelColumn: options.labelColumn }) });
+    if (architecture === TFIDF_ARCHITECTURE) {
+      const { model } = loadTfidfFolder(modelDir);
+      const labels = labelIds(examples, model.labels, dataFile);
+      const result = evaluateProbabilities(model.probabilities(examples.map((e) => e.text)), labels, model.labels);
+      return { task: 'classify', labels: [...model.labels], count: result.count, accuracy: result.accuracy, macro_f1: result.macro_f1, loss: result.loss, per_class: result.perClass, confusion: result.confusion };
+    }
+    const loaded = loadClassifierFolder(modelDir);
     const labels = labelIds(examples, loaded.info.labels, dataFile);
     const encoding = encodingOf(loaded);
     const result = evaluateClassifier(loaded.classifier, encodeTexts(loaded.tokenizer, examples.map((e) => e.text), encoding), labels, encoding.padId);
@@ -85,11 +93,20 @@ export interface Prediction {
  * @example predict('runs/spam/best', ['Win a FREE cruise!'])[0].label // 'spam'
  */
 export function predict(modelDir: string | LoadedClassifier, texts: readonly string[]): Prediction[] {
+  if (typeof modelDir === 'string' && describeFolder(modelDir).architecture === TFIDF_ARCHITECTURE) {
+    const { model } = loadTfidfFolder(modelDir);
+    return model.probabilities(texts).map((p) => labelled(p, model.labels));
+  }
   const loaded = typeof modelDir === 'string' ? loadClassifierFolder(modelDir) : modelDir;
   const encoding = encodingOf(loaded);
-  const { probabilities, predictions } = classify(loaded.classifier, encodeTexts(loaded.tokenizer, texts, encoding), encoding.padId);
-  return predictions.map((p, i) => ({
-    label: loaded.info.labels[p]!,
-    probabilities: Object.fromEntries(loaded.info.labels.map((l, k) => [l, probabilities[i]![k]!])),
-  }));
+  const { probabilities } = classify(loaded.classifier, encodeTexts(loaded.tokenizer, texts, encoding), encoding.padId);
+  return probabilities.map((p) => labelled(p, loaded.info.labels));
+}
+
+/** The most likely label (the first on a tie, as argmax) and every label's probability. */
+function labelled(probabilities: readonly number[], labels: readonly string[]): Prediction {
+  return {
+    label: labels[probabilities.indexOf(Math.max(...probabilities))]!,
+    probabilities: Object.fromEntries(labels.map((l, k) => [l, probabilities[k]!])),
+  };
 }

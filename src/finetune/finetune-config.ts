@@ -4,6 +4,7 @@
  * values are ConfigErrors).
  */
 import { ConfigError } from '../train/config-error.js';
+import { isBaseline, TFIDF_BASELINE } from './tfidf/baseline-name.js';
 import { defaultMinLr, kebabCase, mergeConfigLayers, parseDuration } from '../train/pretrain-config.js';
 
 export type FinetuneTask = 'classify' | 'generate';
@@ -12,7 +13,11 @@ export type FinetuneMode = 'full' | 'freeze' | 'lora';
 export interface FinetuneConfig {
   /** 'classify' (a label per text) or 'generate' (a completion per prompt). @default 'classify' */
   task: FinetuneTask;
-  /** A model folder (kiln pretrain's, or a Hugging Face GPT-2/Llama/BERT folder) or 'scratch:ARCH' (gpt|llama|bert). @default 'scratch:gpt' */
+  /**
+   * A model folder (kiln pretrain's, or a Hugging Face GPT-2/Llama/BERT folder), 'scratch:ARCH'
+   * (gpt|llama|bert|lstm), or 'baseline:tfidf': word and character n-gram TF-IDF + logistic
+   * regression with C chosen on the validation split (classification only). @default 'scratch:gpt'
+   */
   from: string;
   /** Training data: .csv/.tsv/.jsonl, a folder of label sub-folders, or 'default' (the spam task). @default 'default' */
   train: string;
@@ -279,6 +284,8 @@ export function resolveFinetuneConfig(...layers: FinetuneConfigInput[]): Readonl
   if (config.val === null && config.test === null && config.valFraction + config.testFraction >= 1) {
     throw new ConfigError(`val-fraction + test-fraction (${config.valFraction} + ${config.testFraction}) must leave training data; lower them`);
   }
+  if (isBaseline(config.from) && config.from !== TFIDF_BASELINE) throw new ConfigError(`from ${config.from}: the only classical baseline is ${TFIDF_BASELINE}`);
+  if (isBaseline(config.from) && config.task !== 'classify') throw new ConfigError(`from ${config.from} classifies texts; it cannot do --task ${config.task}`);
   const generateMetrics = ['auto', 'exact_match', 'rouge_l', 'loss'];
   const classifyMetrics = ['auto', 'macro_f1', 'accuracy', 'loss'];
   if (!(config.task === 'generate' ? generateMetrics : classifyMetrics).includes(config.metric)) {

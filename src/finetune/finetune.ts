@@ -12,6 +12,8 @@ import type { ClassifierEvaluation } from './classify-eval.js';
 import { finetuneClassifier } from './classify-run.js';
 import { type FinetuneConfig, type FinetuneConfigInput, resolveFinetuneConfig } from './finetune-config.js';
 import { finetuneGenerator } from './generate-run.js';
+import { isBaseline } from './tfidf/baseline-name.js';
+import { finetuneTfidfBaseline } from './tfidf/baseline-run.js';
 import type { GenerationEvaluation } from './generation.js';
 import type { FinetuneLog, StoppedBy } from './loop.js';
 import type { TrainableSetup } from './trainable.js';
@@ -72,7 +74,10 @@ export async function finetune(options: FinetuneOptions = {}): Promise<FinetuneR
   if (config.threads !== null) setNumThreads(config.threads);
   try {
     const hooks = { onLog: options.onLog, onStart: options.onStart, signal: options.signal };
-    const run = config.task === 'classify' ? await finetuneClassifier(config, hooks) : await finetuneGenerator(config, hooks);
+    const run =
+      isBaseline(config.from) ? await finetuneTfidfBaseline(config, hooks)
+      : config.task === 'classify' ? await finetuneClassifier(config, hooks)
+      : await finetuneGenerator(config, hooks);
     const labels = 'labels' in run ? run.labels : null;
     if (run.test !== null) writeTestEvaluation(config.out, run.test, labels);
     return {

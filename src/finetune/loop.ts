@@ -28,6 +28,8 @@ export interface FinetuneLog {
   val_macro_f1?: number;
   val_exact_match?: number;
   val_rouge_l?: number;
+  /** The TF-IDF baseline's regularisation C of this evaluation line (one line per C tried). */
+  c?: number;
 }
 
 export type StoppedBy = 'maxSteps' | 'timeLimit' | 'signal' | 'earlyStopping';

@@ -1,5 +1,5 @@
 /**
- * The candidates of a comparison as given on the command line (`DIR,DIR,scratch:ARCH`): each
+ * The candidates of a comparison as given on the command line (`DIR,DIR,scratch:ARCH,baseline:tfidf`): each
  * gets a short unique name that also names its output folder.
  */
 import path from 'node:path';
@@ -8,7 +8,7 @@ import { ReportError } from './report-error.js';
 export interface CompareCandidate {
   /** Unique, file-name-safe: a folder's base name, or "scratch-ARCH". */
   name: string;
-  /** As given: a pretrained model folder, or `scratch:ARCH` for a model trained from random weights. */
+  /** As given: a pretrained model folder, `scratch:ARCH` for a model trained from random weights, or `baseline:tfidf`. */
   source: string;
   /** The architecture of a `scratch:ARCH` candidate. */
   scratchArch?: string;
@@ -30,6 +30,8 @@ export function parseCandidates(entries: readonly string[]): CompareCandidate[] 
       scratchArch = source.slice('scratch:'.length);
       if (scratchArch === '') throw new ReportError(`candidate '${source}' names no architecture; write scratch:ARCH, e.g. scratch:gpt`);
       base = `scratch-${safeName(scratchArch)}`;
+    } else if (source.startsWith('baseline:')) {
+      base = `baseline-${safeName(source.slice('baseline:'.length))}`;
     } else {
       const parts = path.resolve(source).split(path.sep).filter((p) => p !== '');
       // A folder called model or best says little: keep its parent's name too (runs/a/best → a-best).

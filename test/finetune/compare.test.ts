@@ -1,6 +1,6 @@
 /**
- * `kiln compare` end to end with the fine-tuning runner: two pretrained folders and a scratch
- * baseline, two seeds. The leaderboard's order and means must follow the scores that
+ * `kiln compare` end to end with the fine-tuning runner: two pretrained folders, a scratch
+ * model and the TF-IDF baseline every classify leaderboard gets, two seeds. The leaderboard's order and means must follow the scores that
  * `evaluateModel` gives each run's best checkpoint on the test file (the candidates' own
  * evaluations), and its std the sample standard deviation over seeds.
  */
@@ -52,7 +52,8 @@ test('kiln compare ranks two pretrained folders and scratch by their own test ev
       rows: { rank: number; candidate: string; seeds: number[]; metrics: Record<string, { mean: number; std: number | null }>; runDirs: string[] }[];
     };
     assert.equal(board.metric, 'macro_f1');
-    assert.equal(board.rows.length, 3);
+    assert.equal(board.rows.length, 4);
+    assert.ok(board.rows.some((row) => row.candidate === 'baseline-tfidf'), 'the TF-IDF baseline is on the leaderboard');
     const means: number[] = [];
     for (const row of board.rows) {
       assert.deepEqual(row.seeds, [0, 1]);
