@@ -133,7 +133,8 @@ export async function pretrainLanguageModel(options: PretrainOptions = {}): Prom
     if (!writer) await group!.barrier();
     const { tokenizer, tokens } = prepareLmData(config.data, config.tokenizer, out, { vocabSize: config.vocabSize });
     if (writer && group !== undefined) await group.barrier();
-    const vocabulary = modelVocabulary(tokenizer, architecture.objective, config.vocabSize);
+    // With --tokenizer bpe, vocab-size is the BPE vocabulary to train; the embedding takes it plus any reserved ids.
+    const vocabulary = modelVocabulary(tokenizer, architecture.objective, config.tokenizer === 'bpe' ? null : config.vocabSize);
     const vocabSize = vocabulary.size;
     const { train, val } = splitTokens(tokens, config.valFraction);
     for (const [name, part] of [['training', train], ['validation', val]] as const) {

@@ -93,3 +93,17 @@ test("training prints nothing on stdout (Hugging Face's trainer writes blank lin
   assert.equal(run.status, 0, run.stderr);
   assert.equal(run.stdout, '');
 });
+
+test('kiln pretrain --arch bert --tokenizer bpe --vocab-size N: the BPE has N tokens and the embedding N + 2 ([MASK], [PAD] reserved)', async (t) => {
+  // --vocab-size names the BPE vocabulary here; it used to be checked as the embedding's rows too,
+  // which refused every masked-LM run with a trained BPE ("smaller than the tokenizer's N ids plus 2").
+  const dir = scratch(t, 'kiln-bpe-bert-');
+  const textFile = path.join(dir, 'text.txt');
+  writeFileSync(textFile, corpus.slice(0, 40_000));
+  const { pretrainLanguageModel } = await import('../../src/train/pretrain.js');
+  const result = await pretrainLanguageModel({
+    config: { arch: 'bert', data: [textFile], tokenizer: 'bpe', vocabSize: 300, layers: 1, heads: 2, dim: 16, blockSize: 16, batchSize: 4, maxSteps: 2, warmup: 0, evalEvery: 2, evalIters: 1, threads: 1, out: path.join(dir, 'run') },
+  });
+  const info = JSON.parse(readFileSync(path.join(result.bestDir, 'kiln.json'), 'utf8')) as { vocab_size: number; mask_token_id: number; pad_token_id: number };
+  assert.deepEqual([info.vocab_size, info.mask_token_id, info.pad_token_id], [302, 300, 301]);
+});
