@@ -5,6 +5,7 @@ import { type SettingFlag, settingFlags } from './setting-flags.js';
 
 const SETTINGS: Record<keyof PretrainConfig, SettingFlag> = {
   arch: { kind: 'string', help: 'model: gpt, llama, lstm (next-token objective) or bert (masked-LM objective)', valueName: 'gpt|llama|bert|lstm' },
+  from: { kind: 'string', help: 'continue pretraining this model folder (its weights, tokenizer and shape), e.g. on the task\'s own texts (unset: random weights)', valueName: 'DIR' },
   data: { kind: 'list', help: "text files, folders, .jsonl/.csv files, or 'default' (Moby-Dick + State of the Union)", valueName: 'PATH...|default' },
   tokenizer: { kind: 'string', help: "'char', 'gpt2' (GPT-2's BPE), 'bpe' (byte-level BPE trained on the data, --vocab-size tokens) or a tokenizer.json path", valueName: 'char|gpt2|bpe|PATH' },
   vocabSize: { kind: 'int', help: "with --tokenizer bpe: the BPE vocabulary to train (default 4096); otherwise embedding rows, padding the tokenizer's vocabulary (unset: its size)" },

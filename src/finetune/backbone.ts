@@ -19,6 +19,7 @@ import { LstmLM } from '../models/lstm-lm.js';
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ConfigError } from '../train/config-error.js';
+import { modelContextLength } from '../train/architectures.js';
 import { KILN_FILE } from '../train/model-folder.js';
 
 export type BackboneArchitecture = 'gpt' | 'llama' | 'bert' | 'lstm';
@@ -140,10 +141,8 @@ function lstmBackbone(model: LstmLM): Backbone {
 
 /** The longest sequence a causal language model reads (GPT's block size, Llama's max_seq_len; LSTM_MAX_LENGTH for an LSTM). */
 export function contextLength(model: Module): number {
-  if (model instanceof GPT) return model.config.blockSize;
-  if (model instanceof Llama) return model.config.maxSeqLen;
-  if (model instanceof LstmLM) return LSTM_MAX_LENGTH;
-  throw new ConfigError(`${model.constructor.name} is not a causal language model fine-tuning can read`);
+  if (!(model instanceof GPT || model instanceof Llama || model instanceof LstmLM)) throw new ConfigError(`${model.constructor.name} is not a causal language model fine-tuning can read`);
+  return modelContextLength(model) ?? LSTM_MAX_LENGTH;
 }
 
 /** A randomly initialised backbone (draws from the engine's generator: seed it first). */

@@ -25,6 +25,15 @@ import { type ArchitectureName, KNOWN_ARCHITECTURES, type PretrainConfig } from 
 
 export type { LanguageModel } from './objectives.js';
 
+/** The most positions a language model reads at once; null for a recurrent model, which has no limit. */
+export function modelContextLength(model: LanguageModel): number | null {
+  if (model instanceof GPT) return model.config.blockSize;
+  if (model instanceof Llama) return model.config.maxSeqLen;
+  if (model instanceof BertForMaskedLM) return model.config.maxPositionEmbeddings;
+  if (model instanceof LstmLM) return null;
+  throw new ConfigError(`${model.constructor.name} is not a language model Kiln knows the context of`);
+}
+
 /** What kiln.json's `task` says of a model an objective trained. */
 export type LanguageModelTask = 'causal-lm' | 'masked-lm';
 

@@ -11,6 +11,12 @@ export type ArchitectureName = (typeof KNOWN_ARCHITECTURES)[number];
 export interface PretrainConfig {
   /** Model architecture: 'gpt', 'llama', 'lstm' (causal LM) or 'bert' (masked LM). @default 'gpt' */
   arch: ArchitectureName;
+  /**
+   * A model folder to continue pretraining from (its weights, tokenizer and shape), e.g. to adapt
+   * a pretrained model to a task's own unlabelled texts before fine-tuning; null starts from
+   * random weights. Its architecture must be `arch`. @default null
+   */
+  from: string | null;
   /** Text sources (files, folders, .jsonl, .csv), or ['default'] for the built-in corpus. @default ['default'] */
   data: string[];
   /**
@@ -83,6 +89,7 @@ export interface PretrainConfig {
 /** nanoGPT's character-level CPU recipe (config/train_shakespeare_char.py, CPU variant). */
 export const PRETRAIN_DEFAULTS: Readonly<PretrainConfig> = Object.freeze({
   arch: 'gpt',
+  from: null,
   data: ['default'],
   tokenizer: 'char',
   vocabSize: null,
@@ -174,6 +181,10 @@ function checkValue(key: keyof PretrainConfig, value: unknown): unknown {
       }
       return [...list];
     }
+    case 'from':
+      if (value === null) return null;
+      if (typeof value !== 'string' || value === '') throw new ConfigError(`from must be a model folder, got ${JSON.stringify(value)}`);
+      return value;
     case 'tokenizer':
     case 'out':
       if (typeof value !== 'string' || value === '') throw new ConfigError(`${key} must be a non-empty string, got ${JSON.stringify(value)}`);
@@ -270,6 +281,10 @@ export function resolvePretrainConfig(...layers: PretrainConfigInput[]): Readonl
   const config: PretrainConfig = { ...PRETRAIN_DEFAULTS, data: [...PRETRAIN_DEFAULTS.data] };
   const given = mergeConfigLayers(config, layers, PRETRAIN_CONFIG_KEYS, checkValue);
   if (!given.has('minLr')) config.minLr = defaultMinLr(config.lr);
+  if (config.from !== null) {
+    const shape = (['tokenizer', 'vocabSize', 'layers', 'heads', 'kvHeads', 'dim'] as const).filter((k) => given.has(k));
+    if (shape.length > 0) throw new ConfigError(`${shape.map(kebabCase).join(', ')} describe${shape.length === 1 ? 's' : ''} a new model, but from ${config.from} continues one (its tokenizer and shape); drop ${shape.length === 1 ? 'it' : 'them'}`);
+  }
   if (config.dim % config.heads !== 0 && config.arch !== 'lstm') throw new ConfigError(`dim (${config.dim}) must be divisible by heads (${config.heads})`);
   if (config.kvHeads !== null) {
     if (config.arch !== 'llama') throw new ConfigError(`kv-heads applies to --arch llama only (grouped-query attention); drop it for ${config.arch}`);

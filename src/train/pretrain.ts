@@ -20,14 +20,14 @@ import { getNumThreads, setNumThreads } from '../tensor/runtime.js';
 import { scope } from '../tensor/scope.js';
 import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
 import { METRICS_FILE, RUN_CONFIG_FILE } from '../util/run-files.js';
-import { languageModelArchitecture } from './architectures.js';
+import { type LanguageModel, languageModelArchitecture, modelContextLength } from './architectures.js';
 import { ConfigError } from './config-error.js';
 import { evaluateLoss } from './evaluate.js';
 import { truncateMetrics } from './metrics-file.js';
 import { nanoGptAdamW } from './optimizer-groups.js';
 import { prepareLmData } from './lm-data.js';
-import { writeModelFolder, type KilnModelInfo } from './model-folder.js';
-import { modelVocabulary } from './model-vocabulary.js';
+import { loadLanguageModel, writeModelFolder, type KilnModelInfo } from './model-folder.js';
+import { type ModelVocabulary, modelVocabulary } from './model-vocabulary.js';
 import { causalObjective, maskedObjective } from './objectives.js';
 import {
   type PretrainConfig,
@@ -97,6 +97,19 @@ export interface PretrainResult {
 }
 
 
+/**
+ * The model and vocabulary `config.from` holds, for continued pretraining; a folder of another
+ * architecture, or a context shorter than blockSize, is a ConfigError.
+ */
+function startingModel(config: Readonly<PretrainConfig>): { model: LanguageModel; vocabulary: ModelVocabulary } {
+  const from = config.from!;
+  const loaded = loadLanguageModel(from);
+  if (loaded.architecture !== config.arch) throw new ConfigError(`from ${from} holds a ${loaded.architecture} model; pass --arch ${loaded.architecture} to continue pretraining it`);
+  const context = modelContextLength(loaded.model);
+  if (context !== null && config.blockSize > context) throw new ConfigError(`block-size ${config.blockSize} exceeds the ${context}-token context of the model in ${from}; use --block-size ${context} or less`);
+  return { model: loaded.model, vocabulary: loaded.vocabulary };
+}
+
 /** The resolved config for this invocation: fresh, or the saved one with the permitted changes. */
 function resolveConfig(layers: PretrainConfigInput[], saved: PretrainConfig | undefined): Readonly<PretrainConfig> {
   if (saved === undefined) return resolvePretrainConfig(...layers);
@@ -131,10 +144,13 @@ export async function pretrainLanguageModel(options: PretrainOptions = {}): Prom
     const writer = group === undefined || group.rank === 0;
     // Rank 0 makes the token cache first; the others then read it instead of racing to write it.
     if (!writer) await group!.barrier();
-    const { tokenizer, tokens } = prepareLmData(config.data, config.tokenizer, out, { vocabSize: config.vocabSize });
+    // Continued pretraining reads the text with the folder's own tokenizer and keeps its vocabulary.
+    const start = config.from === null ? null : startingModel(config);
+    const tokenizerSpec = config.from === null ? config.tokenizer : path.join(config.from, 'tokenizer.json');
+    const { tokenizer, tokens } = prepareLmData(config.data, tokenizerSpec, out, { vocabSize: config.vocabSize });
     if (writer && group !== undefined) await group.barrier();
     // With --tokenizer bpe, vocab-size is the BPE vocabulary to train; the embedding takes it plus any reserved ids.
-    const vocabulary = modelVocabulary(tokenizer, architecture.objective, config.tokenizer === 'bpe' ? null : config.vocabSize);
+    const vocabulary = start?.vocabulary ?? modelVocabulary(tokenizer, architecture.objective, config.tokenizer === 'bpe' ? null : config.vocabSize);
     const vocabSize = vocabulary.size;
     const { train, val } = splitTokens(tokens, config.valFraction);
     for (const [name, part] of [['training', train], ['validation', val]] as const) {
@@ -144,7 +160,7 @@ export async function pretrainLanguageModel(options: PretrainOptions = {}): Prom
     }
 
     manualSeed(config.seed);
-    const model = saved === null ? architecture.build(config, vocabulary) : architecture.load(path.join(stateDir, saved.modelDir));
+    const model = saved !== null ? architecture.load(path.join(stateDir, saved.modelDir)) : start?.model ?? architecture.build(config, vocabulary);
     const objective = architecture.objective === 'masked' ? maskedObjective(vocabulary, config.seed) : causalObjective;
     model.train();
     const ddp = group === undefined ? undefined : new DistributedDataParallel(model, group);
