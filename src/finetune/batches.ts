@@ -5,6 +5,7 @@
  * B = batch, T = the longest sequence in the batch.
  */
 import { SeededRandom } from '../data/random.js';
+import { ConfigError } from '../train/config-error.js';
 import { tensor } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -61,4 +62,17 @@ export function inverseFrequencyWeights(labels: readonly number[], numClasses: n
   const counts = new Array<number>(numClasses).fill(0);
   for (const l of labels) counts[l]!++;
   return counts.map((c) => (c === 0 ? 0 : labels.length / (numClasses * c)));
+}
+
+/**
+ * The loss's class weights a run's `classWeights` setting asks for: null for none, inverse
+ * frequency for 'auto', else the given list, which must have one weight per label.
+ */
+export function resolveClassWeights(setting: 'none' | 'auto' | readonly number[], labels: readonly number[], labelNames: readonly string[]): number[] | null {
+  const K = labelNames.length;
+  const weights = setting === 'none' ? null : setting === 'auto' ? inverseFrequencyWeights(labels, K) : [...setting];
+  if (weights !== null && weights.length !== K) {
+    throw new ConfigError(`class-weights has ${weights.length} weights but there are ${K} labels (${labelNames.join(', ')}); give one per label in that order`);
+  }
+  return weights;
 }

@@ -1,7 +1,5 @@
 /** Running a classifier over encoded texts without gradients: probabilities, predictions, loss. */
-import { crossEntropy } from '../nn/functional.js';
 import { noGrad } from '../tensor/autograd.js';
-import { tensor } from '../tensor/creation.js';
 import { scope } from '../tensor/scope.js';
 import type { SequenceClassifier } from './classifier.js';
 import { padBatch } from './batches.js';
@@ -54,10 +52,15 @@ export function evaluateClassifier(
   padId: number,
   batchSize = 32,
 ): ClassifierEvaluation {
-  const { probabilities, predictions } = classify(classifier, sequences, padId, batchSize);
-  const loss =
-    labels.length === 0
-      ? Number.NaN
-      : scope(() => crossEntropy(tensor(probabilities).clamp(1e-12, 1).log(), tensor([...labels], { dtype: 'int64' })).item());
-  return { ...classificationMetrics(labels, predictions, classifier.labels), loss, predictions };
+  return scoreProbabilities(classify(classifier, sequences, padId, batchSize).probabilities, labels, classifier.labels);
+}
+
+/**
+ * Scores any model's class probabilities against true labels: the metrics, the argmax
+ * predictions and the mean cross-entropy (probabilities floored at 1e-12).
+ */
+export function scoreProbabilities(probabilities: readonly (readonly number[])[], labels: readonly number[], labelNames: readonly string[]): ClassifierEvaluation {
+  const predictions = probabilities.map((p) => p.indexOf(Math.max(...p)));
+  const loss = labels.length === 0 ? Number.NaN : -labels.reduce((sum, y, i) => sum + Math.log(Math.min(1, Math.max(probabilities[i]![y]!, 1e-12))), 0) / labels.length;
+  return { ...classificationMetrics(labels, predictions, labelNames), loss, predictions };
 }

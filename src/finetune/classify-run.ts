@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { crossEntropy, focalLoss } from '../nn/functional.js';
 import { tensor } from '../tensor/creation.js';
-import { balancedSampler, epochSampler, inverseFrequencyWeights, padBatch } from './batches.js';
+import { balancedSampler, epochSampler, padBatch, resolveClassWeights } from './batches.js';
 import { SequenceClassifier, type Pooling } from './classifier.js';
 import { type ClassifierInfo, CLASSIFICATION_TASK, loadClassifierFolder, writeClassifierFolder } from './classifier-folder.js';
 import { type ClassificationData, encodeTexts, loadClassificationData, type SequenceEncoding } from './classify-data.js';
@@ -78,14 +78,7 @@ export async function finetuneClassifier(config: Readonly<FinetuneConfig>, hooks
   classifier.train();
   const trainable = setUpTrainable(classifier, backbone, config, (name) => name.startsWith('score.'));
   const { optimizer, multipliers } = finetuneOptimizer(classifier, backbone, config);
-  const K = data.labelNames.length;
-  const classWeights =
-    config.classWeights === 'none' ? null
-    : config.classWeights === 'auto' ? inverseFrequencyWeights(data.train.labels, K)
-    : config.classWeights;
-  if (classWeights !== null && classWeights.length !== K) {
-    throw new ConfigError(`class-weights has ${classWeights.length} weights but there are ${K} labels (${data.labelNames.join(', ')}); give one per label in that order`);
-  }
+  const classWeights = resolveClassWeights(config.classWeights, data.train.labels, data.labelNames);
   const sampler = config.sampler === 'balanced' ? balancedSampler(data.train.labels, config.seed) : epochSampler(train.length, config.seed);
   const maxSteps = config.epochs === null ? config.maxSteps : Math.max(1, Math.ceil((config.epochs * train.length) / config.batchSize));
   const out = config.out;

@@ -9,11 +9,10 @@ import { loadLanguageModel } from '../train/model-folder.js';
 import { contextLength, describeFolder } from './backbone.js';
 import { CLASSIFICATION_TASK, type LoadedClassifier, loadClassifierFolder } from './classifier-folder.js';
 import { encodeTexts } from './classify-data.js';
-import { classify, evaluateClassifier } from './classify-eval.js';
+import { classify, evaluateClassifier, scoreProbabilities } from './classify-eval.js';
 import { evaluateGeneration, readPromptCompletions } from './generation.js';
 import { labelIds, readLabelledExamples } from './labelled-data.js';
 import type { ClassScores } from './metrics.js';
-import { evaluateProbabilities } from './tfidf/baseline-run.js';
 import { loadTfidfFolder, TFIDF_ARCHITECTURE } from './tfidf/tfidf-folder.js';
 
 export interface ClassificationReport {
@@ -63,7 +62,7 @@ export function evaluateModel(modelDir: string, dataFile: string, options: Evalu
     if (architecture === TFIDF_ARCHITECTURE) {
       const { model } = loadTfidfFolder(modelDir);
       const labels = labelIds(examples, model.labels, dataFile);
-      const result = evaluateProbabilities(model.probabilities(examples.map((e) => e.text)), labels, model.labels);
+      const result = scoreProbabilities(model.probabilities(examples.map((e) => e.text)), labels, model.labels);
       return { task: 'classify', labels: [...model.labels], count: result.count, accuracy: result.accuracy, macro_f1: result.macro_f1, loss: result.loss, per_class: result.perClass, confusion: result.confusion };
     }
     const loaded = loadClassifierFolder(modelDir);

@@ -11,13 +11,12 @@ import path from 'node:path';
 import { ConfigError } from '../../train/config-error.js';
 import { writeAll, writeFileAtomic } from '../../util/atomic-write.js';
 import { METRICS_FILE } from '../../util/run-files.js';
-import { inverseFrequencyWeights } from '../batches.js';
+import { resolveClassWeights } from '../batches.js';
 import { loadClassificationData } from '../classify-data.js';
 import type { ClassifyRunHooks, ClassifyRunResult } from '../classify-run.js';
-import type { ClassifierEvaluation } from '../classify-eval.js';
+import { type ClassifierEvaluation, scoreProbabilities } from '../classify-eval.js';
 import type { FinetuneConfig } from '../finetune-config.js';
 import { type FinetuneLog, writeRunConfig } from '../loop.js';
-import { classificationMetrics } from '../metrics.js';
 import { fitLogisticRegression, type LogisticRegressionWeights, rowProbabilities } from './logistic-regression.js';
 import { TFIDF_ARCHITECTURE, TfidfClassifier, type TfidfInfo, writeTfidfFolder } from './tfidf-folder.js';
 import { TFIDF_BASELINE } from './baseline-name.js';
@@ -25,13 +24,6 @@ import { DEFAULT_ANALYZERS, type SparseRow, TfidfVectorizer } from './vectorizer
 
 /** The C values tried, weakest regularisation last (each fit starts from the previous one's weights). */
 export const C_GRID: readonly number[] = Object.freeze([0.1, 0.3, 1, 3, 10, 30, 100]);
-
-/** Scores a fitted model's probabilities: the metrics, predictions and mean cross-entropy. */
-export function evaluateProbabilities(probabilities: readonly (readonly number[])[], labels: readonly number[], labelNames: readonly string[]): ClassifierEvaluation {
-  const predictions = probabilities.map((p) => p.indexOf(Math.max(...p)));
-  const loss = labels.length === 0 ? Number.NaN : -labels.reduce((sum, y, i) => sum + Math.log(Math.max(probabilities[i]![y]!, 1e-12)), 0) / labels.length;
-  return { ...classificationMetrics(labels, predictions, labelNames), loss, predictions };
-}
 
 function metricOf(evaluation: ClassifierEvaluation, metric: FinetuneConfig['metric']): number {
   if (metric === 'loss') return -evaluation.loss;
@@ -45,13 +37,7 @@ export async function finetuneTfidfBaseline(config: Readonly<FinetuneConfig>, ho
   const elapsed = (): number => (performance.now() - start) / 1000;
   const data = loadClassificationData(config);
   const K = data.labelNames.length;
-  const classWeights =
-    config.classWeights === 'none' ? null
-    : config.classWeights === 'auto' ? inverseFrequencyWeights(data.train.labels, K)
-    : config.classWeights;
-  if (classWeights !== null && classWeights.length !== K) {
-    throw new ConfigError(`class-weights has ${classWeights.length} weights but there are ${K} labels (${data.labelNames.join(', ')}); give one per label in that order`);
-  }
+  const classWeights = resolveClassWeights(config.classWeights, data.train.labels, data.labelNames);
   const vectorizer = TfidfVectorizer.fit(data.train.examples.map((e) => e.text), DEFAULT_ANALYZERS);
   const F = vectorizer.numFeatures;
   const trainRows = vectorizer.transform(data.train.examples.map((e) => e.text));
@@ -73,8 +59,8 @@ export async function finetuneTfidfBaseline(config: Readonly<FinetuneConfig>, ho
     const weights = fitLogisticRegression(trainRows, data.train.labels, K, F, { c, classWeights, ...(previous === undefined ? {} : { init: previous }) });
     previous = weights;
     const probabilities = (rows: readonly SparseRow[]): number[][] => rows.map((row) => Array.from(rowProbabilities(weights, row)));
-    const val = evaluateProbabilities(probabilities(valRows), data.val.labels, data.labelNames);
-    const train = evaluateProbabilities(probabilities(trainRows), data.train.labels, data.labelNames);
+    const val = scoreProbabilities(probabilities(valRows), data.val.labels, data.labelNames);
+    const train = scoreProbabilities(probabilities(trainRows), data.train.labels, data.labelNames);
     const log: FinetuneLog = { step, loss: train.loss, lr: 0, tokens_per_s: 0, elapsed_s: elapsed(), val_loss: val.loss, val_accuracy: val.accuracy, val_macro_f1: val.macro_f1, c };
     appendFileSync(metricsFile, JSON.stringify(log) + '\n');
     hooks.onLog?.(log, { maxSteps: C_GRID.length, isEval: true });
@@ -94,7 +80,7 @@ export async function finetuneTfidfBaseline(config: Readonly<FinetuneConfig>, ho
   };
   for (const dir of ['model', 'best']) writeTfidfFolder(model, path.join(config.out, dir), info);
   const seconds = elapsed();
-  const test = data.test.examples.length === 0 ? null : evaluateProbabilities(model.probabilities(data.test.examples.map((e) => e.text)), data.test.labels, data.labelNames);
+  const test = data.test.examples.length === 0 ? null : scoreProbabilities(model.probabilities(data.test.examples.map((e) => e.text)), data.test.labels, data.labelNames);
   return {
     step,
     stoppedBy: step < C_GRID.length ? 'signal' : 'maxSteps',
