@@ -59,7 +59,7 @@ const flags = parseFlags(
     { name: 'sizes', kind: 'string', help: 'comma-separated numbers of labelled training examples' },
     { name: 'data', kind: 'string', help: 'comma-separated data sets: airline, sentences' },
     { name: 'out', kind: 'string', help: 'bench run folder' },
-    { name: 'threads', kind: 'int', help: "libtorch threads (unset: libtorch's default)" },
+    { name: 'threads', kind: 'int', help: "libtorch threads of the fine-tuning runs (unset: libtorch's default; pretraining always uses the default)" },
   ],
   'bench:sentiment',
 );
@@ -73,7 +73,7 @@ const dataSets = list('data', 'airline,sentences').map((name) => {
   if (found === undefined) throw new Error(`bench:sentiment: unknown data set '${name}'; choose airline, sentences`);
   return found;
 });
-const threads = (flags.get('threads') as number | undefined) ?? SENTIMENT_FINETUNE.threads;
+const threads = (flags.get('threads') as number | undefined) ?? null;
 for (const d of dataSets) if (!existsSync(d.file)) throw new Error(`bench:sentiment: ${d.file} is missing; the sentiment data lives in ../shared/data/sentiment/`);
 mkdirSync(out, { recursive: true });
 const say = (text: string): void => void process.stderr.write(text + '\n');

@@ -61,6 +61,16 @@ if [ -z "${LIBTORCH:-}" ] && command -v dpkg >/dev/null \
     say "warning: no OpenBLAS found; matrix products will use the slow reference BLAS"; fi
 fi
 
+# Installing OpenBLAS's pthread build beside it (python3-sklearn pulls it in) moves Debian's
+# alternatives to it (priority 100 > 95): its own threads then fight libtorch's OpenMP threads,
+# measured at 3.9–4.2k vs 10.3–12.7k tokens/s for a small BPE GPT on 2 threads. Say how to fix it.
+if [ -z "${LIBTORCH:-}" ] && command -v update-alternatives >/dev/null \
+  && update-alternatives --query libopenblas.so.0-x86_64-linux-gnu 2>/dev/null | grep -q '^Value: .*openblas-pthread'; then
+  say "warning: libopenblas.so.0 points at OpenBLAS's pthread build, whose threads fight libtorch's (2-3x slower training); as root:"
+  say "  update-alternatives --set libopenblas.so.0-x86_64-linux-gnu /usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0"
+  say "  update-alternatives --set libblas.so.3-x86_64-linux-gnu /usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3"
+fi
+
 if [ "$want_python_torch" = 1 ] && ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   if command -v apt-get >/dev/null; then apt_install python3-torch; else
     echo "[kiln setup] the benchmarks and interop tests need PyTorch for /usr/bin/python3 (Debian: python3-torch)" >&2; exit 1; fi

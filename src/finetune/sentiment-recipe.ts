@@ -7,9 +7,6 @@
  * 2. continue pretraining on the task's texts alone (SENTIMENT_ADAPT: domain-adaptive
  *    pretraining, `kiln pretrain --from`);
  * 3. fine-tune every weight, reading the last token's state (SENTIMENT_FINETUNE).
- *
- * One libtorch thread: at this shape two threads ran at half the speed of one on the 2-core
- * machine (3.9–4.2k vs 7.5–8.2k tokens/s, 200-step runs, alternating).
  */
 import type { PretrainConfig } from '../train/pretrain-config.js';
 import type { FinetuneConfig } from './finetune-config.js';
@@ -28,7 +25,6 @@ export const SENTIMENT_PRETRAIN = Object.freeze({
   warmup: 100,
   maxSteps: 10_000,
   evalEvery: 500,
-  threads: 1,
 } satisfies Partial<PretrainConfig>);
 
 /** Stage 2: the task's unlabelled texts alone, from stage 1's weights. */
@@ -40,7 +36,6 @@ export const SENTIMENT_ADAPT = Object.freeze({
   warmup: 50,
   maxSteps: 1500,
   evalEvery: 250,
-  threads: 1,
 } satisfies Partial<PretrainConfig>);
 
 /** Fine-tuning: every weight, the last token's state, five passes over the labelled texts. */
@@ -52,5 +47,4 @@ export const SENTIMENT_FINETUNE = Object.freeze({
   batchSize: 16,
   epochs: 5,
   evalEvery: 50,
-  threads: 1,
 } satisfies Partial<FinetuneConfig>);
