@@ -82,7 +82,7 @@ test('candidates: names from folders and scratch:ARCH, made unique', () => {
  * seeds 0, 1, 2 the mean is true + 0.01 and the sample std exactly 0.01. It writes a small
  * metrics.jsonl like a real run so the HTML leaderboard has curves.
  */
-const TRUE_ACCURACY: Record<string, number> = { 'good-model': 0.9, 'poor-model': 0.6, 'scratch-gpt': 0.5 };
+const TRUE_ACCURACY: Record<string, number> = { 'good-model': 0.9, 'baseline-tfidf': 0.7, 'poor-model': 0.6, 'scratch-gpt': 0.5 };
 function fakeRun(candidate: CompareCandidate, seed: number, outDir: string): Promise<CandidateRun> {
   const accuracy = TRUE_ACCURACY[candidate.name]! + 0.01 * seed;
   writeFileSync(path.join(outDir, 'metrics.jsonl'), [1, 2].map((step) => JSON.stringify({ step, loss: 1 / step, val_loss: 1.1 / step, val_accuracy: accuracy, lr: 1e-3, tokens_per_s: 100 })).join('\n') + '\n');
@@ -157,7 +157,9 @@ test('kiln compare: flags become jobs for the injected runner; the table goes to
       return fakeRun(job.candidate, job.seed, job.outDir);
     }, output);
     assert.equal(code, 0);
-    assert.deepEqual(jobs.map((j) => `${j.candidate.name}/${j.seed}`), ['good-model/0', 'good-model/1', 'poor-model/0', 'poor-model/1', 'scratch-gpt/0', 'scratch-gpt/1']);
+    // A classify comparison fits the TF-IDF baseline on the same data too.
+    assert.deepEqual(jobs.map((j) => `${j.candidate.name}/${j.seed}`), ['good-model/0', 'good-model/1', 'poor-model/0', 'poor-model/1', 'scratch-gpt/0', 'scratch-gpt/1', 'baseline-tfidf/0', 'baseline-tfidf/1']);
+    assert.equal(jobs.at(-1)!.candidate.source, 'baseline:tfidf');
     assert.deepEqual({ task: jobs[0]!.task, train: jobs[0]!.train, test: jobs[0]!.test, budget: jobs[0]!.budget }, { task: 'classify', train: ['train.csv'], test: undefined, budget: { steps: 7 } });
     const table = text.slice(text.indexOf('#  '));
     assert.match(table, /^#\s+candidate\s+accuracy ↑/);
@@ -170,6 +172,14 @@ test('kiln compare: flags become jobs for the injected runner; the table goes to
       return fakeRun(job.candidate, job.seed, job.outDir);
     }, output);
     assert.deepEqual(budgetJobs[0]!.budget, { seconds: 120 });
+    assert.equal(budgetJobs.length, 1, 'no baseline outside classify');
+
+    const withoutBaseline: CompareJob[] = [];
+    await runCompare(['--task', 'classify', '--train', 'train.csv', '--candidates', '/m/good-model', '--steps', '7', '--seeds', '1', '--no-baseline', '--out', dir, '--json'], (job) => {
+      withoutBaseline.push(job);
+      return fakeRun(job.candidate, job.seed, job.outDir);
+    }, output);
+    assert.deepEqual(withoutBaseline.map((j) => j.candidate.name), ['good-model']);
 
     const bad: [string[], RegExp][] = [
       [['--train', 'x', '--candidates', 'a', '--steps', '1', '--out', dir], /--task is required/],
