@@ -8,7 +8,6 @@
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from '../../train/config-error.js';
 import { writeAll, writeFileAtomic } from '../../util/atomic-write.js';
 import { METRICS_FILE } from '../../util/run-files.js';
 import { resolveClassWeights } from '../batches.js';
@@ -19,7 +18,6 @@ import type { FinetuneConfig } from '../finetune-config.js';
 import { type FinetuneLog, writeRunConfig } from '../loop.js';
 import { fitLogisticRegression, type LogisticRegressionWeights, rowProbabilities } from './logistic-regression.js';
 import { TFIDF_ARCHITECTURE, TfidfClassifier, type TfidfInfo, writeTfidfFolder } from './tfidf-folder.js';
-import { TFIDF_BASELINE } from './baseline-name.js';
 import { DEFAULT_ANALYZERS, type SparseRow, TfidfVectorizer } from './vectorizer.js';
 
 /** The C values tried, weakest regularisation last (each fit starts from the previous one's weights). */
@@ -30,9 +28,8 @@ function metricOf(evaluation: ClassifierEvaluation, metric: FinetuneConfig['metr
   return metric === 'accuracy' ? evaluation.accuracy : evaluation.macro_f1;
 }
 
+/** Runs the baseline for a resolved config (resolveFinetuneConfig has checked that `from` is baseline:tfidf and the task classify). */
 export async function finetuneTfidfBaseline(config: Readonly<FinetuneConfig>, hooks: ClassifyRunHooks = {}): Promise<ClassifyRunResult> {
-  if (config.from !== TFIDF_BASELINE) throw new ConfigError(`--from ${config.from}: the only classical baseline is ${TFIDF_BASELINE}`);
-  if (config.task !== 'classify') throw new ConfigError(`--from ${TFIDF_BASELINE} classifies; it cannot do --task ${config.task}`);
   const start = performance.now();
   const elapsed = (): number => (performance.now() - start) / 1000;
   const data = loadClassificationData(config);
@@ -52,6 +49,7 @@ export async function finetuneTfidfBaseline(config: Readonly<FinetuneConfig>, ho
   writeFileAtomic(metricsFile, () => {});
   let best: { step: number; c: number; weights: LogisticRegressionWeights; log: FinetuneLog; score: number } | null = null;
   let previous: LogisticRegressionWeights | undefined;
+  let last: FinetuneLog | undefined;
   let step = 0;
   for (const c of C_GRID) {
     if (hooks.signal?.aborted === true && best !== null) break;
@@ -62,6 +60,7 @@ export async function finetuneTfidfBaseline(config: Readonly<FinetuneConfig>, ho
     const val = scoreProbabilities(probabilities(valRows), data.val.labels, data.labelNames);
     const train = scoreProbabilities(probabilities(trainRows), data.train.labels, data.labelNames);
     const log: FinetuneLog = { step, loss: train.loss, lr: 0, tokens_per_s: 0, elapsed_s: elapsed(), val_loss: val.loss, val_accuracy: val.accuracy, val_macro_f1: val.macro_f1, c };
+    last = log;
     appendFileSync(metricsFile, JSON.stringify(log) + '\n');
     hooks.onLog?.(log, { maxSteps: C_GRID.length, isEval: true });
     const score = metricOf(val, config.metric);
@@ -86,7 +85,7 @@ export async function finetuneTfidfBaseline(config: Readonly<FinetuneConfig>, ho
     stoppedBy: step < C_GRID.length ? 'signal' : 'maxSteps',
     bestStep: chosen.step,
     best: chosen.log,
-    last: previous === undefined ? {} : { step },
+    last: last ?? {},
     seconds,
     labels: data.labelNames,
     trainable,
