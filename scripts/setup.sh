@@ -100,7 +100,8 @@ fi
 # 2. npm packages (skipped when node_modules matches the lock file)
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci"
-  npm ci --no-audit --no-fund --ignore-scripts
+  # onnxruntime-node (a dev dependency, under transformers.js) would otherwise download GPU binaries
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --ignore-scripts
 fi
 
 # 3. the native addon (rebuilt when a source, binding.gyp or LIBTORCH changed)

@@ -1,0 +1,144 @@
+/**
+ * `exportOnnx(modelDir, outDir)`: a Kiln model folder as a folder transformers.js and ONNX
+ * Runtime read — config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx (fp32),
+ * laid out as transformers.js loads a local model.
+ *
+ * What is exported:
+ * - causal language models (`kiln pretrain --arch gpt`, GPT-2 folders): inputs input_ids,
+ *   attention_mask, position_ids and past_key_values.N.key/value; outputs logits and
+ *   present.N.key/value (transformers.js' text-generation, with its cache);
+ * - sequence classifiers fine-tuned from GPT or BERT: input_ids and attention_mask -> logits,
+ *   with Kiln's truncation, prefix token, windows and pooling inside the graph, so the client's
+ *   tokenizer only has to split text into ids (transformers.js' text-classification).
+ * Anything else is refused with what can be exported.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describeFolder } from '../../finetune/backbone.js';
+import { CLASSIFICATION_TASK, type ClassifierInfo, loadClassifierFolder } from '../../finetune/classifier-folder.js';
+import { GPT } from '../../models/gpt.js';
+import { noGrad } from '../../tensor/autograd.js';
+import { scope } from '../../tensor/scope.js';
+import { TOKENIZER_CONFIG_FILE } from '../../tokenizers/load.js';
+import type { Tokenizer, TokenizerJson } from '../../tokenizers/tokenizer.js';
+import { ConfigError } from '../../train/config-error.js';
+import { loadLanguageModel } from '../../train/model-folder.js';
+import { writeAll, writeFileAtomic } from '../../util/atomic-write.js';
+import { hfConfigFromGpt } from '../hf-gpt2.js';
+import { OPSET, OnnxGraph } from './graph.js';
+import { gptCausalLmGraph } from './gpt.js';
+import { sequenceClassifierGraph } from './sequence-classifier.js';
+
+export const ONNX_MODEL_FILE = path.join('onnx', 'model.onnx');
+
+/** transformers.js truncates at model_max_length; a classifier's graph cuts texts itself, so its tokenizer must not (Transformers' "no limit"). */
+const NO_LENGTH_LIMIT = 1e30;
+
+export interface ExportOnnxResult {
+  /** The folder written. */
+  dir: string;
+  task: 'text-generation' | 'text-classification';
+  architecture: string;
+  opset: number;
+  /** ONNX op types the graph uses. */
+  ops: string[];
+  /** Size of onnx/model.onnx in bytes. */
+  bytes: number;
+}
+
+function writeJson(file: string, value: unknown): void {
+  writeFileAtomic(file, (fd) => writeAll(fd, Buffer.from(JSON.stringify(value, null, 2) + '\n', 'utf8')));
+}
+
+function kilnVersion(): string {
+  const packageJson = new URL('../../../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string }).version;
+}
+
+/**
+ * tokenizer.json for a client that applies the whole file: a classifier's graph adds the prefix
+ * token itself, so the post-processor must add none; a character vocabulary without an unk
+ * token drops characters it cannot spell (as Kiln does), which a Replace normalizer says.
+ */
+function clientTokenizer(tokenizer: Tokenizer, classifier: boolean): Omit<TokenizerJson, 'kiln'> {
+  const { kiln: _kiln, ...json } = tokenizer.toJSON();
+  if (classifier && json.post_processor !== null && json.post_processor['type'] !== 'ByteLevel') json.post_processor = null;
+  if (tokenizer.kind === 'char' && tokenizer.unkId === undefined) {
+    const characters = Object.keys(json.model.vocab).filter((token) => [...token].length === 1);
+    const unknown = { type: 'Replace', pattern: { Regex: `[^${characters.map((c) => c.replace(/[\\\]\[^-]/g, '\\$&')).join('')}]` }, content: '' };
+    json.normalizer = json.normalizer === null ? unknown : { type: 'Sequence', normalizers: [json.normalizer, unknown] };
+  }
+  return json;
+}
+
+/**
+ * tokenizer.json and tokenizer_config.json. A classifier's `padId` names the pad token when the
+ * tokenizer has none: transformers.js pads a batch with it (the graph never reads padding).
+ */
+function writeTokenizer(tokenizer: Tokenizer, outDir: string, maxLength: number, padId?: number): void {
+  const json = clientTokenizer(tokenizer, padId !== undefined);
+  writeJson(path.join(outDir, 'tokenizer.json'), json);
+  const config: Record<string, unknown> = { tokenizer_class: 'PreTrainedTokenizerFast', model_max_length: maxLength, clean_up_tokenization_spaces: false };
+  for (const [role, text] of Object.entries(tokenizer.roles)) config[`${role}_token`] = text;
+  if (padId !== undefined && config['pad_token'] === undefined) config['pad_token'] = tokenizer.decode([padId]);
+  writeJson(path.join(outDir, TOKENIZER_CONFIG_FILE), config);
+}
+
+function writeModel(graph: OnnxGraph, outDir: string, metadata: Record<string, string>): number {
+  const bytes = graph.encode({ name: 'kiln', version: kilnVersion() }, metadata);
+  mkdirSync(path.join(outDir, 'onnx'), { recursive: true });
+  writeFileAtomic(path.join(outDir, ONNX_MODEL_FILE), (fd) => writeAll(fd, bytes));
+  return bytes.length;
+}
+
+function exportClassifier(modelDir: string, outDir: string): ExportOnnxResult {
+  const { classifier, tokenizer, info } = loadClassifierFolder(modelDir);
+  const architecture = classifier.backbone.architecture;
+  if (architecture !== 'gpt' && architecture !== 'bert') {
+    throw new ConfigError(`kiln export onnx: ${modelDir} is a ${architecture} classifier; ONNX export reads GPT and BERT classifiers (and GPT language models) so far`);
+  }
+  const graph = new OnnxGraph(`kiln-${architecture}-classifier`);
+  scope(() => noGrad(() => sequenceClassifierGraph(graph, classifier, info)));
+  mkdirSync(outDir, { recursive: true });
+  const config = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  config['architectures'] = [architecture === 'gpt' ? 'GPT2ForSequenceClassification' : 'BertForSequenceClassification'];
+  writeJson(path.join(outDir, 'config.json'), { ...config, kiln: classifierNote(info) });
+  writeTokenizer(tokenizer, outDir, NO_LENGTH_LIMIT, info.pad_id);
+  const bytes = writeModel(graph, outDir, { task: 'text-classification', labels: JSON.stringify(info.labels) });
+  return { dir: outDir, task: 'text-classification', architecture, opset: OPSET, ops: graph.opTypes(), bytes };
+}
+
+/** What the graph does beyond the network, recorded for readers of config.json. */
+function classifierNote(info: ClassifierInfo): Record<string, unknown> {
+  return { pooling: info.pooling, max_length: info.max_length, truncation: info.truncation, prefix_id: info.prefix_id, note: 'input_ids are the text\'s tokens without special tokens; the graph truncates, adds the prefix and pools' };
+}
+
+function exportCausalLm(modelDir: string, outDir: string): ExportOnnxResult {
+  const { model, tokenizer, architecture } = loadLanguageModel(modelDir);
+  if (!(model instanceof GPT)) {
+    throw new ConfigError(`kiln export onnx: ${modelDir} holds a ${architecture} language model; ONNX export reads GPT language models (and GPT and BERT classifiers) so far`);
+  }
+  if (!model.config.bias) throw new ConfigError(`kiln export onnx: ${modelDir} is a GPT without biases, which GPT-2's layout (and transformers.js' gpt2) cannot hold; train with biases to export`);
+  model.eval();
+  const graph = new OnnxGraph('kiln-gpt');
+  scope(() => noGrad(() => gptCausalLmGraph(graph, model)));
+  mkdirSync(outDir, { recursive: true });
+  const roles = tokenizer.roles;
+  const eos = roles.eos === undefined ? null : tokenizer.encode(roles.eos, { allowSpecial: true })[0] ?? null;
+  writeJson(path.join(outDir, 'config.json'), { ...hfConfigFromGpt(model.config, 'float32'), bos_token_id: eos, eos_token_id: eos });
+  writeTokenizer(tokenizer, outDir, model.config.blockSize);
+  const bytes = writeModel(graph, outDir, { task: 'text-generation' });
+  return { dir: outDir, task: 'text-generation', architecture, opset: OPSET, ops: graph.opTypes(), bytes };
+}
+
+/**
+ * Writes `modelDir`'s model as an ONNX folder in `outDir` (created if needed; files with the
+ * same names are replaced).
+ * @example exportOnnx('runs/demo/finetune-pretrained/best', 'exported/spam')
+ */
+export function exportOnnx(modelDir: string, outDir: string): ExportOnnxResult {
+  const { task, architecture } = describeFolder(modelDir);
+  if (task === CLASSIFICATION_TASK) return exportClassifier(modelDir, outDir);
+  if (task === null || task === 'causal-lm') return exportCausalLm(modelDir, outDir);
+  throw new ConfigError(`kiln export onnx: ${modelDir} is a ${String(architecture)} ${task} model; ONNX export reads causal language models (GPT) and text classifiers (GPT, BERT) so far`);
+}
