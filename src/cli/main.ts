@@ -14,6 +14,7 @@ import { closest } from './closest.js';
 import { COMPARE_SUMMARY, runCompare } from './compare-command.js';
 import { DEMO_SUMMARY, runDemoCommand } from './demo-command.js';
 import { EVALUATE_SUMMARY, runEvaluate } from './evaluate-command.js';
+import { EXPORT_SUMMARY, runExport } from './export-command.js';
 import { FINETUNE_SUMMARY, runFinetune } from './finetune-command.js';
 import { GENERATE_SUMMARY, runGenerate } from './generate-command.js';
 import { IMPORT_SUMMARY, runImport } from './import-command.js';
@@ -43,6 +44,7 @@ const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[])
   report: { summary: REPORT_SUMMARY, run: runReport },
   serve: { summary: SERVE_SUMMARY, run: (argv) => runServe(argv) },
   import: { summary: IMPORT_SUMMARY, run: runImport },
+  export: { summary: EXPORT_SUMMARY, run: runExport },
   launch: { summary: LAUNCH_SUMMARY, run: runLaunch },
 };
 

@@ -4,10 +4,10 @@
  * laid out as transformers.js loads a local model.
  *
  * What is exported:
- * - causal language models (`kiln pretrain --arch gpt`, GPT-2 folders): inputs input_ids,
+ * - causal language models (`kiln pretrain --arch gpt|llama`, GPT-2 and Llama folders): inputs input_ids,
  *   attention_mask, position_ids and past_key_values.N.key/value; outputs logits and
  *   present.N.key/value (transformers.js' text-generation, with its cache);
- * - sequence classifiers fine-tuned from GPT or BERT: input_ids and attention_mask -> logits,
+ * - sequence classifiers fine-tuned from GPT, Llama or BERT: input_ids and attention_mask -> logits,
  *   with Kiln's truncation, prefix token, windows and pooling inside the graph, so the client's
  *   tokenizer only has to split text into ids (transformers.js' text-classification).
  * Anything else is refused with what can be exported.
@@ -15,8 +15,11 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describeFolder } from '../../finetune/backbone.js';
+import { TFIDF_ARCHITECTURE } from '../../finetune/tfidf/tfidf-folder.js';
 import { CLASSIFICATION_TASK, type ClassifierInfo, loadClassifierFolder } from '../../finetune/classifier-folder.js';
 import { GPT } from '../../models/gpt.js';
+import { Llama } from '../../models/llama.js';
+import { modelContextLength } from '../../train/architectures.js';
 import { noGrad } from '../../tensor/autograd.js';
 import { scope } from '../../tensor/scope.js';
 import { TOKENIZER_CONFIG_FILE } from '../../tokenizers/load.js';
@@ -25,6 +28,8 @@ import { ConfigError } from '../../train/config-error.js';
 import { loadLanguageModel } from '../../train/model-folder.js';
 import { writeAll, writeFileAtomic } from '../../util/atomic-write.js';
 import { hfConfigFromGpt } from '../hf-gpt2.js';
+import { hfConfigFromLlama } from '../hf-llama.js';
+import { llamaCausalLmGraph } from './llama.js';
 import { OPSET, OnnxGraph } from './graph.js';
 import { gptCausalLmGraph } from './gpt.js';
 import { sequenceClassifierGraph } from './sequence-classifier.js';
@@ -94,14 +99,14 @@ function writeModel(graph: OnnxGraph, outDir: string, metadata: Record<string, s
 function exportClassifier(modelDir: string, outDir: string): ExportOnnxResult {
   const { classifier, tokenizer, info } = loadClassifierFolder(modelDir);
   const architecture = classifier.backbone.architecture;
-  if (architecture !== 'gpt' && architecture !== 'bert') {
-    throw new ConfigError(`kiln export onnx: ${modelDir} is a ${architecture} classifier; ONNX export reads GPT and BERT classifiers (and GPT language models) so far`);
+  if (architecture === 'lstm') {
+    throw new ConfigError(`kiln export onnx: ${modelDir} is an LSTM classifier, which the ONNX exporter does not write yet; GPT, Llama and BERT classifiers export`);
   }
   const graph = new OnnxGraph(`kiln-${architecture}-classifier`);
   scope(() => noGrad(() => sequenceClassifierGraph(graph, classifier, info)));
   mkdirSync(outDir, { recursive: true });
   const config = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
-  config['architectures'] = [architecture === 'gpt' ? 'GPT2ForSequenceClassification' : 'BertForSequenceClassification'];
+  config['architectures'] = [{ gpt: 'GPT2ForSequenceClassification', llama: 'LlamaForSequenceClassification', bert: 'BertForSequenceClassification' }[architecture]];
   writeJson(path.join(outDir, 'config.json'), { ...config, kiln: classifierNote(info) });
   writeTokenizer(tokenizer, outDir, NO_LENGTH_LIMIT, info.pad_id);
   const bytes = writeModel(graph, outDir, { task: 'text-classification', labels: JSON.stringify(info.labels) });
@@ -115,18 +120,25 @@ function classifierNote(info: ClassifierInfo): Record<string, unknown> {
 
 function exportCausalLm(modelDir: string, outDir: string): ExportOnnxResult {
   const { model, tokenizer, architecture } = loadLanguageModel(modelDir);
-  if (!(model instanceof GPT)) {
-    throw new ConfigError(`kiln export onnx: ${modelDir} holds a ${architecture} language model; ONNX export reads GPT language models (and GPT and BERT classifiers) so far`);
+  const graph = new OnnxGraph(`kiln-${architecture}`);
+  let config: Record<string, unknown>;
+  if (model instanceof GPT) {
+    if (!model.config.bias) throw new ConfigError(`kiln export onnx: ${modelDir} is a GPT without biases, which GPT-2's layout (and transformers.js' gpt2) cannot hold; train with biases to export`);
+    config = hfConfigFromGpt(model.config, 'float32');
+    scope(() => noGrad(() => gptCausalLmGraph(graph, model)));
+  } else if (model instanceof Llama) {
+    config = hfConfigFromLlama(model.config, 'float32');
+    scope(() => noGrad(() => llamaCausalLmGraph(graph, model)));
+  } else {
+    throw new ConfigError(`kiln export onnx: ${modelDir} holds a ${architecture} language model; ONNX export reads GPT and Llama language models (and GPT, Llama and BERT classifiers)`);
   }
-  if (!model.config.bias) throw new ConfigError(`kiln export onnx: ${modelDir} is a GPT without biases, which GPT-2's layout (and transformers.js' gpt2) cannot hold; train with biases to export`);
-  model.eval();
-  const graph = new OnnxGraph('kiln-gpt');
-  scope(() => noGrad(() => gptCausalLmGraph(graph, model)));
   mkdirSync(outDir, { recursive: true });
-  const roles = tokenizer.roles;
-  const eos = roles.eos === undefined ? null : tokenizer.encode(roles.eos, { allowSpecial: true })[0] ?? null;
-  writeJson(path.join(outDir, 'config.json'), { ...hfConfigFromGpt(model.config, 'float32'), bos_token_id: eos, eos_token_id: eos });
-  writeTokenizer(tokenizer, outDir, model.config.blockSize);
+  const idOf = (role: 'bos' | 'eos'): number | null => {
+    const text = tokenizer.roles[role];
+    return text === undefined ? null : tokenizer.encode(text, { allowSpecial: true })[0] ?? null;
+  };
+  writeJson(path.join(outDir, 'config.json'), { ...config, bos_token_id: idOf('bos'), eos_token_id: idOf('eos') });
+  writeTokenizer(tokenizer, outDir, modelContextLength(model) ?? NO_LENGTH_LIMIT);
   const bytes = writeModel(graph, outDir, { task: 'text-generation' });
   return { dir: outDir, task: 'text-generation', architecture, opset: OPSET, ops: graph.opTypes(), bytes };
 }
@@ -138,7 +150,8 @@ function exportCausalLm(modelDir: string, outDir: string): ExportOnnxResult {
  */
 export function exportOnnx(modelDir: string, outDir: string): ExportOnnxResult {
   const { task, architecture } = describeFolder(modelDir);
+  if (architecture === TFIDF_ARCHITECTURE) throw new ConfigError(`kiln export onnx: ${modelDir} is the TF-IDF baseline, not a network; ONNX export writes the networks Kiln trains (GPT, Llama, BERT)`);
   if (task === CLASSIFICATION_TASK) return exportClassifier(modelDir, outDir);
   if (task === null || task === 'causal-lm') return exportCausalLm(modelDir, outDir);
-  throw new ConfigError(`kiln export onnx: ${modelDir} is a ${String(architecture)} ${task} model; ONNX export reads causal language models (GPT) and text classifiers (GPT, BERT) so far`);
+  throw new ConfigError(`kiln export onnx: ${modelDir} is a ${String(architecture)} ${task} model; ONNX export reads causal language models (GPT, Llama) and text classifiers (GPT, Llama, BERT) so far`);
 }

@@ -14,9 +14,11 @@ import type { ClassifierInfo } from '../../finetune/classifier-folder.js';
 import type { SequenceClassifier } from '../../finetune/classifier.js';
 import { BertModel } from '../../models/bert.js';
 import { GPT } from '../../models/gpt.js';
+import { Llama } from '../../models/llama.js';
 import type { OnnxGraph } from './graph.js';
 import { bertBody } from './bert.js';
 import { gptBody } from './gpt.js';
+import { llamaBody } from './llama.js';
 import { causalSquare, dim, linear } from './layers.js';
 
 /** ids (N, L) int64, mask (N, L) int64 -> hidden states (N, L, C). */
@@ -31,8 +33,14 @@ function bodyOf(g: OnnxGraph, classifier: SequenceClassifier): Body {
       return gptBody(g, model, ids, positions, causalSquare(g, dim(g, ids, 1))).hidden;
     };
   }
+  if (model instanceof Llama) {
+    return (ids) => {
+      const positions = g.op('Unsqueeze', [g.op('Range', [g.ints([0], []), dim(g, ids, 1), g.ints([1], [])]), g.ints([0])]); // (1, L)
+      return llamaBody(g, model, ids, positions, causalSquare(g, dim(g, ids, 1))).hidden;
+    };
+  }
   if (model instanceof BertModel) return (ids, mask) => bertBody(g, model, ids, mask, 'model.');
-  throw new Error(`ONNX export: a ${classifier.backbone.architecture} classifier cannot be exported yet; GPT and BERT classifiers can`);
+  throw new Error(`ONNX export: a ${classifier.backbone.architecture} classifier cannot be exported yet; GPT, Llama and BERT classifiers can`);
 }
 
 /** (B, T) ids and mask -> the kept ids (B, W'), their mask (B, W') and lengths (B, 1), as encodeForClassification cuts them. */
