@@ -100,7 +100,7 @@ function exportClassifier(modelDir: string, outDir: string): ExportOnnxResult {
   const { classifier, tokenizer, info } = loadClassifierFolder(modelDir);
   const architecture = classifier.backbone.architecture;
   if (architecture === 'lstm') {
-    throw new ConfigError(`kiln export onnx: ${modelDir} is an LSTM classifier, which the ONNX exporter does not write yet; GPT, Llama and BERT classifiers export`);
+    throw new ConfigError(`${modelDir} is an LSTM classifier, which the ONNX exporter does not write yet; GPT, Llama and BERT classifiers export`);
   }
   const graph = new OnnxGraph(`kiln-${architecture}-classifier`);
   scope(() => noGrad(() => sequenceClassifierGraph(graph, classifier, info)));
@@ -123,14 +123,14 @@ function exportCausalLm(modelDir: string, outDir: string): ExportOnnxResult {
   const graph = new OnnxGraph(`kiln-${architecture}`);
   let config: Record<string, unknown>;
   if (model instanceof GPT) {
-    if (!model.config.bias) throw new ConfigError(`kiln export onnx: ${modelDir} is a GPT without biases, which GPT-2's layout (and transformers.js' gpt2) cannot hold; train with biases to export`);
+    if (!model.config.bias) throw new ConfigError(`${modelDir} is a GPT without biases, which GPT-2's layout (and transformers.js' gpt2) cannot hold; train with biases to export`);
     config = hfConfigFromGpt(model.config, 'float32');
     scope(() => noGrad(() => gptCausalLmGraph(graph, model)));
   } else if (model instanceof Llama) {
     config = hfConfigFromLlama(model.config, 'float32');
     scope(() => noGrad(() => llamaCausalLmGraph(graph, model)));
   } else {
-    throw new ConfigError(`kiln export onnx: ${modelDir} holds a ${architecture} language model; ONNX export reads GPT and Llama language models (and GPT, Llama and BERT classifiers)`);
+    throw new ConfigError(`${modelDir} holds a ${architecture} language model; ONNX export reads GPT and Llama language models (and GPT, Llama and BERT classifiers)`);
   }
   mkdirSync(outDir, { recursive: true });
   const idOf = (role: 'bos' | 'eos'): number | null => {
@@ -150,8 +150,8 @@ function exportCausalLm(modelDir: string, outDir: string): ExportOnnxResult {
  */
 export function exportOnnx(modelDir: string, outDir: string): ExportOnnxResult {
   const { task, architecture } = describeFolder(modelDir);
-  if (architecture === TFIDF_ARCHITECTURE) throw new ConfigError(`kiln export onnx: ${modelDir} is the TF-IDF baseline, not a network; ONNX export writes the networks Kiln trains (GPT, Llama, BERT)`);
+  if (architecture === TFIDF_ARCHITECTURE) throw new ConfigError(`${modelDir} is the TF-IDF baseline, not a network; ONNX export writes the networks Kiln trains (GPT, Llama, BERT)`);
   if (task === CLASSIFICATION_TASK) return exportClassifier(modelDir, outDir);
   if (task === null || task === 'causal-lm') return exportCausalLm(modelDir, outDir);
-  throw new ConfigError(`kiln export onnx: ${modelDir} is a ${String(architecture)} ${task} model; ONNX export reads causal language models (GPT, Llama) and text classifiers (GPT, Llama, BERT) so far`);
+  throw new ConfigError(`${modelDir} is a ${String(architecture)} ${task} model; ONNX export reads causal language models (GPT, Llama) and text classifiers (GPT, Llama, BERT) so far`);
 }
