@@ -10,6 +10,8 @@
  * - sequence classifiers fine-tuned from GPT, Llama or BERT: input_ids and attention_mask -> logits,
  *   with Kiln's truncation, prefix token, windows and pooling inside the graph, so the client's
  *   tokenizer only has to split text into ids (transformers.js' text-classification).
+ * - image classifiers (CNN, ResNet-18/34, ViT): pixel_values -> logits, with
+ *   preprocessor_config.json saying how Kiln resizes and normalises (image-classification).
  * Anything else is refused with what can be exported.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -33,6 +35,8 @@ import { llamaCausalLmGraph } from './llama.js';
 import { OPSET, OnnxGraph } from './graph.js';
 import { gptCausalLmGraph } from './gpt.js';
 import { sequenceClassifierGraph } from './sequence-classifier.js';
+import { imageClassifierGraph } from './vision.js';
+import { loadImageClassifier } from '../../vision/image-model-folder.js';
 
 export const ONNX_MODEL_FILE = path.join('onnx', 'model.onnx');
 
@@ -42,7 +46,7 @@ const NO_LENGTH_LIMIT = 1e30;
 export interface ExportOnnxResult {
   /** The folder written. */
   dir: string;
-  task: 'text-generation' | 'text-classification';
+  task: 'text-generation' | 'text-classification' | 'image-classification';
   architecture: string;
   opset: number;
   /** ONNX op types the graph uses. */
@@ -143,6 +147,50 @@ function exportCausalLm(modelDir: string, outDir: string): ExportOnnxResult {
   return { dir: outDir, task: 'text-generation', architecture, opset: OPSET, ops: graph.opTypes(), bytes };
 }
 
+/** config.json's model_type for transformers.js: its own names where the graph computes what that model type does. */
+const IMAGE_MODEL_TYPES: Record<string, { modelType: string; architecture: string }> = {
+  vit: { modelType: 'vit', architecture: 'ViTForImageClassification' },
+  resnet18: { modelType: 'resnet', architecture: 'ResNetForImageClassification' },
+  resnet34: { modelType: 'resnet', architecture: 'ResNetForImageClassification' },
+  cnn: { modelType: 'kiln_cnn', architecture: 'KilnCnnForImageClassification' },
+};
+
+function exportImageClassifier(modelDir: string, outDir: string): ExportOnnxResult {
+  const { model, config, classNames } = loadImageClassifier(modelDir);
+  model.eval();
+  const graph = new OnnxGraph(`kiln-${config.architecture}`);
+  scope(() => noGrad(() => imageClassifierGraph(graph, model, config.num_channels, config.image_size)));
+  mkdirSync(outDir, { recursive: true });
+  const { modelType, architecture } = IMAGE_MODEL_TYPES[config.architecture]!;
+  const [height, width] = config.image_size;
+  writeJson(path.join(outDir, 'config.json'), {
+    model_type: modelType,
+    architectures: [architecture],
+    num_labels: classNames.length,
+    id2label: config.id2label,
+    label2id: config.label2id,
+    num_channels: config.num_channels,
+    image_size: config.image_size,
+    kiln: { architecture: config.architecture, model: config.model },
+  });
+  // Kiln decodes with sharp: resized to exactly H×W with lanczos3 (PIL's LANCZOS, resample 1), grey or sRGB, /255, normalised.
+  writeJson(path.join(outDir, 'preprocessor_config.json'), {
+    image_processor_type: 'ViTImageProcessor', // resize, rescale, normalise: nothing model-specific
+    do_resize: true,
+    size: { height, width },
+    resample: 1,
+    do_center_crop: false,
+    do_rescale: true,
+    rescale_factor: 1 / 255,
+    do_normalize: true,
+    image_mean: config.normalization.mean,
+    image_std: config.normalization.std,
+    do_convert_rgb: config.num_channels === 3,
+  });
+  const bytes = writeModel(graph, outDir, { task: 'image-classification', labels: JSON.stringify(classNames) });
+  return { dir: outDir, task: 'image-classification', architecture: config.architecture, opset: OPSET, ops: graph.opTypes(), bytes };
+}
+
 /**
  * Writes `modelDir`'s model as an ONNX folder in `outDir` (created if needed; files with the
  * same names are replaced).
@@ -152,6 +200,7 @@ export function exportOnnx(modelDir: string, outDir: string): ExportOnnxResult {
   const { task, architecture } = describeFolder(modelDir);
   if (architecture === TFIDF_ARCHITECTURE) throw new ConfigError(`${modelDir} is the TF-IDF baseline, not a network; ONNX export writes the networks Kiln trains (GPT, Llama, BERT)`);
   if (task === CLASSIFICATION_TASK) return exportClassifier(modelDir, outDir);
+  if (task === 'image-classification') return exportImageClassifier(modelDir, outDir);
   if (task === null || task === 'causal-lm') return exportCausalLm(modelDir, outDir);
-  throw new ConfigError(`${modelDir} is a ${String(architecture)} ${task} model; ONNX export reads causal language models (GPT, Llama) and text classifiers (GPT, Llama, BERT) so far`);
+  throw new ConfigError(`${modelDir} is a ${String(architecture)} ${task} model; ONNX export reads causal language models (GPT, Llama), text classifiers (GPT, Llama, BERT) and image classifiers (CNN, ResNet, ViT)`);
 }

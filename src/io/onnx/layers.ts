@@ -56,11 +56,12 @@ export function mergeHeads(g: OnnxGraph, x: string, width: number): string {
 
 /**
  * softmax(q·kᵀ/√D + mask)·v. q (B, H, T, D), k and v (B, H, S, D); `allowed` is a bool mask
- * broadcastable to (B, H, T, S), true where a query may read a key. -> (B, H, T, D)
+ * broadcastable to (B, H, T, S), true where a query may read a key, or null when every query
+ * reads every key. -> (B, H, T, D)
  */
-export function attention(g: OnnxGraph, q: string, k: string, v: string, allowed: string, headDim: number): string {
+export function attention(g: OnnxGraph, q: string, k: string, v: string, allowed: string | null, headDim: number): string {
   const scores = g.op('Mul', [g.op('MatMul', [q, g.op('Transpose', [k], { perm: [0, 1, 3, 2] })]), g.floats([1 / Math.sqrt(headDim)])]); // (B, H, T, S)
-  const masked = g.op('Where', [allowed, scores, g.floats([FLOAT32_LOWEST])]);
+  const masked = allowed === null ? scores : g.op('Where', [allowed, scores, g.floats([FLOAT32_LOWEST])]);
   return g.op('MatMul', [g.op('Softmax', [masked], { axis: -1 }), v]); // (B, H, T, D)
 }
 
