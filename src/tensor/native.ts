@@ -58,7 +58,11 @@ function load(): NativeAddon {
   }
   const addonPath = path.join(packageRoot(), 'native', 'build', 'Release', 'kiln.node');
   if (!existsSync(addonPath)) {
-    throw new Error(`kiln: the native addon is not built (${addonPath} is missing); run 'npm run setup'`);
+    throw new Error(
+      `kiln: the native addon is not built (${addonPath} is missing). In a clone of Kiln, run 'npm run setup'. ` +
+        `In a project that installed kiln, build it with 'node node_modules/kiln/scripts/build-addon.cjs' (it needs libtorch: ` +
+        `Debian's libtorch-dev, or LIBTORCH=/path/to/libtorch); npm 11 runs kiln's install script (which does that) only after 'npm install-scripts approve kiln' and 'npm rebuild kiln'.`,
+    );
   }
   const addon = createRequire(import.meta.url)(addonPath) as NativeAddon;
   addon['setNumThreads']!(defaultThreadCount());
