@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -140,7 +140,7 @@ function classifierData(): string {
 }
 
 /** Fine-tunes a small classifier, exports it, and compares ONNX Runtime and transformers.js with `predict`. */
-async function checkClassifier(name: string, config: Record<string, unknown>): Promise<void> {
+async function checkClassifier(name: string, config: Record<string, unknown>, onePipeline = false): Promise<void> {
   const out = path.join(dir, name);
   manualSeed(3);
   await finetune({ config: { layers: 1, heads: 2, dim: 16, blockSize: 16, threads: 1, train: classifierData(), maxSteps: 30, evalEvery: 30, lr: 3e-3, out, ...config } });
@@ -149,9 +149,10 @@ async function checkClassifier(name: string, config: Record<string, unknown>): P
   assert.equal(exportOnnx(modelDir, onnxDir).task, 'text-classification');
   const kiln = predict(modelDir, TEXTS);
 
-  const tokenizer = await AutoTokenizer.from_pretrained(onnxDir);
-  const model = await PreTrainedModel.from_pretrained(onnxDir, { dtype: 'fp32' });
-  const classify = new TextClassificationPipeline({ task: 'text-classification', model, tokenizer });
+  // transformers.js' auto-classes list BERT classifiers (pipeline() works), not GPT-2 or Llama ones.
+  const classify = onePipeline
+    ? await pipeline('text-classification', onnxDir, { dtype: 'fp32' })
+    : new TextClassificationPipeline({ task: 'text-classification', model: await PreTrainedModel.from_pretrained(onnxDir, { dtype: 'fp32' }), tokenizer: await AutoTokenizer.from_pretrained(onnxDir) });
   const scores = (await classify(TEXTS, { top_k: null })) as unknown as { label: string; score: number }[][];
   TEXTS.forEach((text, i) => {
     const expected = kiln[i]!;
@@ -171,8 +172,8 @@ test('Llama classifier (GPT-2 byte-level BPE, last token, tail cut): the same', 
   await checkClassifier('llama-classifier', { from: 'scratch:llama', tokenizer: 'gpt2', pooling: 'last', maxLength: 12, truncation: 'tail' });
 });
 
-test('BERT classifier ([CLS] prefix and pooling, head cut): the same', async () => {
-  await checkClassifier('bert-classifier', { from: 'scratch:bert', pooling: 'cls', maxLength: 10, truncation: 'head' });
+test('BERT classifier ([CLS] prefix and pooling, head cut): the same, through pipeline("text-classification", folder)', async () => {
+  await checkClassifier('bert-classifier', { from: 'scratch:bert', pooling: 'cls', maxLength: 10, truncation: 'head' }, true);
 });
 
 test('kiln export onnx: the command writes the folder transformers.js reads; bad folders are clear errors', () => {
@@ -194,4 +195,22 @@ test('kiln export onnx: the command writes the folder transformers.js reads; bad
   assert.match(noOut.stderr, /--out DIR is required/);
   const format = spawnSync(process.execPath, [MAIN, 'export', 'tflite', '--model', modelDir], { encoding: 'utf8' });
   assert.match(format.stderr, /unknown format 'tflite'; the formats are onnx/);
+});
+
+test("the README's 'Use it in your app' snippet runs as written on an exported classifier", () => {
+  const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf('### Use it in your app'));
+  const command = /```sh\n(kiln export onnx [^\n]+)\n```/.exec(section);
+  const snippet = /```js\n([\s\S]*?)```/.exec(section);
+  assert.ok(command !== null && snippet !== null, 'the section has the export command and the JavaScript');
+  const app = mkdtempSync(path.join(tmpdir(), 'kiln-readme-app-'));
+  symlinkSync(fileURLToPath(new URL('../../../node_modules', import.meta.url)), path.join(app, 'node_modules'));
+  const args = command[1]!.split(' ').slice(1).map((a) => (a === 'runs/demo/finetune-pretrained/best' ? path.join(dir, 'gpt-classifier', 'best') : a));
+  const exported = spawnSync(process.execPath, [MAIN, ...args], { cwd: app, encoding: 'utf8' });
+  assert.equal(exported.status, 0, exported.stderr);
+  writeFileSync(path.join(app, 'app.mjs'), snippet[1]!);
+  const run = spawnSync(process.execPath, ['app.mjs'], { cwd: app, encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  const expected = predict(path.join(dir, 'gpt-classifier', 'best'), ['WIN a FREE cruise, click here'])[0]!;
+  assert.match(run.stdout, new RegExp(`label: '${expected.label}'`));
 });
