@@ -3,6 +3,7 @@
  * transformers.js (`pipeline(task, DIR2)`) and ONNX Runtime load.
  */
 import { type FlagSpec, formatFlags, parseCommandFlags } from './args.js';
+import { takeFormat } from './positionals.js';
 import { UsageError } from './usage-error.js';
 
 export const EXPORT_SUMMARY = 'write a model as ONNX for transformers.js and ONNX Runtime';
@@ -10,7 +11,7 @@ export const EXPORT_SUMMARY = 'write a model as ONNX for transformers.js and ONN
 export const EXPORT_FORMATS = ['onnx'] as const;
 
 export const EXPORT_FLAGS: readonly FlagSpec[] = [
-  { name: 'model', kind: 'string', help: 'model folder kiln pretrain or kiln finetune wrote (e.g. runs/finetune/best), or a GPT-2/Llama folder', valueName: 'DIR' },
+  { name: 'model', kind: 'string', help: 'model folder kiln pretrain or kiln finetune wrote (e.g. runs/finetune/best; images: the run folder), or a GPT-2/Llama folder', valueName: 'DIR' },
   { name: 'out', kind: 'string', help: 'folder to write: config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx (created if needed; files there with the same names are replaced)', valueName: 'DIR' },
   { name: 'json', kind: 'boolean', help: 'print what was written as one JSON object' },
   { name: 'help', kind: 'boolean', help: 'show this help' },
@@ -20,8 +21,9 @@ export function exportHelp(): string {
   return [
     'Usage: kiln export onnx --model DIR --out DIR2',
     '',
-    'Exports GPT and Llama language models (text-generation, with a key/value cache) and text',
-    'classifiers fine-tuned from GPT, Llama or BERT (text-classification) as ONNX (opset 17, fp32).',
+    'Exports GPT and Llama language models (text-generation, with a key/value cache), text',
+    'classifiers fine-tuned from GPT, Llama or BERT (text-classification) and image classifiers',
+    '(CNN, ResNet, ViT: image-classification) as ONNX (opset 17, fp32).',
     'In JavaScript:',
     "  import { pipeline, env } from '@huggingface/transformers';",
     "  env.localModelPath = '.'; env.allowRemoteModels = false;",
@@ -33,14 +35,9 @@ export function exportHelp(): string {
 }
 
 export async function runExport(argv: readonly string[]): Promise<number> {
-  const [format, ...rest] = argv;
-  if (format === undefined || format === '--help' || format === '-h') {
-    process.stdout.write(exportHelp() + '\n');
-    return format === undefined ? 2 : 0;
-  }
-  if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
-    throw new UsageError(`kiln export: unknown format '${format}'; the formats are ${EXPORT_FORMATS.join(', ')} (kiln export onnx --model DIR --out DIR2)`);
-  }
+  const taken = takeFormat(argv, 'export', EXPORT_FORMATS, exportHelp, 'kiln export onnx --model DIR --out DIR2');
+  if (typeof taken === 'number') return taken;
+  const { rest } = taken;
   const flags = parseCommandFlags(rest, EXPORT_FLAGS, 'export onnx', exportHelp);
   if (flags === undefined) return 0;
   const need = (name: string): string => {

@@ -5,6 +5,7 @@
  * kiln.json. `kiln generate --model DIR` then runs it.
  */
 import { type FlagSpec, formatFlags, parseCommandFlags } from './args.js';
+import { takeFormat } from './positionals.js';
 import { UsageError } from './usage-error.js';
 
 export const IMPORT_SUMMARY = 'turn a model from another format (llama2.c) into a Kiln model folder';
@@ -31,14 +32,9 @@ export function importHelp(): string {
 }
 
 export async function runImport(argv: readonly string[]): Promise<number> {
-  const [format, ...rest] = argv;
-  if (format === undefined || format === '--help' || format === '-h') {
-    process.stdout.write(importHelp() + '\n');
-    return format === undefined ? 2 : 0;
-  }
-  if (!(IMPORT_FORMATS as readonly string[]).includes(format)) {
-    throw new UsageError(`kiln import: unknown format '${format}'; the formats are ${IMPORT_FORMATS.join(', ')} (kiln import llama2c --checkpoint FILE --tokenizer FILE --out DIR)`);
-  }
+  const taken = takeFormat(argv, 'import', IMPORT_FORMATS, importHelp, 'kiln import llama2c --checkpoint FILE --tokenizer FILE --out DIR');
+  if (typeof taken === 'number') return taken;
+  const { rest } = taken;
   const flags = parseCommandFlags(rest, IMPORT_FLAGS, 'import llama2c', importHelp);
   if (flags === undefined) return 0;
   const need = (name: string, what: string): string => {

@@ -4,12 +4,12 @@
  * laid out as transformers.js loads a local model.
  *
  * What is exported:
- * - causal language models (`kiln pretrain --arch gpt|llama`, GPT-2 and Llama folders): inputs input_ids,
- *   attention_mask, position_ids and past_key_values.N.key/value; outputs logits and
- *   present.N.key/value (transformers.js' text-generation, with its cache);
- * - sequence classifiers fine-tuned from GPT, Llama or BERT: input_ids and attention_mask -> logits,
- *   with Kiln's truncation, prefix token, windows and pooling inside the graph, so the client's
- *   tokenizer only has to split text into ids (transformers.js' text-classification).
+ * - causal language models (`kiln pretrain --arch gpt|llama`, GPT-2 and Llama folders):
+ *   inputs input_ids, attention_mask, position_ids and past_key_values.N.key/value; outputs
+ *   logits and present.N.key/value (transformers.js' text-generation, with its cache);
+ * - sequence classifiers fine-tuned from GPT, Llama or BERT: input_ids and attention_mask ->
+ *   logits, with Kiln's truncation, prefix token, windows and pooling inside the graph, so the
+ *   client's tokenizer only has to split text into ids (transformers.js' text-classification);
  * - image classifiers (CNN, ResNet-18/34, ViT): pixel_values -> logits, with
  *   preprocessor_config.json saying how Kiln resizes and normalises (image-classification).
  * Anything else is refused with what can be exported.
@@ -17,26 +17,26 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describeFolder } from '../../finetune/backbone.js';
-import { TFIDF_ARCHITECTURE } from '../../finetune/tfidf/tfidf-folder.js';
 import { CLASSIFICATION_TASK, type ClassifierInfo, loadClassifierFolder } from '../../finetune/classifier-folder.js';
+import { TFIDF_ARCHITECTURE } from '../../finetune/tfidf/tfidf-folder.js';
 import { GPT } from '../../models/gpt.js';
 import { Llama } from '../../models/llama.js';
-import { modelContextLength } from '../../train/architectures.js';
 import { noGrad } from '../../tensor/autograd.js';
 import { scope } from '../../tensor/scope.js';
 import { TOKENIZER_CONFIG_FILE } from '../../tokenizers/load.js';
 import type { Tokenizer, TokenizerJson } from '../../tokenizers/tokenizer.js';
+import { modelContextLength } from '../../train/architectures.js';
 import { ConfigError } from '../../train/config-error.js';
 import { loadLanguageModel } from '../../train/model-folder.js';
 import { writeAll, writeFileAtomic } from '../../util/atomic-write.js';
+import { loadImageClassifier } from '../../vision/image-model-folder.js';
 import { hfConfigFromGpt } from '../hf-gpt2.js';
 import { hfConfigFromLlama } from '../hf-llama.js';
-import { llamaCausalLmGraph } from './llama.js';
-import { OPSET, OnnxGraph } from './graph.js';
 import { gptCausalLmGraph } from './gpt.js';
+import { OPSET, OnnxGraph } from './graph.js';
+import { llamaCausalLmGraph } from './llama.js';
 import { sequenceClassifierGraph } from './sequence-classifier.js';
 import { imageClassifierGraph } from './vision.js';
-import { loadImageClassifier } from '../../vision/image-model-folder.js';
 
 export const ONNX_MODEL_FILE = path.join('onnx', 'model.onnx');
 

@@ -24,20 +24,22 @@ import { causalSquare, dim, linear } from './layers.js';
 /** ids (N, L) int64, mask (N, L) int64 -> hidden states (N, L, C). */
 type Body = (ids: string, mask: string) => string;
 
+/** ids (N, L) -> positions 0..L−1 as (1, L). */
+function positionsOf(g: OnnxGraph, ids: string): string {
+  return g.op('Unsqueeze', [g.op('Range', [g.ints([0], []), dim(g, ids, 1), g.ints([1], [])]), g.ints([0])]);
+}
+
+/**
+ * The backbone's hidden states. A decoder reads no padding (it sits after each text and
+ * attention is causal), so only the causal mask is needed; BERT masks padding keys.
+ */
 function bodyOf(g: OnnxGraph, classifier: SequenceClassifier): Body {
   const model = classifier.model;
   if (model instanceof GPT) {
-    return (ids) => {
-      // Padding sits after each text and attention is causal, so no token reads padding: no mask needed.
-      const positions = g.op('Unsqueeze', [g.op('Range', [g.ints([0], []), dim(g, ids, 1), g.ints([1], [])]), g.ints([0])]); // (1, L)
-      return gptBody(g, model, ids, positions, causalSquare(g, dim(g, ids, 1))).hidden;
-    };
+    return (ids) => gptBody(g, model, ids, positionsOf(g, ids), causalSquare(g, dim(g, ids, 1))).hidden;
   }
   if (model instanceof Llama) {
-    return (ids) => {
-      const positions = g.op('Unsqueeze', [g.op('Range', [g.ints([0], []), dim(g, ids, 1), g.ints([1], [])]), g.ints([0])]); // (1, L)
-      return llamaBody(g, model, ids, positions, causalSquare(g, dim(g, ids, 1))).hidden;
-    };
+    return (ids) => llamaBody(g, model, ids, positionsOf(g, ids), causalSquare(g, dim(g, ids, 1))).hidden;
   }
   if (model instanceof BertModel) return (ids, mask) => bertBody(g, model, ids, mask, 'model.');
   throw new Error(`ONNX export: a ${classifier.backbone.architecture} classifier cannot be exported yet; GPT, Llama and BERT classifiers can`);
