@@ -12,7 +12,9 @@ export const GENERATE_FLAGS: readonly FlagSpec[] = [
   { name: 'temperature', kind: 'number', help: 'divides the logits; 0 is greedy', defaultText: '1' },
   { name: 'top-k', kind: 'int', help: 'sample among the k most likely tokens', defaultText: 'all' },
   { name: 'top-p', kind: 'number', help: 'sample among the most likely tokens with total probability p', defaultText: '1' },
+  { name: 'repetition-penalty', kind: 'number', help: "divides a repeated token's positive logit (multiplies a negative one), as Hugging Face's", defaultText: '1 (none)' },
   { name: 'seed', kind: 'int', help: 'random seed for sampling', defaultText: 'unseeded' },
+  { name: 'no-cache', kind: 'boolean', help: 'reread the whole window for every token instead of using the key/value cache (GPT, Llama)' },
   { name: 'help', kind: 'boolean', help: 'show this help' },
 ];
 
@@ -38,11 +40,13 @@ export async function runGenerate(argv: readonly string[]): Promise<number> {
   const topK = flags.get('top-k') as number | undefined;
   const topP = flags.get('top-p') as number | undefined;
   const seed = flags.get('seed') as number | undefined;
+  const repetitionPenalty = flags.get('repetition-penalty') as number | undefined;
   if (maxNewTokens < 0) throw new UsageError(`kiln generate: --max-new-tokens must be ≥ 0, got ${maxNewTokens}`);
   if (temperature !== undefined && temperature < 0) throw new UsageError(`kiln generate: --temperature must be ≥ 0 (0 is greedy), got ${temperature}`);
   if (topK !== undefined && topK < 1) throw new UsageError(`kiln generate: --top-k must be ≥ 1, got ${topK}`);
   if (topP !== undefined && !(topP > 0 && topP <= 1)) throw new UsageError(`kiln generate: --top-p must be in (0, 1], got ${topP}`);
   if (seed !== undefined && seed < 0) throw new UsageError(`kiln generate: --seed must be ≥ 0, got ${seed}`);
+  if (repetitionPenalty !== undefined && !(repetitionPenalty > 0)) throw new UsageError(`kiln generate: --repetition-penalty must be > 0 (1 is none), got ${repetitionPenalty}`);
   if (!existsSync(model)) throw new UsageError(`kiln generate: --model ${model} does not exist; pass a folder kiln pretrain wrote, e.g. runs/pretrain/best`);
   const { loadLanguageModel, generateText } = await import('../train/model-folder.js');
   const loaded = loadLanguageModel(model);
@@ -52,6 +56,8 @@ export async function runGenerate(argv: readonly string[]): Promise<number> {
     ...(topK === undefined ? {} : { topK }),
     ...(topP === undefined ? {} : { topP }),
     ...(seed === undefined ? {} : { seed }),
+    ...(repetitionPenalty === undefined ? {} : { repetitionPenalty }),
+    ...(flags.get('no-cache') === true ? { useCache: false } : {}),
   });
   process.stdout.write(text + '\n');
   return 0;

@@ -8,6 +8,7 @@ import { cat } from '../tensor/ops.js';
 import { scope } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
 import { crossEntropy } from '../nn/functional.js';
+import { KVCache } from '../nn/kv-cache.js';
 import { Module } from '../nn/module.js';
 import { type GenerateOptions, checkGenerateOptions, nextToken } from './sampling.js';
 
@@ -63,28 +64,57 @@ export abstract class CausalLanguageModel extends Module {
    * dropout); each module's mode is restored afterwards.
    * ids (B, T) int64 -> (B, T + maxNewTokens) int64
    */
+  /**
+   * The number of attention layers a key/value cache needs, or null for a model that generates
+   * without one. Models with a cache override this and `forwardCached`.
+   */
+  protected get cacheLayers(): number | null {
+    return null;
+  }
+
+  /** ids (B, T): new tokens after the `cache.length` cached ones -> next-token logits (B, V) at the last of them. */
+  protected forwardCached(_ids: Tensor, _cache: KVCache): Tensor {
+    throw new Error(`${this.modelName} has no cached forward`);
+  }
+
+  /**
+   * Appends `maxNewTokens` tokens to each row. With a cache (the default where the model has
+   * one), the prompt is read once and each new token costs one position per layer; once the
+   * text outgrows the context, each token rereads the last window (as without a cache), so
+   * both paths choose the same tokens. ids (B, T) int64 -> (B, T + maxNewTokens) int64
+   */
   generate(ids: Tensor, options: GenerateOptions): Tensor {
     return this.generating(ids, options, () => {
+      const window = this.contextLimit.length;
+      const layers = options.useCache === false ? null : this.cacheLayers;
+      const T0 = ids.shape[1]!;
+      // The last new token is never fed back, so the cache holds at most T0 + maxNewTokens − 1 positions.
+      const cache = layers === null || T0 > window ? null : new KVCache(layers, Math.min(window, T0 + options.maxNewTokens - 1));
       let out = ids;
-      for (let step = 0; step < options.maxNewTokens; step++) {
-        const previous = out;
-        out = scope(() => {
-          const T = previous.shape[1]!;
-          const window = this.contextLimit.length;
-          const context = T > window ? previous.narrow(1, T - window, window) : previous; // (B, min(T, window))
-          const logits = this.forward(context).select(1, -1); // (B, T', V) -> (B, V), the last position
-          return cat([previous, nextToken(logits, options)], 1); // (B, T) + (B, 1) -> (B, T + 1)
-        });
-        if (previous !== ids) previous.dispose();
+      try {
+        for (let step = 0; step < options.maxNewTokens; step++) {
+          const previous = out;
+          out = scope(() => {
+            const T = previous.shape[1]!;
+            let logits: Tensor; // (B, V) at the last position
+            if (cache !== null && T <= cache.capacity) {
+              const fresh = previous.narrow(1, cache.length, T - cache.length); // the prompt, then the last token
+              logits = this.forwardCached(fresh, cache);
+            } else {
+              const context = T > window ? previous.narrow(1, T - window, window) : previous; // (B, min(T, window))
+              logits = this.forward(context).select(1, -1); // (B, T', V) -> (B, V), the last position
+            }
+            return cat([previous, nextToken(logits, options, previous)], 1); // (B, T) + (B, 1) -> (B, T + 1)
+          });
+          if (previous !== ids) previous.dispose();
+        }
+      } finally {
+        cache?.dispose();
       }
       return out;
     });
   }
 
-  /**
-   * What every generate shares: checks the options and the prompt, seeds, then runs `body`
-   * without gradients in eval mode, restoring each module's mode afterwards.
-   */
   protected generating(ids: Tensor, options: GenerateOptions, body: () => Tensor): Tensor {
     const who = `${this.modelName}.generate`;
     checkGenerateOptions(options, this.vocabSize, who);

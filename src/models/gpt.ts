@@ -8,6 +8,7 @@
  * B = batch, T = time (sequence length), C = nEmbd, V = vocabSize.
  */
 import { arange } from '../tensor/creation.js';
+import type { KVCache } from '../nn/kv-cache.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Dropout } from '../nn/dropout.js';
 import { Embedding } from '../nn/embedding.js';
@@ -114,6 +115,24 @@ export class GPT extends CausalLanguageModel {
   forward(ids: Tensor): Tensor {
     this.checkIds(ids, 'GPT.forward', this.config.blockSize);
     return this.lm_head.forward(this.transformer.forward(ids)); // (B, T, C) -> (B, T, V)
+  }
+
+  protected override get cacheLayers(): number {
+    return this.config.nLayer;
+  }
+
+  /** ids (B, T) at positions P..P+T-1 after the cache's P -> logits (B, V) at the last. */
+  protected override forwardCached(ids: Tensor, cache: KVCache): Tensor {
+    const t = this.transformer;
+    const past = cache.length;
+    const T = ids.shape[1]!;
+    const positions = arange(past, past + T, 1, { dtype: 'int64', device: ids.device }); // (T)
+    let x = t.wte.forward(ids).add(t.wpe.forward(positions)); // (B, T, C)
+    t.h.forEach((block, i) => {
+      x = block.forwardCached(x, cache.layers[i]!, past); // (B, T, C)
+    });
+    cache.advance(T);
+    return this.lm_head.forward(t.ln_f.forward(x.select(1, -1))); // (B, C) -> (B, V)
   }
 
   override extraRepr(): string {

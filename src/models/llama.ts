@@ -9,6 +9,7 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import { Embedding } from '../nn/embedding.js';
+import type { KVCache, LayerCache } from '../nn/kv-cache.js';
 import { GroupedQueryAttention } from '../nn/grouped-query-attention.js';
 import { normal_ } from '../nn/init.js';
 import { Linear } from '../nn/linear.js';
@@ -41,6 +42,12 @@ export class LlamaDecoderLayer extends Module {
 
   forward(x: Tensor): Tensor {
     const h = x.add(this.self_attn.forward(this.input_layernorm.forward(x))); // (B, T, C)
+    return h.add(this.mlp.forward(this.post_attention_layernorm.forward(h))); // (B, T, C)
+  }
+
+  /** forward for generation with a cache: x (B, T, C) the new positions after `past` cached ones. */
+  forwardCached(x: Tensor, cache: LayerCache, past: number): Tensor {
+    const h = x.add(this.self_attn.forwardCached(this.input_layernorm.forward(x), cache, past)); // (B, T, C)
     return h.add(this.mlp.forward(this.post_attention_layernorm.forward(h))); // (B, T, C)
   }
 }
@@ -106,6 +113,21 @@ export class Llama extends CausalLanguageModel {
   forward(ids: Tensor): Tensor {
     this.checkIds(ids, 'Llama.forward', this.config.maxSeqLen);
     return this.lm_head.forward(this.model.forward(ids)); // (B, T, C) -> (B, T, V)
+  }
+
+  protected override get cacheLayers(): number {
+    return this.config.nLayers;
+  }
+
+  /** ids (B, T) at positions P..P+T-1 after the cache's P -> logits (B, V) at the last. */
+  protected override forwardCached(ids: Tensor, cache: KVCache): Tensor {
+    const past = cache.length;
+    let x = this.model.embed_tokens.forward(ids); // (B, T, C)
+    this.model.layers.forEach((layer, i) => {
+      x = layer.forwardCached(x, cache.layers[i]!, past); // (B, T, C)
+    });
+    cache.advance(ids.shape[1]!);
+    return this.lm_head.forward(this.model.norm.forward(x.select(1, -1))); // (B, C) -> (B, V)
   }
 
   override extraRepr(): string {

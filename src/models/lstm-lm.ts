@@ -99,7 +99,7 @@ export class LstmLM extends CausalLanguageModel {
         const next = scope(() => {
           const { output, h, c } = this.#run(input, state); // (B, T', H)
           const logits = this.head.forward(output.select(1, -1)); // (B, H) -> (B, V)
-          const token = nextToken(logits, options); // (B, 1)
+          const token = nextToken(logits, options, out); // (B, 1)
           return { token, h, c, out: cat([out, token], 1) }; // (B, T + step + 1)
         });
         if (state !== undefined) {

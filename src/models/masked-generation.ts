@@ -68,7 +68,7 @@ export function generateByMasking(model: MaskedLanguageModel, ids: Tensor, optio
           const context = previous.narrow(1, T - keep, keep); // (B, keep)
           const mask = full([B, 1], maskTokenId, { dtype: 'int64' }); // (B, 1)
           const logits = model.forward(cat([context, mask], 1)).select(1, -1); // (B, keep + 1, V) -> (B, V)
-          return cat([previous, nextToken(logits, sampling)], 1); // (B, T + 1)
+          return cat([previous, nextToken(logits, sampling, previous)], 1); // (B, T + 1)
         });
         if (previous !== ids) previous.dispose();
       }

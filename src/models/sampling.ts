@@ -5,6 +5,7 @@
  * B = batch, V = vocabulary size.
  */
 import { tensor } from '../tensor/creation.js';
+import { where } from '../tensor/ops.js';
 import { Tensor } from '../tensor/tensor.js';
 
 export interface GenerateOptions {
@@ -27,6 +28,14 @@ export interface GenerateOptions {
    * [MASK]/[PAD]), which no text decodes from. @default none
    */
   suppressIds?: readonly number[];
+  /**
+   * Hugging Face's repetition penalty: the logit of every token already in the row (prompt
+   * included) is divided by it when positive and multiplied by it when negative; 1 is none.
+   * @default 1
+   */
+  repetitionPenalty?: number;
+  /** Generate with the key/value cache where the model has one (GPT, Llama). @default true */
+  useCache?: boolean;
 }
 
 /** Throws a RangeError naming the first invalid option. */
@@ -40,6 +49,11 @@ export function checkGenerateOptions(options: GenerateOptions, vocabSize: number
   if (topK !== undefined && topK > vocabSize) throw new RangeError(`${who}: topK (${topK}) is larger than the vocabulary (${vocabSize})`);
   if (topP !== undefined && !(topP > 0 && topP <= 1)) throw new RangeError(`${who}: topP must be in (0, 1], got ${String(topP)}`);
   if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0)) throw new RangeError(`${who}: seed must be a non-negative integer, got ${String(seed)}`);
+  const { repetitionPenalty, useCache } = options;
+  if (repetitionPenalty !== undefined && !(repetitionPenalty > 0 && Number.isFinite(repetitionPenalty))) {
+    throw new RangeError(`${who}: repetitionPenalty must be a positive number (1 = none), got ${String(repetitionPenalty)}`);
+  }
+  if (useCache !== undefined && typeof useCache !== 'boolean') throw new TypeError(`${who}: useCache must be true or false, got ${String(useCache)}`);
   const { suppressIds } = options;
   if (suppressIds !== undefined) {
     if (!Array.isArray(suppressIds) || !suppressIds.every((id) => Number.isInteger(id) && id >= 0 && id < vocabSize)) {
@@ -56,6 +70,16 @@ export function suppressFilter(logits: Tensor, ids: readonly number[]): Tensor {
   const B = logits.shape[0]!;
   const index = tensor([...ids], { dtype: 'int64' }).unsqueeze(0).expand(B, ids.length); // (B, k)
   return logits.scatter(-1, index, -Infinity);
+}
+
+/**
+ * Hugging Face's repetition penalty: logits (B, V) of the ids in `history` (B, T) divided by
+ * `penalty` where positive, multiplied where negative. -> (B, V)
+ */
+export function repetitionFilter(logits: Tensor, history: Tensor, penalty: number): Tensor {
+  const seen = logits.gather(-1, history); // (B, T)
+  const penalised = where(seen.gt(0), seen.div(penalty), seen.mul(penalty)); // (B, T)
+  return logits.scatter(-1, history, penalised); // a repeated id gets the same value each time
 }
 
 /** Sets every logit outside the k largest of its row to −∞. logits (B, V) -> (B, V) */
@@ -78,8 +102,13 @@ export function topPFilter(logits: Tensor, p: number): Tensor {
 }
 
 /** The next token per row: logits (B, V) -> ids (B, 1) int64. */
-export function nextToken(logits: Tensor, options: GenerateOptions): Tensor {
+export function nextToken(logits: Tensor, options: GenerateOptions, history?: Tensor): Tensor {
   const temperature = options.temperature ?? 1;
+  const penalty = options.repetitionPenalty ?? 1;
+  if (penalty !== 1) {
+    if (history === undefined) throw new Error('nextToken: repetitionPenalty needs the tokens so far');
+    logits = repetitionFilter(logits, history, penalty);
+  }
   if (options.suppressIds !== undefined && options.suppressIds.length > 0) logits = suppressFilter(logits, options.suppressIds);
   if (temperature === 0) return logits.argmax(-1, true); // (B, 1)
   let scaled = logits.div(temperature);

@@ -1,6 +1,8 @@
 import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { attendPacked, selfAttentionMask } from './attention-mask.js';
+import { scaledDotProductAttention } from './functional.js';
+import type { LayerCache } from './kv-cache.js';
 import { Dropout } from './dropout.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
@@ -58,6 +60,21 @@ export class CausalSelfAttention extends Module {
     const qkv = this.c_attn.forward(x); // (B, T, 3E)
     const merged = attendPacked(qkv, this.numHeads, mask, this.training ? this.attnDropout : 0); // (B, T, E)
     return this.resid_dropout.forward(this.c_proj.forward(merged));
+  }
+
+  /**
+   * Generation with a cache: x (B, T, E) holds the new positions only; their keys and values
+   * go into `cache` after the P cached ones, and each query reads every position up to its own.
+   * T > 1 only on an empty cache (the prompt). Inference only (no dropout). -> (B, T, E)
+   */
+  forwardCached(x: Tensor, cache: LayerCache, past: number): Tensor {
+    const [B, T] = x.shape as [number, number, number];
+    if (T > 1 && past > 0) throw new RangeError('CausalSelfAttention.forwardCached: several new positions after cached ones are not supported; feed the prompt first, then one token at a time');
+    const E = this.embedDim;
+    const [q, k, v] = this.c_attn.forward(x).split(E, -1).map((t) => t.view(B, T, this.numHeads, this.headDim).transpose(1, 2)) as [Tensor, Tensor, Tensor]; // (B, T, E) -> (B, nh, T, hs)
+    const { keys, values } = cache.append(k, v); // (B, nh, P + T, hs)
+    const y = scaledDotProductAttention(q, keys, values, { isCausal: T > 1 }); // (B, nh, T, hs)
+    return this.c_proj.forward(y.transpose(1, 2).reshape(B, T, E)); // (B, T, E)
   }
 
   override extraRepr(): string {

@@ -1,6 +1,7 @@
 import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { CausalSelfAttention } from './causal-self-attention.js';
+import type { LayerCache } from './kv-cache.js';
 import { LayerNorm } from './layer-norm.js';
 import { MLP } from './mlp.js';
 import { Module } from './module.js';
@@ -53,6 +54,12 @@ export class GPTBlock extends Module {
    */
   forward(x: Tensor, options: { keyPaddingMask?: Tensor } = {}): Tensor {
     const h = x.add(this.attn.forward(this.ln_1.forward(x), options)); // (B, T, E)
+    return h.add(this.mlp.forward(this.ln_2.forward(h))); // (B, T, E)
+  }
+
+  /** forward for generation with a cache: x (B, T, E) the new positions after `past` cached ones. */
+  forwardCached(x: Tensor, cache: LayerCache, past: number): Tensor {
+    const h = x.add(this.attn.forwardCached(this.ln_1.forward(x), cache, past)); // (B, T, E)
     return h.add(this.mlp.forward(this.ln_2.forward(h))); // (B, T, E)
   }
 }

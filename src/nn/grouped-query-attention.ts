@@ -11,6 +11,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 import { RotaryEmbedding } from './rotary-embedding.js';
+import type { LayerCache } from './kv-cache.js';
 
 export interface GroupedQueryAttentionOptions {
   /** Key/value heads; must divide nHeads. @default nHeads */
@@ -66,6 +67,31 @@ export class GroupedQueryAttention extends Module {
     const values = group === 1 ? v : v.repeatInterleave(group, 1); // (B, nkv, T, hs) -> (B, nh, T, hs)
     const y = scaledDotProductAttention(this.rotary_emb.forward(q), keys, values, { isCausal: true }); // (B, nh, T, hs)
     return this.o_proj.forward(y.transpose(1, 2).reshape(B, T, nh * hs)); // (B, nh, T, hs) -> (B, T, nh·hs) -> (B, T, C)
+  }
+
+  /**
+   * Generation with a cache: x (B, T, C) holds the new positions only, rotated at their
+   * positions past..past+T-1; the cache keeps the nKvHeads heads. T > 1 only on an empty
+   * cache (the prompt). -> (B, T, C)
+   */
+  forwardCached(x: Tensor, cache: LayerCache, past: number): Tensor {
+    const [B, T] = x.shape as [number, number, number];
+    if (T > 1 && past > 0) throw new RangeError('GroupedQueryAttention.forwardCached: several new positions after cached ones are not supported; feed the prompt first, then one token at a time');
+    const { nHeads: nh, nKvHeads: nkv, headSize: hs } = this;
+    const group = nh / nkv;
+    const q = this.rotary_emb.forward(this.q_proj.forward(x).view(B, T, nh, hs).transpose(1, 2), past); // (B, nh, T, hs)
+    const k = this.rotary_emb.forward(this.k_proj.forward(x).view(B, T, nkv, hs).transpose(1, 2), past); // (B, nkv, T, hs)
+    const v = this.v_proj.forward(x).view(B, T, nkv, hs).transpose(1, 2); // (B, nkv, T, hs)
+    const { keys, values } = cache.append(k, v); // (B, nkv, S, hs)
+    let y: Tensor; // (B, nh, T, hs)
+    if (T === 1) {
+      // One query per head: the `group` query heads of a KV head read its keys together, no copies.
+      y = scaledDotProductAttention(q.view(B, nkv, group, hs), keys, values).view(B, nh, 1, hs); // (B, nkv, group, hs) -> (B, nh, 1, hs)
+    } else {
+      const expand = (t: Tensor): Tensor => (group === 1 ? t : t.repeatInterleave(group, 1)); // (B, nkv, S, hs) -> (B, nh, S, hs)
+      y = scaledDotProductAttention(q, expand(keys), expand(values), { isCausal: true });
+    }
+    return this.o_proj.forward(y.transpose(1, 2).reshape(B, T, nh * hs)); // (B, T, C)
   }
 
   override extraRepr(): string {

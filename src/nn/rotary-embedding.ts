@@ -43,11 +43,11 @@ export class RotaryEmbedding extends Module {
     this.sin = new Buffer(angles.sin().float(), { persistent: false });
   }
 
-  /** q or k (B, heads, T, hs), T ≤ maxSeqLen, positions 0..T-1 -> rotated, same shape. */
-  forward(x: Tensor): Tensor {
+  /** q or k (B, heads, T, hs) at positions offset..offset+T-1 (≤ maxSeqLen) -> rotated, same shape. */
+  forward(x: Tensor, offset = 0): Tensor {
     const T = x.shape[x.ndim - 2]!;
-    const cos = this.cos.narrow(0, 0, T); // (T, hs), broadcast over (B, heads)
-    const sin = this.sin.narrow(0, 0, T); // (T, hs)
+    const cos = this.cos.narrow(0, offset, T); // (T, hs), broadcast over (B, heads)
+    const sin = this.sin.narrow(0, offset, T); // (T, hs)
     return x.mul(cos).add(rotateHalf(x).mul(sin));
   }
 
