@@ -15,15 +15,15 @@
  *
  * Run: `npm run bench:engine`, or `npx tsc -p . && node dist/bench/engine.js`.
  */
-import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { packageRoot } from '../src/tensor/native.js';
+import { PYTHON, checkPythonTorch, median, round } from './torch-side.js';
 import { buildInfo, getNumThreads, randn, scope, type Tensor } from '../src/index.js';
 
-const PYTHON = '/usr/bin/python3';
 const MATMUL_SIZES = [256, 512, 1024, 2048] as const;
 /** Calls per matmul sample are chosen so that one sample lasts at least this long. */
 const MATMUL_SAMPLE_SECONDS = 0.1;
@@ -51,16 +51,7 @@ function secondsSince(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
-function round(value: number, digits: number): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
-}
 
 /** Real paths of the BLAS libraries mapped into this process: the BLAS libtorch really calls. */
 function loadedBlas(): string[] {
@@ -87,20 +78,6 @@ interface TorchHello {
   blas: string[];
 }
 
-/** Fails with what to install when /usr/bin/python3 cannot import torch. */
-function checkPythonTorch(env: NodeJS.ProcessEnv): void {
-  const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8', env });
-  const install =
-    "This benchmark compares Kiln with Debian's PyTorch: install python3-torch " +
-    "(sudo apt-get install python3-torch; 'npm run bench:engine' does it in its set-up step).";
-  if (probe.error !== undefined) {
-    throw new Error(`cannot run ${PYTHON} (${probe.error.message}). ${install}`);
-  }
-  if (probe.status !== 0) {
-    const lastLine = probe.stderr.trim().split('\n').pop() ?? `exit status ${probe.status}`;
-    throw new Error(`${PYTHON} cannot import torch (${lastLine}). ${install}`);
-  }
-}
 
 /** engine_torch.py in --serve mode: one JSON request per line in, one JSON reply per line out. */
 class TorchProcess {
@@ -368,7 +345,7 @@ async function main(): Promise<void> {
   // thread count; the child inherits this very environment and is told the same thread count.
   const threads = getNumThreads();
   const env: NodeJS.ProcessEnv = { ...process.env };
-  checkPythonTorch(env);
+  checkPythonTorch(env, 'bench:engine');
   const torch = new TorchProcess(threads, env);
   try {
     const hello = await torch.request<TorchHello>({ op: 'hello' });

@@ -24,16 +24,15 @@
  * [--window-steps N]` (e.g. --steps 100 --windows 2 --window-steps 50 for a quick check; the
  * targets are for the full 2000 steps).
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../src/tensor/native.js';
+import { PYTHON, checkPythonTorch, median, round, runChild } from './torch-side.js';
 import { buildInfo, defaultCorpus, getNumThreads, pretrainLanguageModel } from '../src/index.js';
 import { PRETRAIN_DEFAULTS } from '../src/train/pretrain-config.js';
 
-const PYTHON = '/usr/bin/python3';
 const VAL_LOSS_TOLERANCE = 0.03;
 const THROUGHPUT_RATIO_TARGET = 1.0;
 
@@ -88,29 +87,8 @@ function parseArgs(argv: string[]): BenchArgs {
   return args;
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
-function round(value: number, digits: number): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
-}
 
-/** Fails with what to install when /usr/bin/python3 cannot import torch. */
-function checkPythonTorch(env: NodeJS.ProcessEnv): void {
-  const probe = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8', env });
-  const install =
-    "This benchmark compares Kiln with Debian's PyTorch: install python3-torch " +
-    "(sudo apt-get install python3-torch; 'npm run bench:pretrain' does it in its set-up step).";
-  if (probe.error !== undefined) throw new Error(`cannot run ${PYTHON} (${probe.error.message}). ${install}`);
-  if (probe.status !== 0) {
-    const lastLine = probe.stderr.trim().split('\n').pop() ?? `exit status ${probe.status}`;
-    throw new Error(`${PYTHON} cannot import torch (${lastLine}). ${install}`);
-  }
-}
 
 async function runKiln(textFile: string, outDir: string, steps: number, threads: number): Promise<KilnResult> {
   const config = resolveRecipe(steps);
@@ -186,28 +164,6 @@ function runKilnProcess(textFile: string, outDir: string, steps: number, threads
   return runChild<KilnResult>(process.execPath, args, env, 'the Kiln window');
 }
 
-/** Runs a child that prints its result as the last line of stdout (stderr passes through). */
-function runChild<T>(command: string, args: string[], env: NodeJS.ProcessEnv, name: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => (stdout += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) {
-        reject(new Error(`${name} exited with code ${code}; its error is printed above`));
-        return;
-      }
-      const last = stdout.trim().split('\n').pop() ?? '';
-      try {
-        resolve(JSON.parse(last) as T);
-      } catch {
-        reject(new Error(`${name} printed no JSON result; its output was:\n${stdout}`));
-      }
-    });
-  });
-}
 
 function verdict(ok: boolean): string {
   return ok ? 'ok' : 'MISS';
@@ -219,7 +175,7 @@ async function main(): Promise<void> {
   // thread count; the child inherits this very environment and is told the same thread count.
   const threads = getNumThreads();
   const env: NodeJS.ProcessEnv = { ...process.env };
-  checkPythonTorch(env);
+  checkPythonTorch(env, 'bench:pretrain');
 
   const work = mkdtempSync(path.join(tmpdir(), 'kiln-bench-pretrain-'));
   try {
