@@ -12,14 +12,15 @@ import { loadBertFolder, saveBertFolder } from '../io/hf-bert.js';
 import { loadGpt2Folder, saveGpt2Folder } from '../io/hf-gpt2.js';
 import { loadLlamaFolder, saveLlamaFolder } from '../io/hf-llama.js';
 import { LSTM_MODEL_TYPE, loadLstmFolder, saveLstmFolder } from '../io/kiln-lstm.js';
-import { BertModel } from '../models/bert.js';
+import { BertForMaskedLM, BertModel } from '../models/bert.js';
 import { GPT } from '../models/gpt.js';
 import { Llama } from '../models/llama.js';
 import { LstmLM } from '../models/lstm-lm.js';
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ConfigError } from '../train/config-error.js';
-import { modelContextLength } from '../train/architectures.js';
+import { languageModelArchitecture, modelContextLength } from '../train/architectures.js';
+import { type ArchitectureName, PRETRAIN_DEFAULTS } from '../train/pretrain-config.js';
 import { KILN_FILE } from '../train/model-folder.js';
 
 export type BackboneArchitecture = 'gpt' | 'llama' | 'bert' | 'lstm';
@@ -145,23 +146,24 @@ export function contextLength(model: Module): number {
   return modelContextLength(model) ?? LSTM_MAX_LENGTH;
 }
 
-/** A randomly initialised backbone (draws from the engine's generator: seed it first). */
-export function buildBackbone(architecture: string, shape: BackboneShape, vocabSize: number): Backbone {
-  const { layers, heads, dim, blockSize, dropout } = shape;
-  switch (architecture) {
-    case 'gpt':
-      return gptBackbone(new GPT({ vocabSize, blockSize, nLayer: layers, nHead: heads, nEmbd: dim, dropout }));
-    case 'llama':
-      return llamaBackbone(new Llama({ vocabSize, dim, nLayers: layers, nHeads: heads, intermediateSize: 4 * dim, maxSeqLen: blockSize }));
-    case 'bert':
-      return bertBackbone(
-        new BertModel({ vocabSize, hiddenSize: dim, numHiddenLayers: layers, numAttentionHeads: heads, intermediateSize: 4 * dim, maxPositionEmbeddings: blockSize, hiddenDropout: dropout, attentionDropout: dropout }),
-      );
-    case 'lstm':
-      return lstmBackbone(new LstmLM({ vocabSize, embeddingDim: dim, hiddenSize: dim, numLayers: layers, dropout }));
-    default:
-      throw new ConfigError(`scratch:${architecture} is not a backbone fine-tuning can build; choose scratch:${BACKBONE_ARCHITECTURES.join(', scratch:')}`);
+/**
+ * A randomly initialised backbone (draws from the engine's generator: seed it first): the very
+ * network `kiln pretrain --arch ARCH` builds from the same settings (one registry), so a scratch
+ * run and a pretrained one differ only in their weights. Llama has no dropout (the head still
+ * gets `shape.dropout`); BERT's padding row is the tokenizer's pad id.
+ */
+export function buildBackbone(architecture: string, shape: BackboneShape, vocabSize: number, padTokenId: number | null = null): Backbone {
+  if (!(BACKBONE_ARCHITECTURES as readonly string[]).includes(architecture)) {
+    throw new ConfigError(`scratch:${architecture} is not a backbone fine-tuning can build; choose scratch:${BACKBONE_ARCHITECTURES.join(', scratch:')}`);
   }
+  const { layers, heads, dim, blockSize, dropout } = shape;
+  const config = { ...PRETRAIN_DEFAULTS, arch: architecture as ArchitectureName, layers, heads, dim, blockSize, dropout: architecture === 'llama' ? 0 : dropout };
+  const vocabulary = { size: vocabSize, tokenizerSize: vocabSize, maskTokenId: null, padTokenId: architecture === 'bert' ? (padTokenId ?? 0) : null };
+  const model = languageModelArchitecture(architecture).build(config, vocabulary);
+  if (model instanceof GPT) return gptBackbone(model);
+  if (model instanceof Llama) return llamaBackbone(model);
+  if (model instanceof BertForMaskedLM) return bertBackbone(model.bert); // the encoder; the masked-LM head is pretraining's
+  return lstmBackbone(model as LstmLM);
 }
 
 /** What a folder holds: Kiln's kiln.json task and architecture, or config.json's model_type. */

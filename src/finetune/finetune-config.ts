@@ -45,7 +45,7 @@ export interface FinetuneConfig {
   dim: number;
   /** Scratch model: context length in tokens. @default 64 */
   blockSize: number;
-  /** Dropout before the classification head (and in a scratch model). @default 0.1 */
+  /** Dropout before the classification head (and in a scratch model, as kiln pretrain uses it; Llama has none). @default 0.1 */
   dropout: number;
   /** Tokens a text is cut to; null for the model's context length. Longer than the context needs mean pooling (windows). @default null */
   maxLength: number | null;

@@ -33,7 +33,7 @@ export function startingPoint(from: string, shape: BackboneShape, tokenizerSpec:
   if (from.startsWith('scratch:')) {
     const tokenizer = scratchTokenizer(tokenizerSpec, texts);
     manualSeed(seed);
-    return { backbone: buildBackbone(from.slice('scratch:'.length), shape, tokenizer.vocabSize), tokenizer, from: 'scratch' };
+    return { backbone: buildBackbone(from.slice('scratch:'.length), shape, tokenizer.vocabSize, tokenizer.padId ?? null), tokenizer, from: 'scratch' };
   }
   const { task, architecture } = describeFolder(from);
   if (task !== null && task !== 'causal-lm' && task !== 'masked-lm') {

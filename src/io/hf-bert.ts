@@ -261,12 +261,15 @@ export function loadBertFolder<A extends BertArchitecture = BertArchitecture>(di
   }
   return scope(() => {
     // Everything read or made here is released on return except the model's Parameters.
+    const weights = readWeights(dir, folderError);
+    // An encoder saved without its pooler (add_pooling_layer=False, as a masked LM's) loads as one.
+    const pooler = Object.keys(weights).some((file) => canonicalName(file)?.startsWith('pooler.') === true);
     const model: AnyBert =
       target === 'BertForMaskedLM' ? new BertForMaskedLM(hf.config)
       : target === 'BertForSequenceClassification'
         ? new BertForSequenceClassification(hf.config, { numLabels: options.numLabels ?? hf.numLabels, ...(hf.classifierDropout === undefined ? {} : { classifierDropout: hf.classifierDropout }) })
-        : new BertModel(hf.config);
-    const { state, ignoredKeys, newlyInitialized } = toKilnStateDict(model, target, target !== hf.architecture, readWeights(dir, folderError), dir);
+        : new BertModel(hf.config, { addPoolingLayer: pooler });
+    const { state, ignoredKeys, newlyInitialized } = toKilnStateDict(model, target, target !== hf.architecture, weights, dir);
     model.loadStateDict(state, { strict: newlyInitialized.length === 0 });
     return { model: model as BertModels[A], config: model.config, architecture: target, ignoredKeys, newlyInitialized };
   });

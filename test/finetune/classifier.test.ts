@@ -2,7 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildBackbone } from '../../src/finetune/backbone.js';
 import { SequenceClassifier } from '../../src/finetune/classifier.js';
+import { BertForMaskedLM, type BertModel } from '../../src/models/bert.js';
 import { GPT } from '../../src/models/gpt.js';
+import type { Llama } from '../../src/models/llama.js';
+import { languageModelArchitecture } from '../../src/train/architectures.js';
+import { PRETRAIN_DEFAULTS } from '../../src/train/pretrain-config.js';
 import { manualSeed, randint, tensor } from '../../src/tensor/creation.js';
 import { cat } from '../../src/tensor/ops.js';
 
@@ -39,4 +43,26 @@ test('pooling: last token of each unpadded text; mean over windows for texts lon
   assert.ok(maxAbsDiff(twoLogits, flat(mean.score.forward(expectedTwo))) < 1e-5, 'exactly two windows');
   assert.throws(() => last.forward(ids, tensor([20, 6], { dtype: 'int64' })), /only mean pooling reads longer texts/);
   assert.throws(() => new SequenceClassifier(backbone, ['a', 'b'], 'cls'), /causal/);
+});
+
+test('scratch:ARCH builds the network kiln pretrain --arch ARCH builds from the same flags (one registry)', () => {
+  const shape = { layers: 2, heads: 4, dim: 64, blockSize: 32, dropout: 0.1 };
+  const flags = { ...PRETRAIN_DEFAULTS, ...shape };
+  for (const arch of ['gpt', 'llama', 'bert', 'lstm'] as const) {
+    manualSeed(9);
+    const scratch = buildBackbone(arch, shape, 100, 3).module;
+    manualSeed(9);
+    const vocabulary = { size: 100, tokenizerSize: 100, maskTokenId: null, padTokenId: arch === 'bert' ? 3 : null };
+    const pretrained = languageModelArchitecture(arch).build({ ...flags, arch, dropout: arch === 'llama' ? 0 : shape.dropout }, vocabulary);
+    const body = pretrained instanceof BertForMaskedLM ? pretrained.bert : pretrained;
+    const shapes = (m: { stateDict(): Record<string, { shape: readonly number[] }> }): string[] => Object.entries(m.stateDict()).map(([k, t]) => `${k} [${t.shape.join(', ')}]`);
+    assert.deepEqual(shapes(scratch as never), shapes(body as never), arch);
+  }
+  // Llama's MLP width is Llama's rule (2/3 of 4·dim, rounded up to a multiple of 32), not 4·dim: 192 for dim 64.
+  const llama = buildBackbone('llama', shape, 100).module as Llama;
+  assert.equal(llama.config.intermediateSize, 192);
+  // BERT's padding row is the tokenizer's pad id (here 3), not id 0 (a real token of a character vocabulary).
+  const bert = buildBackbone('bert', shape, 100, 3).module as BertModel;
+  assert.equal(bert.config.padTokenId, 3);
+  assert.throws(() => buildBackbone('vit', shape, 100), /scratch:vit is not a backbone fine-tuning can build; choose scratch:gpt, scratch:llama, scratch:bert, scratch:lstm/);
 });
