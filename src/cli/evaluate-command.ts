@@ -1,5 +1,6 @@
 /** `kiln evaluate`: score a model folder finetune wrote on a data file. */
 import { type FlagSpec, formatFlags, parseCommandFlags } from './args.js';
+import { sayRunFolder } from './run-folder-note.js';
 import { UsageError } from './usage-error.js';
 
 export const EVALUATE_SUMMARY = 'score a fine-tuned model folder on labelled data or prompt/completion pairs';
@@ -37,6 +38,7 @@ export async function runEvaluate(argv: readonly string[]): Promise<number> {
   if (typeof data !== 'string') throw new UsageError('kiln evaluate: --data FILE is required (labelled texts, or {prompt, completion} JSONL for a generation model)');
   const maxNewTokens = flags.get('max-new-tokens') as number | undefined;
   if (maxNewTokens !== undefined && maxNewTokens < 1) throw new UsageError(`kiln evaluate: --max-new-tokens must be ≥ 1, got ${maxNewTokens}`);
+  sayRunFolder('--model', model);
   const { evaluateModel } = await import('../finetune/evaluate.js');
   const report = evaluateModel(model, data, {
     ...(flags.has('text-column') ? { textColumn: flags.get('text-column') as string } : {}),

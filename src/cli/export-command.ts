@@ -4,6 +4,7 @@
  */
 import { type FlagSpec, formatFlags, parseCommandFlags } from './args.js';
 import { takeFormat } from './positionals.js';
+import { sayRunFolder } from './run-folder-note.js';
 import { UsageError } from './usage-error.js';
 
 export const EXPORT_SUMMARY = 'write a model as ONNX for transformers.js and ONNX Runtime';
@@ -47,6 +48,7 @@ export async function runExport(argv: readonly string[]): Promise<number> {
   };
   const model = need('model');
   const out = need('out');
+  sayRunFolder('--model', model);
   const { exportOnnx } = await import('../io/onnx/export.js');
   const result = exportOnnx(model, out);
   if (flags.get('json') === true) {

@@ -3,6 +3,7 @@ import { type FinetuneConfig, FINETUNE_DEFAULTS } from '../finetune/finetune-con
 import { camelCase } from '../train/pretrain-config.js';
 import { type FlagSpec, formatFlags, parseCommandFlags } from './args.js';
 import { readConfigFile } from './config-file.js';
+import { runFolderNote } from './run-folder-note.js';
 import { reportRun } from './run-report.js';
 import { type SettingFlag, settingFlags } from './setting-flags.js';
 import { withStopSignals } from './stop-signals.js';
@@ -101,6 +102,8 @@ export async function runFinetune(argv: readonly string[]): Promise<number> {
       signal,
       onStart: (info) => {
         const t = info.trainable;
+        const note = info.config.from.startsWith('scratch:') || info.config.from.startsWith('baseline:') ? null : runFolderNote('--from', info.config.from);
+        if (note !== null) progress.line(note);
         progress.line(
           `${info.config.task} from ${info.config.from} (${info.config.mode}): ${t.trainableParameters.toLocaleString('en-US')} of ${t.totalParameters.toLocaleString('en-US')} parameters trained (${pct(t.trainableFraction)}%); ` +
             `${info.trainExamples} training, ${info.valExamples} validation, ${info.testExamples} test examples; ${info.maxSteps} steps`,

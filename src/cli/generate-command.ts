@@ -1,6 +1,7 @@
 /** `kiln generate`: sample text from a model folder. */
 import { existsSync } from 'node:fs';
 import { type FlagSpec, formatFlags, parseCommandFlags } from './args.js';
+import { sayRunFolder } from './run-folder-note.js';
 import { UsageError } from './usage-error.js';
 
 export const GENERATE_SUMMARY = 'sample text from a trained model folder';
@@ -48,6 +49,7 @@ export async function runGenerate(argv: readonly string[]): Promise<number> {
   if (seed !== undefined && seed < 0) throw new UsageError(`kiln generate: --seed must be ≥ 0, got ${seed}`);
   if (repetitionPenalty !== undefined && !(repetitionPenalty > 0)) throw new UsageError(`kiln generate: --repetition-penalty must be > 0 (1 is none), got ${repetitionPenalty}`);
   if (!existsSync(model)) throw new UsageError(`kiln generate: --model ${model} does not exist; pass a folder kiln pretrain wrote, e.g. runs/pretrain/best`);
+  sayRunFolder('--model', model);
   const { loadLanguageModel, generateText } = await import('../train/model-folder.js');
   const loaded = loadLanguageModel(model);
   const text = generateText(loaded, (flags.get('prompt') as string | undefined) ?? '\n', {

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { readTextDocuments, readTextFile } from '../data/text-readers.js';
 import { type FlagSpec, formatFlags, parseCommandFlags } from './args.js';
+import { sayRunFolder } from './run-folder-note.js';
 import { UsageError } from './usage-error.js';
 
 export const PREDICT_SUMMARY = 'label texts with a fine-tuned classifier folder';
@@ -35,6 +36,7 @@ export async function runPredict(argv: readonly string[]): Promise<number> {
   if ((text === undefined) === (input === undefined)) throw new UsageError('kiln predict: give exactly one of --text "…" or --input FILE');
   const texts = text !== undefined ? [text] : readInputs(input!, flags.get('text-column') as string | undefined);
   if (texts.length === 0) throw new UsageError(`kiln predict: --input ${input} holds no texts`);
+  sayRunFolder('--model', model);
   const { predict } = await import('../finetune/evaluate.js');
   const predictions = predict(model, texts);
   const json = flags.get('json') === true;

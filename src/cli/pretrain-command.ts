@@ -2,6 +2,8 @@
 import { formatFlags, parseCommandFlags } from './args.js';
 import { PRETRAIN_FLAGS, configFromFlags } from './pretrain-flags.js';
 import { readConfigFile } from './config-file.js';
+import { PRETRAIN_DEFAULTS } from '../train/pretrain-config.js';
+import { runFolderNote } from './run-folder-note.js';
 import { reportRun } from './run-report.js';
 import { withStopSignals } from './stop-signals.js';
 
@@ -45,6 +47,11 @@ export async function runPretrain(argv: readonly string[]): Promise<number> {
       signal,
       ...(group === undefined ? {} : { distributed: group }),
       onStart: (info) => {
+        const note = info.config.from === null ? null : runFolderNote('--from', info.config.from);
+        if (note !== null) progress.line(note);
+        if (info.config.warmup < PRETRAIN_DEFAULTS.warmup && !layers.some((layer) => 'warmup' in layer)) {
+          progress.line(`warmup ${info.config.warmup} steps: a tenth of max-steps ${info.config.maxSteps} (the default ${PRETRAIN_DEFAULTS.warmup} outlasts the run)`);
+        }
         const from = info.startStep > 0 ? `resuming at step ${info.startStep}` : 'starting';
         progress.line(
           `${info.config.arch}: ${(info.parameters / 1e6).toFixed(2)}M parameters, vocabulary ${info.vocabSize}, ` +

@@ -5,7 +5,7 @@
  */
 import { ConfigError } from '../train/config-error.js';
 import type { CausalLM } from '../train/architectures.js';
-import { loadLanguageModel } from '../train/model-folder.js';
+import { resolveModelFolder, loadLanguageModel } from '../train/model-folder.js';
 import { contextLength, describeFolder } from './backbone.js';
 import { CLASSIFICATION_TASK, type LoadedClassifier, loadClassifierFolder } from './classifier-folder.js';
 import { encodeTexts } from './classify-data.js';
@@ -55,7 +55,8 @@ function encodingOf(loaded: LoadedClassifier): Parameters<typeof encodeTexts>[2]
  * {"prompt","completion"} JSONL file for a causal LM).
  * @example evaluateModel('runs/spam/best', 'test.csv').macro_f1
  */
-export function evaluateModel(modelDir: string, dataFile: string, options: EvaluateOptions = {}): ClassificationReport | GenerationReport {
+export function evaluateModel(folder: string, dataFile: string, options: EvaluateOptions = {}): ClassificationReport | GenerationReport {
+  const modelDir = resolveModelFolder(folder).dir; // a run folder means its best/
   const { task, architecture } = describeFolder(modelDir);
   if (task === CLASSIFICATION_TASK) {
     const examples = readLabelledExamples(dataFile, { ...(options.textColumn === undefined ? {} : { textColumn: options.textColumn }), ...(options.labelColumn === undefined ? {} : { labelColumn: options.labelColumn }) });
@@ -91,7 +92,8 @@ export interface Prediction {
  * The most likely label and every label's probability, for each text.
  * @example predict('runs/spam/best', ['Win a FREE cruise!'])[0].label // 'spam'
  */
-export function predict(modelDir: string | LoadedClassifier, texts: readonly string[]): Prediction[] {
+export function predict(folder: string | LoadedClassifier, texts: readonly string[]): Prediction[] {
+  const modelDir = typeof folder === 'string' ? resolveModelFolder(folder).dir : folder; // a run folder means its best/
   if (typeof modelDir === 'string' && describeFolder(modelDir).architecture === TFIDF_ARCHITECTURE) {
     const { model } = loadTfidfFolder(modelDir);
     return model.probabilities(texts).map((p) => labelled(p, model.labels));

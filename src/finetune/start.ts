@@ -6,6 +6,7 @@ import { loadTokenizer } from '../tokenizers/load.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { manualSeed } from '../tensor/creation.js';
 import { ConfigError } from '../train/config-error.js';
+import { resolveModelFolder } from '../train/model-folder.js';
 import { type Backbone, type BackboneShape, backboneFromFolder, buildBackbone, describeFolder } from './backbone.js';
 
 /** Special tokens a scratch character tokenizer gets: padding, unknown characters, an encoder's [CLS], end of completion. */
@@ -29,12 +30,14 @@ function scratchTokenizer(spec: string, texts: () => string[]): Tokenizer {
  * `from` is 'scratch:ARCH' (a new model of `shape`, seeded with `seed`, its tokenizer from
  * `tokenizerSpec`) or a model folder (its own tokenizer.json).
  */
-export function startingPoint(from: string, shape: BackboneShape, tokenizerSpec: string, seed: number, texts: () => string[]): StartingPoint {
-  if (from.startsWith('scratch:')) {
+export function startingPoint(given: string, shape: BackboneShape, tokenizerSpec: string, seed: number, texts: () => string[]): StartingPoint {
+  if (given.startsWith('scratch:')) {
+    const from = given;
     const tokenizer = scratchTokenizer(tokenizerSpec, texts);
     manualSeed(seed);
     return { backbone: buildBackbone(from.slice('scratch:'.length), shape, tokenizer.vocabSize, tokenizer.padId ?? null), tokenizer, from: 'scratch' };
   }
+  const from = resolveModelFolder(given).dir; // a run folder means its best/
   const { task, architecture } = describeFolder(from);
   if (task !== null && task !== 'causal-lm' && task !== 'masked-lm') {
     throw new ConfigError(`--from ${from} is a ${task} model folder; fine-tune from a pretrained model folder (kiln pretrain's OUT/best) or scratch:gpt`);

@@ -76,11 +76,25 @@ function readKilnInfo(dir: string): KilnModelInfo | null {
 }
 
 /**
+ * The model folder `dir` names: `dir` itself when it holds a model (kiln.json; a Hugging Face
+ * folder has no best/), or, for a run folder (`kiln pretrain/finetune --out DIR` wrote it), its
+ * best checkpoint `dir/best`. `run` says which, so a command can tell the user.
+ */
+export function resolveModelFolder(dir: string): { dir: string; run: boolean } {
+  // A run folder's own config.json holds the run's settings, not a model: kiln.json decides, then best/.
+  if (existsSync(path.join(dir, KILN_FILE))) return { dir, run: false };
+  const best = path.join(dir, 'best');
+  if (existsSync(path.join(best, KILN_FILE)) || existsSync(path.join(best, 'config.json'))) return { dir: best, run: true };
+  return { dir, run: false };
+}
+
+/**
  * A model folder written by `kiln pretrain` (any architecture), `kiln import`, or a plain
  * GPT-2 folder with a tokenizer.json.
  * @example const loaded = loadLanguageModel('runs/pretrain/best'); console.log(generateText(loaded, 'The', { maxNewTokens: 50 }));
  */
-export function loadLanguageModel(dir: string): LoadedLanguageModel {
+export function loadLanguageModel(folder: string): LoadedLanguageModel {
+  const { dir } = resolveModelFolder(folder);
   if (!existsSync(dir)) throw new Error(`model folder ${dir} does not exist; pass a folder a training run wrote, e.g. runs/pretrain/best`);
   const info = readKilnInfo(dir);
   const architecture = info?.architecture ?? 'gpt';

@@ -51,7 +51,7 @@ export interface PretrainConfig {
   lr: number;
   /** The floor the cosine decay reaches at maxSteps; unless given, lr / 10. @default 1e-4 */
   minLr: number;
-  /** Steps of linear warm-up. @default 100 */
+  /** Steps of linear warm-up; unless given, a run shorter than it warms up for a tenth of maxSteps. @default 100 */
   warmup: number;
   /** AdamW weight decay, applied to matrices and embeddings (≥ 2-D) only. @default 0.1 */
   weightDecay: number;
@@ -281,6 +281,8 @@ export function resolvePretrainConfig(...layers: PretrainConfigInput[]): Readonl
   const config: PretrainConfig = { ...PRETRAIN_DEFAULTS, data: [...PRETRAIN_DEFAULTS.data] };
   const given = mergeConfigLayers(config, layers, PRETRAIN_CONFIG_KEYS, checkValue);
   if (!given.has('minLr')) config.minLr = defaultMinLr(config.lr);
+  // The default warm-up outlasting a short run is scaled to it, not refused (kiln pretrain says so).
+  if (!given.has('warmup') && config.warmup > config.maxSteps) config.warmup = Math.floor(config.maxSteps / 10);
   if (config.from !== null) {
     const shape = (['tokenizer', 'vocabSize', 'layers', 'heads', 'kvHeads', 'dim'] as const).filter((k) => given.has(k));
     if (shape.length > 0) throw new ConfigError(`${shape.map(kebabCase).join(', ')} describe${shape.length === 1 ? 's' : ''} a new model, but from ${config.from} continues one (its tokenizer and shape); drop ${shape.length === 1 ? 'it' : 'them'}`);

@@ -26,7 +26,7 @@ import { evaluateLoss } from './evaluate.js';
 import { truncateMetrics } from './metrics-file.js';
 import { nanoGptAdamW } from './optimizer-groups.js';
 import { prepareLmData } from './lm-data.js';
-import { loadLanguageModel, writeModelFolder, type KilnModelInfo } from './model-folder.js';
+import { loadLanguageModel, resolveModelFolder, writeModelFolder, type KilnModelInfo } from './model-folder.js';
 import { type ModelVocabulary, modelVocabulary } from './model-vocabulary.js';
 import { causalObjective, maskedObjective } from './objectives.js';
 import {
@@ -146,7 +146,7 @@ export async function pretrainLanguageModel(options: PretrainOptions = {}): Prom
     if (!writer) await group!.barrier();
     // Continued pretraining reads the text with the folder's own tokenizer and keeps its vocabulary.
     const start = config.from === null ? null : startingModel(config);
-    const tokenizerSpec = config.from === null ? config.tokenizer : path.join(config.from, 'tokenizer.json');
+    const tokenizerSpec = config.from === null ? config.tokenizer : path.join(resolveModelFolder(config.from).dir, 'tokenizer.json');
     const { tokenizer, tokens } = prepareLmData(config.data, tokenizerSpec, out, { vocabSize: config.vocabSize });
     if (writer && group !== undefined) await group.barrier();
     // With --tokenizer bpe, vocab-size is the BPE vocabulary to train; the embedding takes it plus any reserved ids.

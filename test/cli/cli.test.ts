@@ -137,3 +137,38 @@ test('kiln generate samples text from every architecture kiln pretrain trains', 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a run folder is accepted wherever a model folder is (its best/, said on the terminal); a short run scales the default warm-up', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kiln-run-folder-'));
+  try {
+    const text = path.join(dir, 'text.txt');
+    writeFileSync(text, tinyText());
+    const pre = path.join(dir, 'pre');
+    // No --warmup: the default (100) outlasts 8 steps, so it becomes a tenth of them.
+    const short = TINY_FLAGS.filter((_, i, all) => all[i] !== '--warmup' && all[i - 1] !== '--warmup');
+    const pretrain = kiln('pretrain', '--data', text, '--max-steps', '8', '--eval-every', '8', '--out', pre, '--no-report', ...short);
+    assert.equal(pretrain.status, 0, pretrain.stderr);
+    assert.match(pretrain.stdout, /warmup 0 steps: a tenth of max-steps 8 \(the default 100 outlasts the run\)/);
+    assert.match(kiln('pretrain', '--data', text, '--max-steps', '8', '--warmup', '20', '--out', path.join(dir, 'x'), ...short).stderr, /warmup \(20\) must not exceed max-steps \(8\)/);
+
+    const generated = kiln('generate', '--model', pre, '--prompt', 'the', '--max-new-tokens', '5', '--temperature', '0');
+    assert.equal(generated.status, 0, generated.stderr);
+    assert.match(generated.stderr, new RegExp(`--model ${pre} is a run folder: reading its best model, ${path.join(pre, 'best')}`));
+
+    const rows = ['text,label', ...Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? `the sea ${i},calm` : `a storm ${i},storm`))];
+    const data = path.join(dir, 'labels.csv');
+    writeFileSync(data, rows.join('\n') + '\n');
+    const tuned = path.join(dir, 'tuned');
+    const finetune = kiln('finetune', '--from', pre, '--train', data, '--max-steps', '4', '--eval-every', '4', '--threads', '1', '--out', tuned, '--no-report');
+    assert.equal(finetune.status, 0, finetune.stderr);
+    assert.match(finetune.stdout, /--from .*pre is a run folder: reading its best model, .*pre\/best/);
+    const predicted = kiln('predict', '--model', tuned, '--text', 'the sea', '--json');
+    assert.equal(predicted.status, 0, predicted.stderr);
+    assert.ok(['calm', 'storm'].includes((JSON.parse(predicted.stdout) as { label: string }).label));
+    assert.match(predicted.stderr, /is a run folder: reading its best model/);
+    const evaluated = kiln('evaluate', '--model', tuned, '--data', data, '--json');
+    assert.equal(evaluated.status, 0, evaluated.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

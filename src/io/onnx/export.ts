@@ -27,7 +27,7 @@ import { TOKENIZER_CONFIG_FILE } from '../../tokenizers/load.js';
 import type { Tokenizer, TokenizerJson } from '../../tokenizers/tokenizer.js';
 import { modelContextLength } from '../../train/architectures.js';
 import { ConfigError } from '../../train/config-error.js';
-import { loadLanguageModel } from '../../train/model-folder.js';
+import { loadLanguageModel, resolveModelFolder } from '../../train/model-folder.js';
 import { writeAll, writeFileAtomic } from '../../util/atomic-write.js';
 import { loadImageClassifier } from '../../vision/image-model-folder.js';
 import { hfConfigFromGpt } from '../hf-gpt2.js';
@@ -196,7 +196,8 @@ function exportImageClassifier(modelDir: string, outDir: string): ExportOnnxResu
  * same names are replaced).
  * @example exportOnnx('runs/demo/finetune-pretrained/best', 'exported/spam')
  */
-export function exportOnnx(modelDir: string, outDir: string): ExportOnnxResult {
+export function exportOnnx(folder: string, outDir: string): ExportOnnxResult {
+  const modelDir = resolveModelFolder(folder).dir; // a run folder means its best/ (an image run folder is its model)
   const { task, architecture } = describeFolder(modelDir);
   if (architecture === TFIDF_ARCHITECTURE) throw new ConfigError(`${modelDir} is the TF-IDF baseline, not a network; ONNX export writes the networks Kiln trains (GPT, Llama, BERT)`);
   if (task === CLASSIFICATION_TASK) return exportClassifier(modelDir, outDir);
