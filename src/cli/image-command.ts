@@ -126,7 +126,7 @@ function runConfigFromFlags(flags: Map<string, FlagValue>, command: string): Par
   if (data === undefined) throw new UsageError(`kiln ${command}: --data is required (mnist, fashion-mnist or a folder of class sub-folders)`);
   const out = str(flags, 'out');
   if (out === undefined) throw new UsageError(`kiln ${command}: --out DIR is required (the run folder to write)`);
-  const c: Partial<ImageRunConfig> & { out: string } = { out, data, epochs: 3 };
+  const c: Partial<ImageRunConfig> & { out: string } = { out, data };
   const arch = oneOf(flags, 'arch', IMAGE_ARCHITECTURES, command);
   if (arch !== undefined) c.arch = arch;
   const classes = classList(flags, command);

@@ -47,6 +47,16 @@ export interface ImageRunConfig extends ImageDataSettings, ImageTrainSettings, I
   threads: number | null;
 }
 
+/** Every setting of an image run with its default, the library's and `kiln … --task image-classification`'s alike (3 epochs: one pass rarely suffices). */
+export const IMAGE_RUN_DEFAULTS: Readonly<Omit<ImageRunConfig, 'out'>> = Object.freeze({
+  ...IMAGE_DATA_DEFAULTS,
+  ...IMAGE_TRAIN_DEFAULTS,
+  epochs: 3,
+  ...IMAGE_MODEL_DEFAULTS,
+  from: null,
+  threads: null,
+});
+
 export interface ImageRunResult {
   out: string;
   steps: number;
@@ -94,7 +104,13 @@ export function modelSpecFor(settings: ImageModelSettings, channels: number, ima
 }
 
 export function resolveImageRunConfig(input: Partial<ImageRunConfig> & { out: string }): ImageRunConfig {
-  return { ...IMAGE_DATA_DEFAULTS, ...IMAGE_TRAIN_DEFAULTS, ...IMAGE_MODEL_DEFAULTS, from: null, threads: null, ...input };
+  const known = [...Object.keys(IMAGE_RUN_DEFAULTS), 'out'];
+  const unknown = Object.keys(input).filter((key) => !known.includes(key));
+  if (unknown.length > 0) {
+    throw new ConfigError(`image run: unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; the settings are ${known.join(', ')}`);
+  }
+  const given = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+  return { ...IMAGE_RUN_DEFAULTS, ...given } as ImageRunConfig;
 }
 
 /** Trains and saves; see the module comment. */

@@ -9,6 +9,8 @@ import { SmallCnn } from '../../src/vision/models/small-cnn.js';
 import { defaultNormalization } from '../../src/vision/normalize.js';
 import { trainImageClassifier } from '../../src/vision/train-image-classifier.js';
 import { scratchFolder } from '../models/reference.js';
+import { ConfigError } from '../../src/train/config-error.js';
+import { IMAGE_RUN_DEFAULTS, resolveImageRunConfig } from '../../src/vision/image-run.js';
 
 test('an epoch that ends on a regular log line repeats its loss on the validation line, never NaN', async () => {
   manualSeed(0);
@@ -24,4 +26,12 @@ test('an epoch that ends on a regular log line repeats its loss on the validatio
   for (const line of lines) assert.ok(typeof line.loss === 'number' && Number.isFinite(line.loss), `loss ${line.loss} at step ${line.step}`);
   assert.equal(lines[1]!.loss, lines[0]!.loss);
   assert.equal(lines[3]!.loss, lines[2]!.loss);
+});
+
+test('image runs: the library and the command share their defaults (3 epochs); an unknown setting is refused by name', () => {
+  const config = resolveImageRunConfig({ out: 'runs/x', data: 'mnist' });
+  assert.equal(config.epochs, 3);
+  assert.equal(config.epochs, IMAGE_RUN_DEFAULTS.epochs);
+  assert.throws(() => resolveImageRunConfig({ out: 'runs/x', data: 'mnist', epoch: 2 } as never), (e: Error) => e instanceof ConfigError && /unknown setting 'epoch'; the settings are .*epochs/.test(e.message));
+  assert.equal(resolveImageRunConfig({ out: 'runs/x', epochs: undefined } as never).epochs, 3, 'an undefined value keeps the default');
 });
