@@ -16,8 +16,10 @@ import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
 import { type LanguageModel, type LanguageModelTask, languageModelArchitecture, readMaskTokenId } from './architectures.js';
 import type { ModelVocabulary } from './model-vocabulary.js';
 import type { ArchitectureName } from './pretrain-config.js';
+import { KILN_FILE } from '../util/run-files.js';
 
-export const KILN_FILE = 'kiln.json';
+/** Where a model folder records what it holds (one name for every kind of folder). */
+export { KILN_FILE };
 
 /** kiln.json. */
 export interface KilnModelInfo {

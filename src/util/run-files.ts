@@ -11,3 +11,5 @@ export const RUN_CONFIG_FILE = 'config.json';
 export const EVAL_FILE = 'eval.json';
 /** The HTML report a training command writes at the end. */
 export const REPORT_FILE = 'report.html';
+/** A model folder's record of what it holds: architecture, task, labels, how it was made. */
+export const KILN_FILE = 'kiln.json';

@@ -13,8 +13,10 @@ import { ResNet, type ResNetConfig } from './models/resnet.js';
 import { SmallCnn, type SmallCnnConfig } from './models/small-cnn.js';
 import { ViTForImageClassification, type ViTConfig } from './models/vit.js';
 import type { Normalization } from './normalize.js';
+import { KILN_FILE } from '../util/run-files.js';
 
-export const KILN_FILE = 'kiln.json';
+/** Where a model folder records what it holds (one name for every kind of folder). */
+export { KILN_FILE };
 const folderError = folderErrors('image model');
 
 /** What builds a model: the architecture and its settings (camelCase, as the config types). */
