@@ -59,12 +59,6 @@ export abstract class CausalLanguageModel extends Module {
   }
 
   /**
-   * Appends `maxNewTokens` tokens to each row of ids, feeding back each choice; the model sees
-   * at most the last context-limit tokens. Runs without gradients and in eval mode (no
-   * dropout); each module's mode is restored afterwards.
-   * ids (B, T) int64 -> (B, T + maxNewTokens) int64
-   */
-  /**
    * The number of attention layers a key/value cache needs, or null for a model that generates
    * without one. Models with a cache override this and `forwardCached`.
    */
@@ -78,10 +72,12 @@ export abstract class CausalLanguageModel extends Module {
   }
 
   /**
-   * Appends `maxNewTokens` tokens to each row. With a cache (the default where the model has
-   * one), the prompt is read once and each new token costs one position per layer; once the
-   * text outgrows the context, each token rereads the last window (as without a cache), so
-   * both paths choose the same tokens. ids (B, T) int64 -> (B, T + maxNewTokens) int64
+   * Appends `maxNewTokens` tokens to each row of ids, feeding back each choice; the model sees
+   * at most the last context-limit tokens. With a cache (the default where the model has one),
+   * the prompt is read once and each new token costs one position per layer; once the text
+   * outgrows the context, each token rereads the last window (as without a cache), so both
+   * paths choose the same tokens. Runs without gradients and in eval mode (no dropout); each
+   * module's mode is restored afterwards. ids (B, T) int64 -> (B, T + maxNewTokens) int64
    */
   generate(ids: Tensor, options: GenerateOptions): Tensor {
     return this.generating(ids, options, () => {
@@ -115,6 +111,10 @@ export abstract class CausalLanguageModel extends Module {
     });
   }
 
+  /**
+   * What every generate shares: checks the options and the prompt, seeds, then runs `body`
+   * without gradients in eval mode, restoring each module's mode afterwards.
+   */
   protected generating(ids: Tensor, options: GenerateOptions, body: () => Tensor): Tensor {
     const who = `${this.modelName}.generate`;
     checkGenerateOptions(options, this.vocabSize, who);
