@@ -80,7 +80,7 @@ export async function finetuneClassifier(config: Readonly<FinetuneConfig>, hooks
   const { optimizer, multipliers } = finetuneOptimizer(classifier, backbone, config);
   const classWeights = resolveClassWeights(config.classWeights, data.train.labels, data.labelNames);
   const sampler = config.sampler === 'balanced' ? balancedSampler(data.train.labels, config.seed) : epochSampler(train.length, config.seed);
-  const maxSteps = config.epochs === null ? config.maxSteps : Math.max(1, Math.ceil((config.epochs * train.length) / config.batchSize));
+  const maxSteps = config.epochs === null ? config.maxSteps : Math.max(1, Math.ceil((config.epochs * train.length) / (config.batchSize * config.gradAccumulation)));
   const out = config.out;
   mkdirSync(out, { recursive: true });
   writeRunConfig(out, config);
@@ -98,18 +98,21 @@ export async function finetuneClassifier(config: Readonly<FinetuneConfig>, hooks
     optimizer,
     multipliers,
     parameters: classifier.parameters().filter((p) => p.requiresGrad),
-    trainStep: () => {
+    nextBatch: () => {
       const indices = sampler.next(config.batchSize);
+      const labels = indices.map((i) => data.train.labels[i]!);
+      // Cross-entropy with class weights is a weighted mean: its denominator is the labels' weight mass.
+      const weight = classWeights !== null && config.loss !== 'focal' ? labels.reduce((sum, l) => sum + classWeights[l]!, 0) : indices.length;
+      return { batch: { indices, labels }, weight, tokens: indices.reduce((sum, i) => sum + train[i]!.length, 0) };
+    },
+    loss: ({ indices, labels }) => {
       const { ids, lengths } = padBatch(indices.map((i) => train[i]!), encoding.padId); // (B, T), (B)
-      const targets = tensor(indices.map((i) => data.train.labels[i]!), { dtype: 'int64' }); // (B)
+      const targets = tensor(labels, { dtype: 'int64' }); // (B)
       const logits = classifier.forward(ids, lengths); // (B, K)
       const weight = classWeights === null ? undefined : tensor(classWeights); // (K)
-      const loss =
-        config.loss === 'focal'
-          ? focalLoss(logits, targets, { gamma: config.focalGamma, ...(weight === undefined ? {} : { alpha: weight }) })
-          : crossEntropy(logits, targets, weight === undefined ? {} : { weight });
-      loss.backward();
-      return { loss: loss.item(), tokens: indices.reduce((sum, i) => sum + train[i]!.length, 0) };
+      return config.loss === 'focal'
+        ? focalLoss(logits, targets, { gamma: config.focalGamma, ...(weight === undefined ? {} : { alpha: weight }) })
+        : crossEntropy(logits, targets, weight === undefined ? {} : { weight });
     },
     evaluate: () => {
       const result = evaluateClassifier(classifier, val, data.val.labels, encoding.padId);

@@ -94,8 +94,10 @@ export interface FinetuneConfig {
   weightDecay: number;
   /** Gradient-norm clip; 0 is off. @default 1 */
   gradClip: number;
-  /** Examples per step. @default 16 */
+  /** Examples per micro-batch. @default 16 */
   batchSize: number;
+  /** Micro-batches per optimizer step: their gradients add up to one batch of gradAccumulation × batchSize. @default 1 */
+  gradAccumulation: number;
   /** Optimizer steps (overridden by epochs when set). @default 300 */
   maxSteps: number;
   /** Passes over the training data; null uses maxSteps. @default null */
@@ -157,6 +159,7 @@ export const FINETUNE_DEFAULTS: Readonly<FinetuneConfig> = Object.freeze({
   weightDecay: 0.01,
   gradClip: 1,
   batchSize: 16,
+  gradAccumulation: 1,
   maxSteps: 300,
   epochs: null,
   timeLimit: null,
@@ -225,6 +228,7 @@ function checkValue(key: keyof FinetuneConfig, value: unknown): unknown {
     case 'blockSize':
     case 'loraRank':
     case 'batchSize':
+    case 'gradAccumulation':
     case 'maxSteps':
     case 'evalEvery':
     case 'logEvery':

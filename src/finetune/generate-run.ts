@@ -67,7 +67,7 @@ export async function finetuneGenerator(config: Readonly<FinetuneConfig>, hooks:
   const trainable = setUpTrainable(model, backbone, config, () => false);
   const { optimizer, multipliers } = finetuneOptimizer(model, backbone, config);
   const sampler = epochSampler(train.length, config.seed);
-  const maxSteps = config.epochs === null ? config.maxSteps : Math.max(1, Math.ceil((config.epochs * train.length) / config.batchSize));
+  const maxSteps = config.epochs === null ? config.maxSteps : Math.max(1, Math.ceil((config.epochs * train.length) / (config.batchSize * config.gradAccumulation)));
   mkdirSync(config.out, { recursive: true });
   writeRunConfig(config.out, config);
   hooks.onStart?.({ config, trainExamples: train.length, valExamples: data.val.length, testExamples: data.test.length, maxSteps, trainable });
@@ -83,11 +83,15 @@ export async function finetuneGenerator(config: Readonly<FinetuneConfig>, hooks:
     optimizer,
     multipliers,
     parameters: model.parameters().filter((p) => p.requiresGrad),
-    trainStep: () => {
-      const { x, y, tokens } = pairBatch(sampler.next(config.batchSize).map((i) => train[i]!), padId); // (B, T), (B, T)
-      const loss = model.loss(x, y);
-      loss.backward();
-      return { loss: loss.item(), tokens };
+    nextBatch: () => {
+      const pairs = sampler.next(config.batchSize).map((i) => train[i]!);
+      // The loss is a mean over completion tokens: they are the micro-batch's weight.
+      const weight = pairs.reduce((sum, p) => sum + p.targets.filter((t) => t !== -100).length, 0);
+      return { batch: pairs, weight, tokens: pairs.reduce((sum, p) => sum + p.inputs.length, 0) };
+    },
+    loss: (pairs) => {
+      const { x, y } = pairBatch(pairs, padId); // (B, T), (B, T)
+      return model.loss(x, y);
     },
     evaluate: () => {
       const result = evaluateGeneration(model, tokenizer, data.val, evalOptions);

@@ -1,6 +1,7 @@
 /**
  * The training loop both fine-tuning tasks share: steps (one memory scope each) under AdamW
- * and a cosine schedule, a log line every logEvery steps, an evaluation every evalEvery steps
+ * and a cosine schedule, each step the gradient of `gradAccumulation` micro-batches (weighted so
+ * that k micro-batches of B equal one batch of kB), a log line every logEvery steps, an evaluation every evalEvery steps
  * and at the end, the last weights in OUT/model, the best by the validation metric in OUT/best,
  * early stopping after `patience` evaluations without improvement, and a time limit.
  */
@@ -11,6 +12,7 @@ import { clipGradNorm_ } from '../optim/clip.js';
 import type { AdamW } from '../optim/adamw.js';
 import { CosineLR } from '../optim/schedules/cosine.js';
 import { scope } from '../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
 import { METRICS_FILE, RUN_CONFIG_FILE } from '../util/run-files.js';
 import type { FinetuneConfig } from './finetune-config.js';
@@ -34,7 +36,16 @@ export interface FinetuneLog {
 
 export type StoppedBy = 'maxSteps' | 'timeLimit' | 'signal' | 'earlyStopping';
 
-export interface LoopHooks {
+/** A micro-batch and the sum its mean loss divides by (examples, class-weight mass or target tokens). */
+export interface MicroBatch<Batch> {
+  batch: Batch;
+  /** The denominator of the batch's mean loss: micro-batches are weighted by it, so their gradient is the whole batch's. */
+  weight: number;
+  /** Tokens it holds (for throughput). */
+  tokens: number;
+}
+
+export interface LoopHooks<Batch = unknown> {
   config: Readonly<FinetuneConfig>;
   out: string;
   /** The validation metric key that picks the best checkpoint (e.g. 'val_macro_f1'); lower is better only for val_loss. */
@@ -44,8 +55,10 @@ export interface LoopHooks {
   /** Each group's lr multiplier (layer-wise decay): the schedule's floor scales with it. */
   multipliers: number[];
   parameters: Parameter[];
-  /** One optimizer step's forward and backward (inside a scope): the loss and the tokens it saw. */
-  trainStep(): { loss: number; tokens: number };
+  /** The next micro-batch of training data. */
+  nextBatch(): MicroBatch<Batch>;
+  /** The micro-batch's mean loss, a differentiable scalar (called inside the step's scope). */
+  loss(batch: Batch): Tensor;
   /** Validation metrics, keys as in FinetuneLog. */
   evaluate(): Partial<FinetuneLog> & { val_loss: number };
   /** Writes a model folder of the current weights. */
@@ -64,7 +77,7 @@ export interface LoopResult {
   seconds: number;
 }
 
-export async function runFinetuneLoop(hooks: LoopHooks): Promise<LoopResult> {
+export async function runFinetuneLoop<Batch>(hooks: LoopHooks<Batch>): Promise<LoopResult> {
   const { config, out, optimizer, maxSteps } = hooks;
   const metricsFile = path.join(out, METRICS_FILE);
   writeFileAtomic(metricsFile, () => {});
@@ -129,10 +142,18 @@ export async function runFinetuneLoop(hooks: LoopHooks): Promise<LoopResult> {
     lastLr = scheduler.lastLr[0]! / hooks.multipliers[0]!;
     const { loss, tokens } = scope(() => {
       optimizer.zeroGrad();
-      const result = hooks.trainStep();
+      const micro = Array.from({ length: config.gradAccumulation }, () => hooks.nextBatch());
+      const total = micro.reduce((sum, m) => sum + m.weight, 0);
+      let stepLoss = 0;
+      for (const m of micro) {
+        const share = total > 0 ? m.weight / total : 1 / micro.length; // of the step's mean loss
+        const microLoss = hooks.loss(m.batch);
+        microLoss.mul(share).backward();
+        stepLoss += microLoss.item() * share;
+      }
       if (config.gradClip > 0) clipGradNorm_(hooks.parameters, config.gradClip);
       optimizer.step();
-      return result;
+      return { loss: stepLoss, tokens: micro.reduce((sum, m) => sum + m.tokens, 0) };
     });
     scheduler.step();
     step++;

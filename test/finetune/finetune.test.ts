@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { evaluateModel, predict } from '../../src/finetune/evaluate.js';
+import { loadSafetensors } from '../../src/io/safetensors.js';
 import { finetune } from '../../src/finetune/finetune.js';
 import { resolveFinetuneConfig } from '../../src/finetune/finetune-config.js';
 import type { ClassifierEvaluation } from '../../src/finetune/classify-eval.js';
@@ -172,5 +173,34 @@ test('freeze trains only the head; scratch Llama and BERT backbones fine-tune an
     assert.deepEqual([kilnJson.architecture, kilnJson.pooling], [arch, arch === 'bert' ? 'cls' : 'last']);
     const report = evaluateModel(path.join(out, 'best'), data);
     assert.equal(report.count, 60);
+  }
+});
+
+test('gradient accumulation: 4 micro-batches of 4 train the weights one batch of 16 does (1e-5), for classification and generation', async () => {
+  const rows = ['text,label'];
+  for (let i = 0; i < 64; i++) rows.push(i % 3 === 0 ? `calm grey sea number ${i},calm` : `a storm ${i} hits,storm`);
+  const labelled = path.join(dir, 'accumulate.csv');
+  writeFileSync(labelled, rows.join('\n') + '\n');
+  const pairs = path.join(dir, 'accumulate.jsonl');
+  writeFileSync(pairs, Array.from({ length: 48 }, (_, i) => JSON.stringify({ prompt: `add ${i % 7} and ${i % 5}: `, completion: `${(i % 7) + (i % 5)}${'!'.repeat(i % 4)}` })).join('\n') + '\n');
+  for (const [task, train, files] of [['classify', labelled, ['model.safetensors', 'classifier.safetensors']], ['generate', pairs, ['model.safetensors']]] as const) {
+    const weights: Record<string, Record<string, Float32Array>> = {};
+    for (const [name, batchSize, gradAccumulation] of [['whole', 16, 1], ['micro', 4, 4]] as const) {
+      const out = path.join(dir, `accumulate-${task}-${name}`);
+      await finetune({ config: { ...TINY, task, train, dropout: 0, classWeights: task === 'classify' ? 'auto' : 'none', batchSize, gradAccumulation, maxSteps: 6, evalEvery: 6, lr: 1e-2, testFraction: 0, out } });
+      weights[name] = {};
+      for (const file of files) {
+        for (const [key, t] of Object.entries(loadSafetensors(path.join(out, 'model', file)).tensors)) weights[name]![`${file}:${key}`] = t.toTypedArray() as Float32Array;
+      }
+    }
+    let worst = 0;
+    let moved = 0;
+    for (const [key, whole] of Object.entries(weights['whole']!)) {
+      const micro = weights['micro']![key]!;
+      for (let i = 0; i < whole.length; i++) worst = Math.max(worst, Math.abs(whole[i]! - micro[i]!));
+      moved++;
+    }
+    assert.ok(moved > 5, `${task}: weights compared`);
+    assert.ok(worst < 1e-5, `${task}: largest difference ${worst}`);
   }
 });
