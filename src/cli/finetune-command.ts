@@ -64,6 +64,7 @@ const SETTINGS: Record<keyof FinetuneConfig, SettingFlag> = {
 export const FINETUNE_FLAGS: readonly FlagSpec[] = [
   ...settingFlags(SETTINGS, FINETUNE_DEFAULTS, (list) => (list.length === 0 ? 'per architecture' : list.join(','))),
   { name: 'config', kind: 'string', help: 'JSON file of settings with the same keys; flags override it', valueName: 'FILE' },
+  { name: 'resume', kind: 'boolean', help: 'continue the run in --out from its last evaluation (after a stop, Ctrl-C or crash); the settings must be the same' },
   { name: 'json', kind: 'boolean', help: 'print the result (test metrics included) as one JSON object at the end' },
   { name: 'no-report', kind: 'boolean', help: 'do not write OUT/report.html (curves, confusion matrix) at the end' },
   { name: 'help', kind: 'boolean', help: 'show this help' },
@@ -92,7 +93,7 @@ export async function runFinetune(argv: readonly string[]): Promise<number> {
   const configFile = flags.get('config');
   if (typeof configFile === 'string') layers.push(readConfigFile(configFile, 'finetune'));
   const layer: Record<string, unknown> = {};
-  for (const [name, value] of flags) if (name !== 'config' && name !== 'help' && name !== 'json' && name !== 'no-report') layer[camelCase(name)] = value;
+  for (const [name, value] of flags) if (name !== 'config' && name !== 'help' && name !== 'json' && name !== 'no-report' && name !== 'resume') layer[camelCase(name)] = value;
   layers.push(layer);
 
   const [{ finetune }, { ProgressReporter }] = await Promise.all([import('../finetune/finetune.js'), import('./progress.js')]);
@@ -100,6 +101,7 @@ export async function runFinetune(argv: readonly string[]): Promise<number> {
   return withStopSignals(() => progress.line('stopping after this step: evaluating and saving (Ctrl-C again to quit at once)'), async (signal) => {
     const result = await finetune({
       config: layers,
+      resume: flags.get('resume') === true,
       signal,
       onStart: (info) => {
         const t = info.trainable;

@@ -9,6 +9,16 @@ export class SeededRandom {
     this.#state = (Math.floor(seed) >>> 0) ^ 0x9e3779b9;
   }
 
+  /** The generator's whole state, for a checkpoint; `restore` puts it back. */
+  get state(): number {
+    return this.#state;
+  }
+
+  restore(state: number): void {
+    if (!Number.isInteger(state) || state < 0 || state > 0xffffffff) throw new RangeError(`SeededRandom.restore: a state is a 32-bit unsigned integer, got ${String(state)}`);
+    this.#state = state;
+  }
+
   /** Uniform on [0, 1) (mulberry32). */
   next(): number {
     this.#state = (this.#state + 0x6d2b79f5) >>> 0;

@@ -12,6 +12,15 @@ import type { Tensor } from '../tensor/tensor.js';
 /** Draws batches of example indices, forever. */
 export interface IndexSampler {
   next(batchSize: number): number[];
+  /** Where the sampler is, as JSON, for a checkpoint; `restore` continues from it. */
+  state(): SamplerState;
+  restore(state: SamplerState): void;
+}
+
+/** The generator's state and the rest of the current epoch's order (an epoch sampler's). */
+export interface SamplerState {
+  random: number;
+  order: number[];
 }
 
 /** Shuffled passes over 0..n-1: every example once per epoch. */
@@ -26,6 +35,11 @@ export function epochSampler(n: number, seed: number): IndexSampler {
         out.push(order.pop()!);
       }
       return out;
+    },
+    state: () => ({ random: random.state, order: [...order] }),
+    restore(state) {
+      random.restore(state.random);
+      order = [...state.order];
     },
   };
 }
@@ -43,6 +57,8 @@ export function balancedSampler(labels: readonly number[], seed: number): IndexS
         return members[random.int(members.length)]!;
       });
     },
+    state: () => ({ random: random.state, order: [] }),
+    restore: (state) => random.restore(state.random),
   };
 }
 

@@ -25,6 +25,8 @@ export interface ClassifyRunHooks {
   onLog?: ((log: FinetuneLog, info: { maxSteps: number; isEval: boolean }) => void) | undefined;
   onStart?: ((info: ClassifyStartInfo) => void) | undefined;
   signal?: AbortSignal | undefined;
+  /** Continue from OUT/state (a checkpoint of a stopped or killed run). */
+  resume?: boolean | undefined;
 }
 
 export interface ClassifyStartInfo {
@@ -135,6 +137,9 @@ export async function finetuneClassifier(config: Readonly<FinetuneConfig>, hooks
       withLoraMerged(backbone.module, () => writeClassifierFolder(classifier, tokenizer, dir, info));
       if (config.mode === 'lora') saveLoraAdapter(backbone.module, path.join(dir, 'adapter'), loraSettings, { base_model: config.from });
     },
+    module: classifier,
+    sampler,
+    resume: hooks.resume,
     onLog: hooks.onLog,
     signal: hooks.signal,
   });

@@ -5,6 +5,7 @@
  * OUT/best (best validation metric; with an adapter/ folder in LoRA mode).
  */
 import path from 'node:path';
+import { readTrainingState } from '../train/training-state.js';
 import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
 import { EVAL_FILE } from '../util/run-files.js';
 import { getNumThreads, setNumThreads } from '../tensor/runtime.js';
@@ -27,6 +28,13 @@ export interface FinetuneOptions {
   onStart?: (info: { config: Readonly<FinetuneConfig>; trainExamples: number; valExamples: number; testExamples: number; maxSteps: number; trainable: TrainableSetup; labels?: string[] }) => void;
   /** Stops the run after the current step; it evaluates and saves before returning. */
   signal?: AbortSignal;
+  /**
+   * Continue the run in `out` from its last checkpoint (OUT/state, written at every evaluation):
+   * the weights, optimizer, schedule, batch order and generator, so it ends as an uninterrupted
+   * run would. Settings not given are the saved ones; those given may differ only in time-limit,
+   * threads, log-every and eval-every.
+   */
+  resume?: boolean;
 }
 
 export interface FinetuneResult {
@@ -69,11 +77,13 @@ function writeTestEvaluation(out: string, test: ClassifierEvaluation | Generatio
  */
 export async function finetune(options: FinetuneOptions = {}): Promise<FinetuneResult> {
   const layers = options.config === undefined ? [] : Array.isArray(options.config) ? options.config : [options.config];
-  const config = resolveFinetuneConfig(...layers);
+  // A resumed run starts from its saved settings; the layers given may change only what resuming allows.
+  const saved = options.resume === true ? readTrainingState<FinetuneConfig, unknown>(path.join(resolveFinetuneConfig(...layers).out, 'state')) : null;
+  const config = saved === null ? resolveFinetuneConfig(...layers) : resolveFinetuneConfig(saved.config, ...layers);
   const previousThreads = getNumThreads();
   if (config.threads !== null) setNumThreads(config.threads);
   try {
-    const hooks = { onLog: options.onLog, onStart: options.onStart, signal: options.signal };
+    const hooks = { onLog: options.onLog, onStart: options.onStart, signal: options.signal, resume: options.resume };
     const run =
       isBaseline(config.from) ? await finetuneTfidfBaseline(config, hooks)
       : config.task === 'classify' ? await finetuneClassifier(config, hooks)

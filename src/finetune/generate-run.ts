@@ -22,6 +22,8 @@ export interface GenerateRunHooks {
   onLog?: ((log: FinetuneLog, info: { maxSteps: number; isEval: boolean }) => void) | undefined;
   onStart?: ((info: { config: Readonly<FinetuneConfig>; trainExamples: number; valExamples: number; testExamples: number; maxSteps: number; trainable: TrainableSetup }) => void) | undefined;
   signal?: AbortSignal | undefined;
+  /** Continue from OUT/state (a checkpoint of a stopped or killed run). */
+  resume?: boolean | undefined;
 }
 
 export interface GenerateRunResult extends LoopResult {
@@ -103,6 +105,9 @@ export async function finetuneGenerator(config: Readonly<FinetuneConfig>, hooks:
       );
       if (config.mode === 'lora') saveLoraAdapter(model, path.join(dir, 'adapter'), loraSettings, { base_model: config.from });
     },
+    module: model,
+    sampler,
+    resume: hooks.resume,
     onLog: hooks.onLog,
     signal: hooks.signal,
   });

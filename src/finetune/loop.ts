@@ -3,10 +3,15 @@
  * and a cosine schedule, each step the gradient of `gradAccumulation` micro-batches (weighted so
  * that k micro-batches of B equal one batch of kB), a log line every logEvery steps, an evaluation every evalEvery steps
  * and at the end, the last weights in OUT/model, the best by the validation metric in OUT/best,
- * early stopping after `patience` evaluations without improvement, and a time limit.
+ * early stopping after `patience` evaluations without improvement, and a time limit. Every
+ * evaluation also writes OUT/state (the module's whole state dict, LoRA adapters unmerged, the
+ * optimizer, schedule, sampler, generator and best-checkpoint bookkeeping), from which a killed
+ * run resumes (`resume`) and continues exactly as an uninterrupted one would.
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
+import type { Module } from '../nn/module.js';
 import type { Parameter } from '../nn/parameter.js';
 import { clipGradNorm_ } from '../optim/clip.js';
 import type { AdamW } from '../optim/adamw.js';
@@ -15,7 +20,16 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
 import { METRICS_FILE, RUN_CONFIG_FILE } from '../util/run-files.js';
+import { ConfigError } from '../train/config-error.js';
+import { truncateMetrics } from '../train/metrics-file.js';
+import { loadOptimizerState, readTrainingState, restoreRng, saveTrainingState } from '../train/training-state.js';
+import type { IndexSampler, SamplerState } from './batches.js';
 import type { FinetuneConfig } from './finetune-config.js';
+
+/** Settings a resumed run may change; any other difference from the saved run is refused. */
+const RESUMABLE: readonly (keyof FinetuneConfig)[] = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'out'];
+/** The module's weights in a state checkpoint. */
+const STATE_WEIGHTS = 'weights.safetensors';
 
 /** One line of metrics.jsonl; the keys of pretrain's lines, plus validation metrics on eval lines. */
 export interface FinetuneLog {
@@ -55,6 +69,12 @@ export interface LoopHooks<Batch = unknown> {
   /** Each group's lr multiplier (layer-wise decay): the schedule's floor scales with it. */
   multipliers: number[];
   parameters: Parameter[];
+  /** What trains: its whole state dict is what a resumed run reloads. */
+  module: Module;
+  /** Draws the micro-batches; saved and restored with the run. */
+  sampler: IndexSampler;
+  /** Continue from OUT/state when it holds a checkpoint. */
+  resume?: boolean | undefined;
   /** The next micro-batch of training data. */
   nextBatch(): MicroBatch<Batch>;
   /** The micro-batch's mean loss, a differentiable scalar (called inside the step's scope). */
@@ -80,26 +100,54 @@ export interface LoopResult {
 export async function runFinetuneLoop<Batch>(hooks: LoopHooks<Batch>): Promise<LoopResult> {
   const { config, out, optimizer, maxSteps } = hooks;
   const metricsFile = path.join(out, METRICS_FILE);
-  writeFileAtomic(metricsFile, () => {});
+  const stateDir = path.join(out, 'state');
   const scheduler = new CosineLR(optimizer, {
     warmupSteps: Math.min(config.warmup, maxSteps),
     totalSteps: maxSteps,
     minLr: hooks.multipliers.map((m) => config.minLr * m),
   });
-  const start = performance.now();
-  const elapsed = (): number => (performance.now() - start) / 1000;
   let step = 0;
+  let elapsedBefore = 0;
+  let best: Partial<FinetuneLog> = {};
+  let bestScore = Number.NEGATIVE_INFINITY;
+  let bestStep = 0;
+  let last: Partial<FinetuneLog> = {};
+  let sinceImprovement = 0;
+
+  const saved = hooks.resume === true ? readTrainingState<FinetuneConfig, SamplerState>(stateDir) : null;
+  if (saved !== null) {
+    const changed = (Object.keys(config) as (keyof FinetuneConfig)[]).filter((k) => !RESUMABLE.includes(k) && JSON.stringify(config[k]) !== JSON.stringify(saved.config[k]));
+    if (changed.length > 0) {
+      const what = changed.map((k) => `${k} (saved ${JSON.stringify(saved.config[k])}, given ${JSON.stringify(config[k])})`).join(', ');
+      throw new ConfigError(`cannot resume with different ${what}; a resumed run may only change ${RESUMABLE.join(', ')}. Drop those settings, or use a new --out folder`);
+    }
+    scope(() => {
+      hooks.module.loadStateDict(loadSafetensors(path.join(stateDir, saved.modelDir, STATE_WEIGHTS)).tensors);
+      optimizer.loadStateDict(loadOptimizerState(stateDir, saved));
+    });
+    scheduler.loadStateDict(saved.scheduler);
+    hooks.sampler.restore(saved.sampler);
+    restoreRng(saved);
+    step = saved.step;
+    elapsedBefore = saved.elapsedS;
+    const loop = saved.loop as { best: Partial<FinetuneLog>; bestScore: number | null; bestStep: number; last: Partial<FinetuneLog>; sinceImprovement: number };
+    best = loop.best;
+    bestScore = loop.bestScore ?? Number.NEGATIVE_INFINITY;
+    bestStep = loop.bestStep;
+    last = loop.last;
+    sinceImprovement = loop.sinceImprovement;
+    truncateMetrics(metricsFile, step); // what the killed run logged after its checkpoint is logged again
+  } else {
+    writeFileAtomic(metricsFile, () => {});
+  }
+  const start = performance.now();
+  const elapsed = (): number => elapsedBefore + (performance.now() - start) / 1000;
   let windowStart = performance.now();
   let windowTokens = 0;
   let tokensPerSecond = 0;
   let lossSum = 0;
   let lossCount = 0;
   let lastLr = scheduler.lastLr[0]! / hooks.multipliers[0]!;
-  let best: Partial<FinetuneLog> = {};
-  let bestScore = Number.NEGATIVE_INFINITY;
-  let bestStep = 0;
-  let last: Partial<FinetuneLog> = {};
-  let sinceImprovement = 0;
   let stoppedBy: StoppedBy = 'maxSteps';
 
   const log = (entry: FinetuneLog, isEval: boolean): void => {
@@ -125,17 +173,35 @@ export async function runFinetuneLoop<Batch>(hooks: LoopHooks<Batch>): Promise<L
     } else {
       sinceImprovement++;
     }
+    scope(() =>
+      saveTrainingState({
+        dir: stateDir,
+        step,
+        elapsedS: elapsed(),
+        bestValLoss: null,
+        scheduler: scheduler.stateDict(),
+        sampler: hooks.sampler.state(),
+        config,
+        optimizer: optimizer.stateDict(),
+        saveModel: (dir) => {
+          mkdirSync(dir, { recursive: true });
+          saveSafetensors(path.join(dir, STATE_WEIGHTS), hooks.module.stateDict());
+        },
+        loop: { best, bestScore: Number.isFinite(bestScore) ? bestScore : null, bestStep, last, sinceImprovement },
+      }),
+    );
     windowStart = performance.now();
     return config.patience > 0 && sinceImprovement >= config.patience;
   };
 
-  let checkpointedAt = -1;
+  // A resumed run's state is a checkpoint of its step already.
+  let checkpointedAt = saved === null ? -1 : step;
   while (step < maxSteps) {
     if (hooks.signal?.aborted === true) {
       stoppedBy = 'signal';
       break;
     }
-    if (config.timeLimit !== null && elapsed() >= config.timeLimit) {
+    if (config.timeLimit !== null && (performance.now() - start) / 1000 >= config.timeLimit) {
       stoppedBy = 'timeLimit';
       break;
     }

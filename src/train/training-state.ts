@@ -18,8 +18,8 @@ import type { PretrainConfig } from './pretrain-config.js';
 
 export const STATE_FILE = 'state.json';
 
-/** state.json: everything but the tensors. */
-export interface TrainingStateJson {
+/** state.json: everything but the tensors. Pretraining keeps its config and window sampler; other loops theirs. */
+export interface TrainingStateJson<Config = PretrainConfig, Sampler = RandomWindowsState> {
   format: 'kiln-training-state';
   version: 1;
   /** Optimizer steps completed. */
@@ -29,10 +29,12 @@ export interface TrainingStateJson {
   /** The best validation loss so far (null before the first evaluation). */
   bestValLoss: number | null;
   scheduler: LrSchedulerState;
-  sampler: RandomWindowsState;
+  sampler: Sampler;
   /** The engine's CPU generator state (getRngState bytes), base64. */
   rng: string;
-  config: PretrainConfig;
+  config: Config;
+  /** What else the loop carries across a resume (the best checkpoint's step and metrics, …). */
+  loop?: Record<string, unknown>;
   /** Folder (relative to the state folder) of the model weights at `step`. */
   modelDir: string;
   /** File (relative) of the optimizer's tensors; `optimizer` holds the rest. */
@@ -58,21 +60,22 @@ function optimizerTensors(stateDict: OptimizerStateDict): { tensors: Map<string,
   return { tensors, numbers };
 }
 
-export interface SaveTrainingStateArgs {
+export interface SaveTrainingStateArgs<Config = PretrainConfig, Sampler = RandomWindowsState> {
   dir: string;
   step: number;
   elapsedS: number;
   bestValLoss: number | null;
   scheduler: LrSchedulerState;
-  sampler: RandomWindowsState;
-  config: PretrainConfig;
+  sampler: Sampler;
+  config: Config;
+  loop?: Record<string, unknown>;
   optimizer: OptimizerStateDict;
   /** Writes the model's folder. */
   saveModel: (dir: string) => void;
 }
 
 /** Writes a checkpoint into `dir` (see the module comment). */
-export function saveTrainingState(args: SaveTrainingStateArgs): void {
+export function saveTrainingState<Config, Sampler>(args: SaveTrainingStateArgs<Config, Sampler>): void {
   const { dir, step } = args;
   mkdirSync(dir, { recursive: true });
   const modelDir = `model-${step}`;
@@ -81,7 +84,7 @@ export function saveTrainingState(args: SaveTrainingStateArgs): void {
   const { tensors, numbers } = optimizerTensors(args.optimizer);
   saveSafetensors(path.join(dir, optimizerFile), tensors);
   const rng = scope(() => Buffer.from(getRngState().toTypedArray() as Uint8Array).toString('base64'));
-  const json: TrainingStateJson = {
+  const json: TrainingStateJson<Config, Sampler> = {
     format: 'kiln-training-state',
     version: 1,
     step,
@@ -94,6 +97,7 @@ export function saveTrainingState(args: SaveTrainingStateArgs): void {
     modelDir,
     optimizerFile,
     optimizer: { numbers, paramGroups: args.optimizer.paramGroups },
+    ...(args.loop === undefined ? {} : { loop: args.loop }),
   };
   writeFileAtomic(path.join(dir, STATE_FILE), (fd) => writeAll(fd, Buffer.from(JSON.stringify(json, null, 2) + '\n', 'utf8')));
   // Only now are the older checkpoints' files unreferenced.
@@ -105,12 +109,12 @@ export function saveTrainingState(args: SaveTrainingStateArgs): void {
 }
 
 /** state.json of `dir`, or null when there is none. */
-export function readTrainingState(dir: string): TrainingStateJson | null {
+export function readTrainingState<Config = PretrainConfig, Sampler = RandomWindowsState>(dir: string): TrainingStateJson<Config, Sampler> | null {
   const file = path.join(dir, STATE_FILE);
   if (!existsSync(file)) return null;
-  let json: TrainingStateJson;
+  let json: TrainingStateJson<Config, Sampler>;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8')) as TrainingStateJson;
+    json = JSON.parse(readFileSync(file, 'utf8')) as TrainingStateJson<Config, Sampler>;
   } catch (error) {
     throw new Error(`training state ${file} is not valid JSON (${(error as Error).message}); delete the state folder to start over`);
   }
@@ -121,7 +125,7 @@ export function readTrainingState(dir: string): TrainingStateJson | null {
 }
 
 /** The optimizer state dict a checkpoint holds (tensors loaded fresh; the caller owns them). */
-export function loadOptimizerState(dir: string, state: TrainingStateJson): OptimizerStateDict {
+export function loadOptimizerState(dir: string, state: Pick<TrainingStateJson<unknown, unknown>, 'optimizerFile' | 'optimizer'>): OptimizerStateDict {
   const { tensors } = loadSafetensors(path.join(dir, state.optimizerFile));
   const entries: OptimizerStateDict['state'] = {};
   for (const [index, numbers] of Object.entries(state.optimizer.numbers)) entries[Number(index)] = { ...numbers };
@@ -134,7 +138,7 @@ export function loadOptimizerState(dir: string, state: TrainingStateJson): Optim
 }
 
 /** Puts the engine's generator back where the checkpoint left it. */
-export function restoreRng(state: TrainingStateJson): void {
+export function restoreRng(state: Pick<TrainingStateJson<unknown, unknown>, 'rng'>): void {
   scope(() => {
     const bytes = new Uint8Array(Buffer.from(state.rng, 'base64'));
     setRngState(tensor(bytes, { dtype: 'uint8' }));

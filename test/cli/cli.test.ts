@@ -172,3 +172,54 @@ test('a run folder is accepted wherever a model folder is (its best/, said on th
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('kiln finetune killed with SIGKILL after a checkpoint resumes with --resume: the same weights, bit for bit, and no metrics line lost or repeated', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kiln-finetune-resume-'));
+  try {
+    const rows = ['text,label', ...Array.from({ length: 80 }, (_, i) => (i % 3 === 0 ? `calm grey sea ${i},calm` : `a storm ${i} hits the ship,storm`))];
+    const data = path.join(dir, 'labels.csv');
+    writeFileSync(data, rows.join('\n') + '\n');
+    // Dropout on and class weights: the generator and the sampler must both be restored.
+    const flags = ['--train', data, '--layers', '1', '--heads', '2', '--dim', '16', '--block-size', '16', '--dropout', '0.1', '--class-weights', 'auto', '--batch-size', '4', '--max-steps', '60', '--eval-every', '10', '--log-every', '5', '--threads', '1', '--no-report'];
+    const whole = path.join(dir, 'whole');
+    const uninterrupted = kiln('finetune', ...flags, '--out', whole);
+    assert.equal(uninterrupted.status, 0, uninterrupted.stderr);
+
+    const killed = path.join(dir, 'killed');
+    const child = spawn(process.execPath, [MAIN, 'finetune', ...flags, '--out', killed], { stdio: 'ignore' });
+    const stateFile = path.join(killed, 'state', 'state.json');
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (existsSync(stateFile)) {
+          clearInterval(timer);
+          child.kill('SIGKILL');
+          resolve();
+        }
+      }, 2);
+      child.on('exit', () => {
+        clearInterval(timer);
+        reject(new Error('the run finished before it could be killed'));
+      });
+    });
+    await new Promise((resolve) => child.once('exit', resolve));
+    const stoppedAt = (JSON.parse(readFileSync(stateFile, 'utf8')) as { step: number }).step;
+    assert.ok(stoppedAt >= 10 && stoppedAt < 60, `killed at checkpoint step ${stoppedAt}`);
+
+    const resumed = kiln('finetune', '--out', killed, '--resume', '--no-report');
+    assert.equal(resumed.status, 0, resumed.stderr);
+    for (const file of ['model.safetensors', 'classifier.safetensors']) {
+      assert.ok(readFileSync(path.join(killed, 'model', file)).equals(readFileSync(path.join(whole, 'model', file))), `model/${file} bit for bit`);
+      assert.ok(readFileSync(path.join(killed, 'best', file)).equals(readFileSync(path.join(whole, 'best', file))), `best/${file} bit for bit`);
+    }
+    const steps = (out: string): string[] => readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => {
+      const { step, loss, val_macro_f1 } = JSON.parse(l) as Record<string, number>;
+      return `${step} ${loss} ${val_macro_f1}`;
+    });
+    assert.deepEqual(steps(killed), steps(whole));
+    const changed = kiln('finetune', '--out', killed, '--resume', '--lr', '0.5', '--no-report');
+    assert.equal(changed.status, 2);
+    assert.match(changed.stderr, /cannot resume with different lr \(saved 0.0003, given 0.5\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
