@@ -96,13 +96,20 @@ export async function runFinetune(argv: readonly string[]): Promise<number> {
   for (const [name, value] of flags) if (name !== 'config' && name !== 'help' && name !== 'json' && name !== 'no-report' && name !== 'resume') layer[camelCase(name)] = value;
   layers.push(layer);
 
-  const [{ finetune }, { ProgressReporter }] = await Promise.all([import('../finetune/finetune.js'), import('./progress.js')]);
+  const [{ finetune }, { ProgressReporter }, { processGroupFromLaunch }] = await Promise.all([
+    import('../finetune/finetune.js'),
+    import('./progress.js'),
+    import('../distributed/from-launch.js'),
+  ]);
+  // Started by `kiln launch` (or torchrun's variables): join the run's process group.
+  const group = await processGroupFromLaunch();
   const progress = new ProgressReporter(process.stdout);
   return withStopSignals(() => progress.line('stopping after this step: evaluating and saving (Ctrl-C again to quit at once)'), async (signal) => {
     const result = await finetune({
       config: layers,
       resume: flags.get('resume') === true,
       signal,
+      ...(group === undefined ? {} : { distributed: group }),
       onStart: (info) => {
         const t = info.trainable;
         const note = info.config.from.startsWith('scratch:') || info.config.from.startsWith('baseline:') ? null : runFolderNote('--from', info.config.from);
@@ -121,6 +128,8 @@ export async function runFinetune(argv: readonly string[]): Promise<number> {
         progress.line(`step ${log.step}/${info.maxSteps}  eval  ${metrics}`);
       },
     });
+    await group?.destroy();
+    if (group !== undefined && group.rank !== 0) return 0; // rank 0 reports for the run
     progress.finish();
     const best = Object.entries(result.best).filter(([k]) => k.startsWith('val_')).map(([k, v]) => `${k} ${(v as number).toFixed(4)}`).join(', ');
     progress.line(`done at step ${result.step} (${result.stoppedBy}) in ${result.seconds.toFixed(0)}s; best at step ${result.bestStep}: ${best}`);

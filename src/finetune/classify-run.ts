@@ -20,6 +20,7 @@ import { saveLoraAdapter, withLoraMerged } from './lora.js';
 import { startingPoint } from './start.js';
 import { finetuneOptimizer, loraSettingsFor, setUpTrainable, type TrainableSetup } from './trainable.js';
 import { ConfigError } from '../train/config-error.js';
+import type { ProcessGroup } from '../distributed/process-group.js';
 
 export interface ClassifyRunHooks {
   onLog?: ((log: FinetuneLog, info: { maxSteps: number; isEval: boolean }) => void) | undefined;
@@ -27,6 +28,8 @@ export interface ClassifyRunHooks {
   signal?: AbortSignal | undefined;
   /** Continue from OUT/state (a checkpoint of a stopped or killed run). */
   resume?: boolean | undefined;
+  /** Train data-parallel over this process group (see LoopHooks.distributed). */
+  distributed?: ProcessGroup | undefined;
 }
 
 export interface ClassifyStartInfo {
@@ -84,9 +87,10 @@ export async function finetuneClassifier(config: Readonly<FinetuneConfig>, hooks
   const sampler = config.sampler === 'balanced' ? balancedSampler(data.train.labels, config.seed) : epochSampler(train.length, config.seed);
   const maxSteps = config.epochs === null ? config.maxSteps : Math.max(1, Math.ceil((config.epochs * train.length) / (config.batchSize * config.gradAccumulation)));
   const out = config.out;
+  const writer = hooks.distributed === undefined || hooks.distributed.rank === 0; // rank 0 writes, reports and tests
   mkdirSync(out, { recursive: true });
-  writeRunConfig(out, config);
-  hooks.onStart?.({ config, labels: data.labelNames, trainExamples: train.length, valExamples: val.length, testExamples: data.test.examples.length, maxSteps, trainable });
+  if (writer) writeRunConfig(out, config);
+  if (writer) hooks.onStart?.({ config, labels: data.labelNames, trainExamples: train.length, valExamples: val.length, testExamples: data.test.examples.length, maxSteps, trainable });
 
   const made = { by: 'finetune', config: { ...config } as Record<string, unknown>, date: new Date().toISOString() };
   const loraSettings = loraSettingsFor(config, backbone);
@@ -100,16 +104,13 @@ export async function finetuneClassifier(config: Readonly<FinetuneConfig>, hooks
     optimizer,
     multipliers,
     parameters: classifier.parameters().filter((p) => p.requiresGrad),
-    nextBatch: () => {
-      const indices = sampler.next(config.batchSize);
-      const labels = indices.map((i) => data.train.labels[i]!);
-      // Cross-entropy with class weights is a weighted mean: its denominator is the labels' weight mass.
-      const weight = classWeights !== null && config.loss !== 'focal' ? labels.reduce((sum, l) => sum + classWeights[l]!, 0) : indices.length;
-      return { batch: { indices, labels }, weight, tokens: indices.reduce((sum, i) => sum + train[i]!.length, 0) };
-    },
-    loss: ({ indices, labels }) => {
+    draw: (count) => sampler.next(count), // example indices
+    // Cross-entropy with class weights is a weighted mean: its denominator is the labels' weight mass.
+    lossWeight: (indices) => (classWeights !== null && config.loss !== 'focal' ? indices.reduce((sum, i) => sum + classWeights[data.train.labels[i]!]!, 0) : indices.length),
+    tokens: (indices) => indices.reduce((sum, i) => sum + train[i]!.length, 0),
+    loss: (indices) => {
       const { ids, lengths } = padBatch(indices.map((i) => train[i]!), encoding.padId); // (B, T), (B)
-      const targets = tensor(labels, { dtype: 'int64' }); // (B)
+      const targets = tensor(indices.map((i) => data.train.labels[i]!), { dtype: 'int64' }); // (B)
       const logits = classifier.forward(ids, lengths); // (B, K)
       const weight = classWeights === null ? undefined : tensor(classWeights); // (K)
       return config.loss === 'focal'
@@ -140,12 +141,13 @@ export async function finetuneClassifier(config: Readonly<FinetuneConfig>, hooks
     module: classifier,
     sampler,
     resume: hooks.resume,
+    distributed: hooks.distributed,
     onLog: hooks.onLog,
     signal: hooks.signal,
   });
 
   let test: ClassifierEvaluation | null = null;
-  if (data.test.examples.length > 0) {
+  if (writer && data.test.examples.length > 0) {
     const best = loadClassifierFolder(path.join(out, 'best'));
     const sequences = encodeTexts(best.tokenizer, data.test.examples.map((e) => e.text), encoding);
     test = evaluateClassifier(best.classifier, sequences, data.test.labels, encoding.padId);

@@ -18,6 +18,7 @@ import { finetuneTfidfBaseline } from './tfidf/baseline-run.js';
 import type { GenerationEvaluation } from './generation.js';
 import type { FinetuneLog, StoppedBy } from './loop.js';
 import type { TrainableSetup } from './trainable.js';
+import type { ProcessGroup } from '../distributed/process-group.js';
 
 export interface FinetuneOptions {
   /** Settings over the defaults, applied in order (e.g. a config file's, then flags). See FinetuneConfig. */
@@ -35,6 +36,12 @@ export interface FinetuneOptions {
    * threads, log-every and eval-every.
    */
   resume?: boolean;
+  /**
+   * Train data-parallel over this process group (`kiln launch` starts the ranks; see
+   * processGroupFromLaunch): each rank trains on its share of every batch of
+   * worldSize × batchSize examples; rank 0 evaluates, writes and tests.
+   */
+  distributed?: ProcessGroup;
 }
 
 export interface FinetuneResult {
@@ -83,7 +90,7 @@ export async function finetune(options: FinetuneOptions = {}): Promise<FinetuneR
   const previousThreads = getNumThreads();
   if (config.threads !== null) setNumThreads(config.threads);
   try {
-    const hooks = { onLog: options.onLog, onStart: options.onStart, signal: options.signal, resume: options.resume };
+    const hooks = { onLog: options.onLog, onStart: options.onStart, signal: options.signal, resume: options.resume, distributed: options.distributed };
     const run =
       isBaseline(config.from) ? await finetuneTfidfBaseline(config, hooks)
       : config.task === 'classify' ? await finetuneClassifier(config, hooks)

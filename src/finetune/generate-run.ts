@@ -17,6 +17,7 @@ import { saveLoraAdapter, withLoraMerged } from './lora.js';
 import { stratifiedSplit } from './split.js';
 import { startingPoint } from './start.js';
 import { finetuneOptimizer, loraSettingsFor, setUpTrainable, type TrainableSetup } from './trainable.js';
+import type { ProcessGroup } from '../distributed/process-group.js';
 
 export interface GenerateRunHooks {
   onLog?: ((log: FinetuneLog, info: { maxSteps: number; isEval: boolean }) => void) | undefined;
@@ -24,6 +25,8 @@ export interface GenerateRunHooks {
   signal?: AbortSignal | undefined;
   /** Continue from OUT/state (a checkpoint of a stopped or killed run). */
   resume?: boolean | undefined;
+  /** Train data-parallel over this process group (see LoopHooks.distributed). */
+  distributed?: ProcessGroup | undefined;
 }
 
 export interface GenerateRunResult extends LoopResult {
@@ -70,9 +73,10 @@ export async function finetuneGenerator(config: Readonly<FinetuneConfig>, hooks:
   const { optimizer, multipliers } = finetuneOptimizer(model, backbone, config);
   const sampler = epochSampler(train.length, config.seed);
   const maxSteps = config.epochs === null ? config.maxSteps : Math.max(1, Math.ceil((config.epochs * train.length) / (config.batchSize * config.gradAccumulation)));
+  const writer = hooks.distributed === undefined || hooks.distributed.rank === 0; // rank 0 writes, reports and tests
   mkdirSync(config.out, { recursive: true });
-  writeRunConfig(config.out, config);
-  hooks.onStart?.({ config, trainExamples: train.length, valExamples: data.val.length, testExamples: data.test.length, maxSteps, trainable });
+  if (writer) writeRunConfig(config.out, config);
+  if (writer) hooks.onStart?.({ config, trainExamples: train.length, valExamples: data.val.length, testExamples: data.test.length, maxSteps, trainable });
   const made = { by: 'finetune', config: { ...config } as Record<string, unknown>, date: new Date().toISOString() };
   const loraSettings = loraSettingsFor(config, backbone);
   const metricKey: keyof FinetuneLog = config.metric === 'rouge_l' ? 'val_rouge_l' : config.metric === 'loss' ? 'val_loss' : 'val_exact_match';
@@ -85,12 +89,10 @@ export async function finetuneGenerator(config: Readonly<FinetuneConfig>, hooks:
     optimizer,
     multipliers,
     parameters: model.parameters().filter((p) => p.requiresGrad),
-    nextBatch: () => {
-      const pairs = sampler.next(config.batchSize).map((i) => train[i]!);
-      // The loss is a mean over completion tokens: they are the micro-batch's weight.
-      const weight = pairs.reduce((sum, p) => sum + p.targets.filter((t) => t !== -100).length, 0);
-      return { batch: pairs, weight, tokens: pairs.reduce((sum, p) => sum + p.inputs.length, 0) };
-    },
+    draw: (count) => sampler.next(count).map((i) => train[i]!),
+    // The loss is a mean over completion tokens: they are the examples' weight.
+    lossWeight: (pairs) => pairs.reduce((sum, p) => sum + p.targets.filter((t) => t !== -100).length, 0),
+    tokens: (pairs) => pairs.reduce((sum, p) => sum + p.inputs.length, 0),
     loss: (pairs) => {
       const { x, y } = pairBatch(pairs, padId); // (B, T), (B, T)
       return model.loss(x, y);
@@ -108,12 +110,13 @@ export async function finetuneGenerator(config: Readonly<FinetuneConfig>, hooks:
     module: model,
     sampler,
     resume: hooks.resume,
+    distributed: hooks.distributed,
     onLog: hooks.onLog,
     signal: hooks.signal,
   });
 
   let test: GenerationEvaluation | null = null;
-  if (data.test.length > 0) {
+  if (writer && data.test.length > 0) {
     const best = loadLanguageModel(path.join(config.out, 'best'));
     test = evaluateGeneration(best.model as CausalLM, best.tokenizer, data.test, evalOptions);
   }

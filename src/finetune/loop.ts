@@ -12,6 +12,8 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
 import type { Module } from '../nn/module.js';
+import { DistributedDataParallel } from '../distributed/data-parallel.js';
+import type { ProcessGroup } from '../distributed/process-group.js';
 import type { Parameter } from '../nn/parameter.js';
 import { clipGradNorm_ } from '../optim/clip.js';
 import type { AdamW } from '../optim/adamw.js';
@@ -50,16 +52,7 @@ export interface FinetuneLog {
 
 export type StoppedBy = 'maxSteps' | 'timeLimit' | 'signal' | 'earlyStopping';
 
-/** A micro-batch and the sum its mean loss divides by (examples, class-weight mass or target tokens). */
-export interface MicroBatch<Batch> {
-  batch: Batch;
-  /** The denominator of the batch's mean loss: micro-batches are weighted by it, so their gradient is the whole batch's. */
-  weight: number;
-  /** Tokens it holds (for throughput). */
-  tokens: number;
-}
-
-export interface LoopHooks<Batch = unknown> {
+export interface LoopHooks<Example = unknown> {
   config: Readonly<FinetuneConfig>;
   out: string;
   /** The validation metric key that picks the best checkpoint (e.g. 'val_macro_f1'); lower is better only for val_loss. */
@@ -75,10 +68,24 @@ export interface LoopHooks<Batch = unknown> {
   sampler: IndexSampler;
   /** Continue from OUT/state when it holds a checkpoint. */
   resume?: boolean | undefined;
-  /** The next micro-batch of training data. */
-  nextBatch(): MicroBatch<Batch>;
-  /** The micro-batch's mean loss, a differentiable scalar (called inside the step's scope). */
-  loss(batch: Batch): Tensor;
+  /**
+   * Train data-parallel over this process group (`kiln launch`): each rank draws the same
+   * global batch of worldSize × batchSize examples and trains on its share; rank 0 alone
+   * evaluates, logs and saves, and the ranks stop together.
+   */
+  distributed?: ProcessGroup | undefined;
+  /** The next `count` training examples (the sampler's draw). */
+  draw(count: number): Example[];
+  /**
+   * The denominator of the examples' mean loss (their number, their class-weight mass, their
+   * completion tokens): micro-batches and ranks are weighted by it, so k micro-batches of B,
+   * or W ranks of B, give the gradient of one batch of kB or WB.
+   */
+  lossWeight(examples: readonly Example[]): number;
+  /** Tokens the examples hold (for throughput). */
+  tokens(examples: readonly Example[]): number;
+  /** The examples' mean loss, a differentiable scalar (called inside the step's scope). */
+  loss(examples: Example[]): Tensor;
   /** Validation metrics, keys as in FinetuneLog. */
   evaluate(): Partial<FinetuneLog> & { val_loss: number };
   /** Writes a model folder of the current weights. */
@@ -97,8 +104,10 @@ export interface LoopResult {
   seconds: number;
 }
 
-export async function runFinetuneLoop<Batch>(hooks: LoopHooks<Batch>): Promise<LoopResult> {
+export async function runFinetuneLoop<Example>(hooks: LoopHooks<Example>): Promise<LoopResult> {
   const { config, out, optimizer, maxSteps } = hooks;
+  const group = hooks.distributed;
+  const writer = group === undefined || group.rank === 0;
   const metricsFile = path.join(out, METRICS_FILE);
   const stateDir = path.join(out, 'state');
   const scheduler = new CosineLR(optimizer, {
@@ -136,10 +145,15 @@ export async function runFinetuneLoop<Batch>(hooks: LoopHooks<Batch>): Promise<L
     bestStep = loop.bestStep;
     last = loop.last;
     sinceImprovement = loop.sinceImprovement;
-    truncateMetrics(metricsFile, step); // what the killed run logged after its checkpoint is logged again
-  } else {
+    if (writer) truncateMetrics(metricsFile, step); // what the killed run logged after its checkpoint is logged again
+  } else if (writer) {
     writeFileAtomic(metricsFile, () => {});
   }
+  const ddp = group === undefined ? undefined : new DistributedDataParallel(hooks.module, group);
+  const world = ddp?.worldSize ?? 1;
+  const rank = ddp?.rank ?? 0;
+  await ddp?.broadcastParameters();
+  ddp?.seedRank(config.seed + step);
   const start = performance.now();
   const elapsed = (): number => elapsedBefore + (performance.now() - start) / 1000;
   let windowStart = performance.now();
@@ -148,78 +162,105 @@ export async function runFinetuneLoop<Batch>(hooks: LoopHooks<Batch>): Promise<L
   let lossSum = 0;
   let lossCount = 0;
   let lastLr = scheduler.lastLr[0]! / hooks.multipliers[0]!;
-  let stoppedBy: StoppedBy = 'maxSteps';
 
   const log = (entry: FinetuneLog, isEval: boolean): void => {
+    if (!writer) return;
     appendFileSync(metricsFile, JSON.stringify(entry) + '\n');
     hooks.onLog?.(entry, { maxSteps, isEval });
   };
-  const checkpoint = (): boolean => {
-    const metrics = hooks.evaluate();
-    last = metrics;
-    log({ step, loss: lossCount > 0 ? lossSum / lossCount : Number.NaN, lr: lastLr, tokens_per_s: tokensPerSecond, elapsed_s: elapsed(), ...metrics }, true);
+  /** Rank 0 evaluates, logs and saves (the last weights, the best, the state); every rank learns whether to stop early. */
+  const checkpoint = async (): Promise<boolean> => {
+    let stop = false;
+    if (writer) {
+      const metrics = hooks.evaluate();
+      last = metrics;
+      log({ step, loss: lossCount > 0 ? lossSum / lossCount : Number.NaN, lr: lastLr, tokens_per_s: tokensPerSecond, elapsed_s: elapsed(), ...metrics }, true);
+      hooks.save(path.join(out, 'model'), step, metrics);
+      const value = metrics[hooks.metricKey] as number | undefined;
+      const score = value === undefined || Number.isNaN(value) ? Number.NEGATIVE_INFINITY : hooks.metricKey !== 'val_loss' ? value : -value;
+      if (score > bestScore || bestStep === 0) {
+        bestScore = score;
+        best = metrics;
+        bestStep = step;
+        sinceImprovement = 0;
+        hooks.save(path.join(out, 'best'), step, metrics);
+      } else {
+        sinceImprovement++;
+      }
+      scope(() =>
+        saveTrainingState({
+          dir: stateDir,
+          step,
+          elapsedS: elapsed(),
+          bestValLoss: null,
+          scheduler: scheduler.stateDict(),
+          sampler: hooks.sampler.state(),
+          config,
+          optimizer: optimizer.stateDict(),
+          saveModel: (dir) => {
+            mkdirSync(dir, { recursive: true });
+            saveSafetensors(path.join(dir, STATE_WEIGHTS), hooks.module.stateDict());
+          },
+          loop: { best, bestScore: Number.isFinite(bestScore) ? bestScore : null, bestStep, last, sinceImprovement },
+        }),
+      );
+      stop = config.patience > 0 && sinceImprovement >= config.patience;
+    }
     lossSum = 0;
     lossCount = 0;
-    hooks.save(path.join(out, 'model'), step, metrics);
-    const value = metrics[hooks.metricKey] as number | undefined;
-    const score = value === undefined || Number.isNaN(value) ? Number.NEGATIVE_INFINITY : hooks.metricKey !== 'val_loss' ? value : -value;
-    const improved = score > bestScore || bestStep === 0;
-    if (improved) {
-      bestScore = score;
-      best = metrics;
-      bestStep = step;
-      sinceImprovement = 0;
-      hooks.save(path.join(out, 'best'), step, metrics);
-    } else {
-      sinceImprovement++;
-    }
-    scope(() =>
-      saveTrainingState({
-        dir: stateDir,
-        step,
-        elapsedS: elapsed(),
-        bestValLoss: null,
-        scheduler: scheduler.stateDict(),
-        sampler: hooks.sampler.state(),
-        config,
-        optimizer: optimizer.stateDict(),
-        saveModel: (dir) => {
-          mkdirSync(dir, { recursive: true });
-          saveSafetensors(path.join(dir, STATE_WEIGHTS), hooks.module.stateDict());
-        },
-        loop: { best, bestScore: Number.isFinite(bestScore) ? bestScore : null, bestStep, last, sinceImprovement },
-      }),
-    );
-    windowStart = performance.now();
-    return config.patience > 0 && sinceImprovement >= config.patience;
+    windowStart = performance.now(); // evaluation time is not training throughput
+    return ddp === undefined ? stop : ddp.any(stop);
   };
 
+  /**
+   * One optimizer step's gradient: `gradAccumulation` micro-batches, each a global draw of
+   * world × batchSize examples of which this rank trains on its share, every share weighted by
+   * its loss's denominator over the whole step's. Returns the step's mean loss (this rank's part).
+   */
+  const accumulate = (): { loss: number; tokens: number } => {
+    const B = config.batchSize;
+    const micro = Array.from({ length: config.gradAccumulation }, () => {
+      const global = hooks.draw(B * world);
+      return { global, mine: global.slice(rank * B, (rank + 1) * B) };
+    });
+    const total = micro.reduce((sum, m) => sum + hooks.lossWeight(m.global), 0);
+    let stepLoss = 0;
+    let tokens = 0;
+    micro.forEach((m, i) => {
+      // The share of the step's mean loss; × world because the ranks' gradients are averaged, not summed.
+      const share = total > 0 ? hooks.lossWeight(m.mine) / total : 1 / (micro.length * world);
+      if (i === micro.length - 1) ddp?.armGradientSync(); // this backward completes the step's gradients
+      const microLoss = hooks.loss(m.mine);
+      microLoss.mul(share * world).backward();
+      stepLoss += microLoss.item() * share;
+      tokens += hooks.tokens(m.global);
+    });
+    return { loss: stepLoss, tokens };
+  };
+
+  let stoppedBy: StoppedBy = 'maxSteps';
   // A resumed run's state is a checkpoint of its step already.
   let checkpointedAt = saved === null ? -1 : step;
   while (step < maxSteps) {
-    if (hooks.signal?.aborted === true) {
-      stoppedBy = 'signal';
-      break;
-    }
-    if (config.timeLimit !== null && (performance.now() - start) / 1000 >= config.timeLimit) {
-      stoppedBy = 'timeLimit';
+    const aborted = hooks.signal?.aborted === true;
+    const timeUp = config.timeLimit !== null && (performance.now() - start) / 1000 >= config.timeLimit;
+    // Ranks stop together: one rank's signal or clock stops them all.
+    if (ddp !== undefined ? await ddp.any(aborted || timeUp) : aborted || timeUp) {
+      stoppedBy = timeUp && !aborted ? 'timeLimit' : 'signal';
       break;
     }
     lastLr = scheduler.lastLr[0]! / hooks.multipliers[0]!;
-    const { loss, tokens } = scope(() => {
+    let { loss, tokens } = scope(() => {
       optimizer.zeroGrad();
-      const micro = Array.from({ length: config.gradAccumulation }, () => hooks.nextBatch());
-      const total = micro.reduce((sum, m) => sum + m.weight, 0);
-      let stepLoss = 0;
-      for (const m of micro) {
-        const share = total > 0 ? m.weight / total : 1 / micro.length; // of the step's mean loss
-        const microLoss = hooks.loss(m.batch);
-        microLoss.mul(share).backward();
-        stepLoss += microLoss.item() * share;
-      }
+      return accumulate();
+    });
+    if (ddp !== undefined) {
+      await ddp.syncGradients();
+      loss = (await ddp.average(loss)) * world; // the shares sum to the step's mean over the ranks
+    }
+    scope(() => {
       if (config.gradClip > 0) clipGradNorm_(hooks.parameters, config.gradClip);
       optimizer.step();
-      return { loss: stepLoss, tokens: micro.reduce((sum, m) => sum + m.tokens, 0) };
     });
     scheduler.step();
     step++;
@@ -235,14 +276,15 @@ export async function runFinetuneLoop<Batch>(hooks: LoopHooks<Batch>): Promise<L
     }
     if (step % config.evalEvery === 0 || step === maxSteps) {
       checkpointedAt = step;
-      if (checkpoint()) {
+      if (await checkpoint()) {
         stoppedBy = 'earlyStopping';
         break;
       }
     }
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  if (checkpointedAt !== step) checkpoint();
+  if (checkpointedAt !== step) await checkpoint();
+  ddp?.release();
   return { step, stoppedBy, bestStep, best, last, seconds: elapsed() };
 }
 

@@ -136,3 +136,34 @@ test('kiln launch: a rank that fails stops the others and launch exits with its 
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /no command to run; put it after `--`/);
 });
+
+test('fine-tuning under kiln launch: two ranks with batch B end with the parameters of one process with batch 2B (classification with class weights and generation, to 1e-5)', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kiln-ddp-finetune-'));
+  try {
+    const labelled = path.join(dir, 'labels.csv');
+    writeFileSync(labelled, ['text,label', ...Array.from({ length: 60 }, (_, i) => (i % 3 === 0 ? `calm sea ${i},calm` : `storm ${i} hits,storm`))].join('\n') + '\n');
+    const pairs = path.join(dir, 'pairs.jsonl');
+    writeFileSync(pairs, Array.from({ length: 48 }, (_, i) => JSON.stringify({ prompt: `add ${i % 7} and ${i % 5}: `, completion: `${(i % 7) + (i % 5)}${'!'.repeat(i % 4)}` })).join('\n') + '\n');
+    const common = ['--layers', '1', '--heads', '2', '--dim', '16', '--block-size', '24', '--dropout', '0', '--lr', '1e-3', '--max-steps', '12', '--eval-every', '6', '--test-fraction', '0', '--threads', '1', '--no-report'];
+    for (const [task, train, extra] of [['classify', labelled, ['--class-weights', 'auto']], ['generate', pairs, []]] as const) {
+      const run = ['finetune', '--task', task, '--train', train, ...common, ...extra];
+      const single = await kiln([...run, '--batch-size', '8', '--out', path.join(dir, `${task}-single`)]);
+      assert.equal(single.code, 0, single.stderr);
+      const ddp = await kiln(['launch', '--nproc-per-node', '2', '--master-port', String(await freePort()), '--', 'kiln', ...run, '--batch-size', '4', '--out', path.join(dir, `${task}-ddp`)]);
+      assert.equal(ddp.code, 0, ddp.stderr);
+      assert.match(ddp.stdout, /\[rank 0\] done at step 12/);
+      assert.doesNotMatch(ddp.stdout, /\[rank 1\] done/, 'only rank 0 reports');
+      let worst = 0;
+      for (const file of task === 'classify' ? ['model.safetensors', 'classifier.safetensors'] : ['model.safetensors']) {
+        const a = loadSafetensors(path.join(dir, `${task}-single`, 'model', file)).tensors;
+        const b = loadSafetensors(path.join(dir, `${task}-ddp`, 'model', file)).tensors;
+        for (const [name, tensor] of Object.entries(a)) worst = Math.max(worst, tensor.sub(b[name]!).abs().max().item());
+      }
+      t.diagnostic(`${task}: largest parameter difference, 2 ranks × B=4 vs 1 process × B=8: ${worst}`);
+      assert.ok(worst < 1e-5, `${task}: largest parameter difference ${worst}`);
+      assert.deepEqual(metricLines(path.join(dir, `${task}-ddp`)).map((l) => l['step']), metricLines(path.join(dir, `${task}-single`)).map((l) => l['step']));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
