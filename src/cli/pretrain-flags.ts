@@ -27,6 +27,7 @@ const SETTINGS: Record<keyof PretrainConfig, SettingFlag> = {
   maxSteps: { kind: 'int', help: 'optimizer steps' },
   timeLimit: { kind: 'duration', help: 'stop (after evaluating and saving) when this much time has passed, e.g. 10m' },
   evalEvery: { kind: 'int', help: 'evaluate and checkpoint every N steps' },
+  patience: { kind: 'int', help: 'stop after N evaluations without a lower validation loss (0: never)' },
   evalIters: { kind: 'int', help: 'batches per evaluation' },
   logEvery: { kind: 'int', help: 'log the training loss every N steps' },
   valFraction: { kind: 'number', help: 'fraction of the tokens (the tail) held out for validation' },

@@ -72,6 +72,8 @@ export interface PretrainConfig {
   timeLimit: number | null;
   /** Evaluate (and checkpoint) every this many steps, and at the end. @default 250 */
   evalEvery: number;
+  /** Stop after this many evaluations in a row without a lower validation loss; 0 never stops early. @default 0 */
+  patience: number;
   /** Batches per evaluation, on train and on val. @default 20 */
   evalIters: number;
   /** Log the training loss every this many steps. @default 10 */
@@ -111,6 +113,7 @@ export const PRETRAIN_DEFAULTS: Readonly<PretrainConfig> = Object.freeze({
   maxSteps: 2000,
   timeLimit: null,
   evalEvery: 250,
+  patience: 0,
   evalIters: 20,
   logEvery: 10,
   valFraction: 0.1,
@@ -216,6 +219,7 @@ function checkValue(key: keyof PretrainConfig, value: unknown): unknown {
       return value;
     case 'warmup':
     case 'seed':
+    case 'patience':
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
         throw new ConfigError(`${kebabCase(key)} must be a non-negative integer, got ${JSON.stringify(value)}`);
       }

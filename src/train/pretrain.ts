@@ -33,6 +33,7 @@ import {
   type PretrainConfig,
   type PretrainConfigInput,
   PRETRAIN_CONFIG_KEYS,
+  PRETRAIN_DEFAULTS,
   RESUMABLE_OVERRIDES,
   kebabCase,
   pretrainOutDir,
@@ -93,7 +94,7 @@ export interface PretrainResult {
   bestDir: string;
   stateDir: string;
   /** Why the loop ended. */
-  stoppedBy: 'maxSteps' | 'timeLimit' | 'signal';
+  stoppedBy: 'maxSteps' | 'timeLimit' | 'signal' | 'earlyStopping';
 }
 
 
@@ -113,10 +114,12 @@ function startingModel(config: Readonly<PretrainConfig>): { model: LanguageModel
 /** The resolved config for this invocation: fresh, or the saved one with the permitted changes. */
 function resolveConfig(layers: PretrainConfigInput[], saved: PretrainConfig | undefined): Readonly<PretrainConfig> {
   if (saved === undefined) return resolvePretrainConfig(...layers);
-  const resumed = resolvePretrainConfig(saved, ...layers);
-  const changed = PRETRAIN_CONFIG_KEYS.filter((k) => !RESUMABLE_OVERRIDES.includes(k) && JSON.stringify(resumed[k]) !== JSON.stringify(saved[k]));
+  // A state saved before a setting existed ran with its default.
+  const before: PretrainConfig = { ...PRETRAIN_DEFAULTS, ...saved };
+  const resumed = resolvePretrainConfig(before, ...layers);
+  const changed = PRETRAIN_CONFIG_KEYS.filter((k) => !RESUMABLE_OVERRIDES.includes(k) && JSON.stringify(resumed[k]) !== JSON.stringify(before[k]));
   if (changed.length > 0) {
-    const what = changed.map((k) => `${kebabCase(k)} (saved ${JSON.stringify(saved[k])}, given ${JSON.stringify(resumed[k])})`).join(', ');
+    const what = changed.map((k) => `${kebabCase(k)} (saved ${JSON.stringify(before[k])}, given ${JSON.stringify(resumed[k])})`).join(', ');
     throw new ConfigError(`cannot resume with different ${what}; a resumed run may only change ${RESUMABLE_OVERRIDES.map(kebabCase).join(', ')}. Drop those settings, or use a new --out folder`);
   }
   return resumed;
@@ -170,6 +173,7 @@ export async function pretrainLanguageModel(options: PretrainOptions = {}): Prom
     let step = 0;
     let elapsedBefore = 0;
     let bestValLoss = Number.POSITIVE_INFINITY;
+    let sinceImprovement = 0; // evaluations in a row without a lower validation loss
     const metricsFile = path.join(out, METRICS_FILE);
     if (saved !== null) {
       scope(() => optimizer.loadStateDict(loadOptimizerState(stateDir, saved)));
@@ -178,6 +182,7 @@ export async function pretrainLanguageModel(options: PretrainOptions = {}): Prom
       step = saved.step;
       elapsedBefore = saved.elapsedS;
       bestValLoss = saved.bestValLoss ?? Number.POSITIVE_INFINITY;
+      sinceImprovement = (saved.loop?.['sinceImprovement'] as number | undefined) ?? 0;
       if (writer) truncateMetrics(metricsFile, step);
     } else if (writer) {
       writeFileAtomic(metricsFile, () => {}); // a fresh run starts a fresh log
@@ -211,7 +216,10 @@ export async function pretrainLanguageModel(options: PretrainOptions = {}): Prom
       writeModelFolder(model, tokenizer, path.join(out, 'model'), info, vocabulary);
       if (valLoss < bestValLoss) {
         bestValLoss = valLoss;
+        sinceImprovement = 0;
         writeModelFolder(model, tokenizer, path.join(out, 'best'), info, vocabulary);
+      } else {
+        sinceImprovement++;
       }
       scope(() =>
         saveTrainingState({
@@ -224,6 +232,7 @@ export async function pretrainLanguageModel(options: PretrainOptions = {}): Prom
           config,
           optimizer: optimizer.stateDict(),
           saveModel: (dir) => architecture.save(model, dir, vocabulary),
+          loop: { sinceImprovement },
         }),
       );
       windowStart = performance.now(); // evaluation time is not training throughput
@@ -277,6 +286,12 @@ export async function pretrainLanguageModel(options: PretrainOptions = {}): Prom
       if (step % config.evalEvery === 0 || step === config.maxSteps) {
         checkpoint();
         checkpointedAt = step;
+        // Rank 0 evaluated; the ranks stop together.
+        const patienceSpent = writer && config.patience > 0 && sinceImprovement >= config.patience;
+        if (ddp !== undefined ? await ddp.any(patienceSpent) : patienceSpent) {
+          stoppedBy = 'earlyStopping';
+          break;
+        }
       }
       // Let timers, signals and I/O callbacks run between steps (a progress bar, SIGINT).
       await new Promise<void>((resolve) => setImmediate(resolve));

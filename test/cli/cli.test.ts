@@ -223,3 +223,23 @@ test('kiln finetune killed with SIGKILL after a checkpoint resumes with --resume
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('kiln pretrain --patience N stops after N evaluations without a lower validation loss; best/ holds the best one', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kiln-patience-'));
+  try {
+    const text = path.join(dir, 'text.txt');
+    writeFileSync(text, tinyText());
+    // With lr 0 (and no warm-up) the weights never move: the first evaluation is the best, and no later one is lower.
+    const flags = TINY_FLAGS.filter((_, i, all) => !['--lr', '--min-lr', '--warmup'].includes(all[i]!) && !['--lr', '--min-lr', '--warmup'].includes(all[i - 1]!));
+    const out = path.join(dir, 'run');
+    const run = kiln('pretrain', '--data', text, ...flags, '--lr', '0', '--min-lr', '0', '--warmup', '0', '--max-steps', '40', '--eval-every', '2', '--patience', '2', '--out', out, '--no-report');
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /done at step 6 \(earlyStopping\)/);
+    const evals = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; val_loss?: number }).filter((l) => l.val_loss !== undefined);
+    assert.deepEqual(evals.map((l) => l.step), [2, 4, 6]);
+    const best = JSON.parse(readFileSync(path.join(out, 'best', 'kiln.json'), 'utf8')) as { step: number };
+    assert.equal(best.step, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
