@@ -1,8 +1,9 @@
 /**
  * The training loop both fine-tuning tasks share: steps (one memory scope each) under AdamW
- * and a cosine schedule, each step the gradient of `gradAccumulation` micro-batches (weighted so
- * that k micro-batches of B equal one batch of kB), a log line every logEvery steps, an evaluation every evalEvery steps
- * and at the end, the last weights in OUT/model, the best by the validation metric in OUT/best,
+ * and a cosine schedule, each the gradient of `gradAccumulation` micro-batches (weighted so
+ * that k micro-batches of B equal one batch of kB), on one process or data-parallel over a
+ * process group; a log line every logEvery steps, an evaluation every evalEvery steps and at
+ * the end, the last weights in OUT/model, the best by the validation metric in OUT/best,
  * early stopping after `patience` evaluations without improvement, and a time limit. Every
  * evaluation also writes OUT/state (the module's whole state dict, LoRA adapters unmerged, the
  * optimizer, schedule, sampler, generator and best-checkpoint bookkeeping), from which a killed
@@ -24,6 +25,7 @@ import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
 import { METRICS_FILE, RUN_CONFIG_FILE } from '../util/run-files.js';
 import { ConfigError } from '../train/config-error.js';
 import { truncateMetrics } from '../train/metrics-file.js';
+import { kebabCase } from '../train/pretrain-config.js';
 import { loadOptimizerState, readTrainingState, restoreRng, saveTrainingState } from '../train/training-state.js';
 import type { IndexSampler, SamplerState } from './batches.js';
 import type { FinetuneConfig } from './finetune-config.js';
@@ -127,8 +129,8 @@ export async function runFinetuneLoop<Example>(hooks: LoopHooks<Example>): Promi
   if (saved !== null) {
     const changed = (Object.keys(config) as (keyof FinetuneConfig)[]).filter((k) => !RESUMABLE.includes(k) && JSON.stringify(config[k]) !== JSON.stringify(saved.config[k]));
     if (changed.length > 0) {
-      const what = changed.map((k) => `${k} (saved ${JSON.stringify(saved.config[k])}, given ${JSON.stringify(config[k])})`).join(', ');
-      throw new ConfigError(`cannot resume with different ${what}; a resumed run may only change ${RESUMABLE.join(', ')}. Drop those settings, or use a new --out folder`);
+      const what = changed.map((k) => `${kebabCase(k)} (saved ${JSON.stringify(saved.config[k])}, given ${JSON.stringify(config[k])})`).join(', ');
+      throw new ConfigError(`cannot resume with different ${what}; a resumed run may only change ${RESUMABLE.map(kebabCase).join(', ')}. Drop those settings, or use a new --out folder`);
     }
     scope(() => {
       hooks.module.loadStateDict(loadSafetensors(path.join(stateDir, saved.modelDir, STATE_WEIGHTS)).tensors);

@@ -19,6 +19,27 @@ function kiln(...args: string[]): { status: number | null; stdout: string; stder
 
 const TINY_FLAGS = ['--layers', '2', '--heads', '2', '--dim', '32', '--block-size', '16', '--batch-size', '8', '--lr', '1e-2', '--min-lr', '1e-3', '--warmup', '5', '--eval-iters', '2', '--log-every', '1', '--threads', '1', '--seed', '5'];
 
+/** Starts `kiln ARGS`, kills it with SIGKILL as soon as OUT/state/state.json exists, and returns that file's path. */
+async function killAfterFirstCheckpoint(args: string[], out: string): Promise<string> {
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: 'ignore' });
+  const stateFile = path.join(out, 'state', 'state.json');
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (existsSync(stateFile)) {
+        clearInterval(timer);
+        child.kill('SIGKILL');
+        resolve();
+      }
+    }, 2);
+    child.on('exit', () => {
+      clearInterval(timer);
+      reject(new Error('the run finished before it could be killed'));
+    });
+  });
+  await new Promise((resolve) => child.once('exit', resolve));
+  return stateFile;
+}
+
 function losses(out: string): string[] {
   // step, loss and val_loss of every line, as written (exact decimal strings of the float32 values)
   return readFileSync(path.join(out, 'metrics.jsonl'), 'utf8')
@@ -85,22 +106,7 @@ test('kiln pretrain killed with SIGKILL after a checkpoint resumes with --resume
     assert.match(uninterrupted.stdout, /step 100\/100/, 'plain progress lines when stdout is not a terminal');
 
     const killed = path.join(dir, 'killed');
-    const child = spawn(process.execPath, [MAIN, 'pretrain', '--config', config, ...TINY_FLAGS, '--out', killed], { stdio: 'ignore' });
-    const stateFile = path.join(killed, 'state', 'state.json');
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => {
-        if (existsSync(stateFile)) {
-          clearInterval(timer);
-          child.kill('SIGKILL');
-          resolve();
-        }
-      }, 2);
-      child.on('exit', () => {
-        clearInterval(timer);
-        reject(new Error('the run finished before it could be killed'));
-      });
-    });
-    await new Promise((resolve) => child.once('exit', resolve));
+    const stateFile = await killAfterFirstCheckpoint(['pretrain', '--config', config, ...TINY_FLAGS, '--out', killed], killed);
     const stoppedAt = (JSON.parse(readFileSync(stateFile, 'utf8')) as { step: number }).step;
     assert.ok(stoppedAt >= 25 && stoppedAt < 100, `killed at checkpoint step ${stoppedAt}`);
 
@@ -186,22 +192,7 @@ test('kiln finetune killed with SIGKILL after a checkpoint resumes with --resume
     assert.equal(uninterrupted.status, 0, uninterrupted.stderr);
 
     const killed = path.join(dir, 'killed');
-    const child = spawn(process.execPath, [MAIN, 'finetune', ...flags, '--out', killed], { stdio: 'ignore' });
-    const stateFile = path.join(killed, 'state', 'state.json');
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => {
-        if (existsSync(stateFile)) {
-          clearInterval(timer);
-          child.kill('SIGKILL');
-          resolve();
-        }
-      }, 2);
-      child.on('exit', () => {
-        clearInterval(timer);
-        reject(new Error('the run finished before it could be killed'));
-      });
-    });
-    await new Promise((resolve) => child.once('exit', resolve));
+    const stateFile = await killAfterFirstCheckpoint(['finetune', ...flags, '--out', killed], killed);
     const stoppedAt = (JSON.parse(readFileSync(stateFile, 'utf8')) as { step: number }).step;
     assert.ok(stoppedAt >= 10 && stoppedAt < 60, `killed at checkpoint step ${stoppedAt}`);
 
