@@ -11,7 +11,7 @@ import { EVAL_FILE } from '../util/run-files.js';
 import { getNumThreads, setNumThreads } from '../tensor/runtime.js';
 import type { ClassifierEvaluation } from './classify-eval.js';
 import { finetuneClassifier } from './classify-run.js';
-import { type FinetuneConfig, type FinetuneConfigInput, resolveFinetuneConfig } from './finetune-config.js';
+import { type FinetuneConfig, type FinetuneConfigInput, FINETUNE_DEFAULTS, resolveFinetuneConfig } from './finetune-config.js';
 import { finetuneGenerator } from './generate-run.js';
 import { isBaseline } from './tfidf/baseline-name.js';
 import { finetuneTfidfBaseline } from './tfidf/baseline-run.js';
@@ -86,7 +86,7 @@ export async function finetune(options: FinetuneOptions = {}): Promise<FinetuneR
   const layers = options.config === undefined ? [] : Array.isArray(options.config) ? options.config : [options.config];
   // A resumed run starts from its saved settings; the layers given may change only what resuming allows.
   const saved = options.resume === true ? readTrainingState<FinetuneConfig, unknown>(path.join(resolveFinetuneConfig(...layers).out, 'state')) : null;
-  const config = saved === null ? resolveFinetuneConfig(...layers) : resolveFinetuneConfig(saved.config, ...layers);
+  const config = saved === null ? resolveFinetuneConfig(...layers) : resolveFinetuneConfig({ ...FINETUNE_DEFAULTS, ...saved.config }, ...layers);
   const previousThreads = getNumThreads();
   if (config.threads !== null) setNumThreads(config.threads);
   try {

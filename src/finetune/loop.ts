@@ -28,7 +28,7 @@ import { truncateMetrics } from '../train/metrics-file.js';
 import { kebabCase } from '../train/pretrain-config.js';
 import { loadOptimizerState, readTrainingState, restoreRng, saveTrainingState } from '../train/training-state.js';
 import type { IndexSampler, SamplerState } from './batches.js';
-import type { FinetuneConfig } from './finetune-config.js';
+import { type FinetuneConfig, FINETUNE_DEFAULTS } from './finetune-config.js';
 
 /** Settings a resumed run may change; any other difference from the saved run is refused. */
 const RESUMABLE: readonly (keyof FinetuneConfig)[] = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'out'];
@@ -127,9 +127,10 @@ export async function runFinetuneLoop<Example>(hooks: LoopHooks<Example>): Promi
 
   const saved = hooks.resume === true ? readTrainingState<FinetuneConfig, SamplerState>(stateDir) : null;
   if (saved !== null) {
-    const changed = (Object.keys(config) as (keyof FinetuneConfig)[]).filter((k) => !RESUMABLE.includes(k) && JSON.stringify(config[k]) !== JSON.stringify(saved.config[k]));
+    const before: FinetuneConfig = { ...FINETUNE_DEFAULTS, ...saved.config }; // a state saved before a setting existed ran with its default
+    const changed = (Object.keys(config) as (keyof FinetuneConfig)[]).filter((k) => !RESUMABLE.includes(k) && JSON.stringify(config[k]) !== JSON.stringify(before[k]));
     if (changed.length > 0) {
-      const what = changed.map((k) => `${kebabCase(k)} (saved ${JSON.stringify(saved.config[k])}, given ${JSON.stringify(config[k])})`).join(', ');
+      const what = changed.map((k) => `${kebabCase(k)} (saved ${JSON.stringify(before[k])}, given ${JSON.stringify(config[k])})`).join(', ');
       throw new ConfigError(`cannot resume with different ${what}; a resumed run may only change ${RESUMABLE.map(kebabCase).join(', ')}. Drop those settings, or use a new --out folder`);
     }
     scope(() => {
