@@ -161,8 +161,8 @@ export { resolveFinetuneConfig, FINETUNE_DEFAULTS } from './finetune/finetune-co
 export type { FinetuneConfig, FinetuneConfigInput, FinetuneTask, FinetuneMode } from './finetune/finetune-config.js';
 export type { FinetuneLog } from './finetune/loop.js';
 export { evaluateModel, predict } from './finetune/evaluate.js';
-export { exportOnnx, ONNX_MODEL_FILE } from './io/onnx/export.js';
-export type { ExportOnnxResult } from './io/onnx/export.js';
+export { exportOnnx, ONNX_MODEL_FILE, ONNX_QUANTIZED_FILE } from './io/onnx/export.js';
+export type { ExportOnnxOptions, ExportOnnxResult } from './io/onnx/export.js';
 export type { ClassificationReport, GenerationReport, EvaluateOptions, Prediction } from './finetune/evaluate.js';
 export { classificationMetrics, generationMetrics, rougeL, exactMatch } from './finetune/metrics.js';
 export type { ClassificationMetrics, ClassScores, GenerationMetrics } from './finetune/metrics.js';

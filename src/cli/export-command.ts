@@ -14,6 +14,7 @@ export const EXPORT_FORMATS = ['onnx'] as const;
 export const EXPORT_FLAGS: readonly FlagSpec[] = [
   { name: 'model', kind: 'string', help: 'model folder kiln pretrain or kiln finetune wrote (e.g. runs/finetune/best; images: the run folder), or a GPT-2/Llama folder', valueName: 'DIR' },
   { name: 'out', kind: 'string', help: 'folder to write: config.json, tokenizer.json, tokenizer_config.json, onnx/model.onnx (created if needed; files there with the same names are replaced)', valueName: 'DIR' },
+  { name: 'quantize', kind: 'boolean', help: "also write onnx/model_quantized.onnx: int8 Linear weights, dynamically quantised activations (transformers.js dtype 'q8')" },
   { name: 'json', kind: 'boolean', help: 'print what was written as one JSON object' },
   { name: 'help', kind: 'boolean', help: 'show this help' },
 ];
@@ -50,11 +51,12 @@ export async function runExport(argv: readonly string[]): Promise<number> {
   const out = need('out');
   sayRunFolder('--model', model);
   const { exportOnnx } = await import('../io/onnx/export.js');
-  const result = exportOnnx(model, out);
+  const result = exportOnnx(model, out, { quantize: flags.get('quantize') === true });
   if (flags.get('json') === true) {
     process.stdout.write(JSON.stringify(result) + '\n');
   } else {
-    process.stdout.write(`exported ${result.architecture} ${result.task} model to ${result.dir}/onnx/model.onnx (${(result.bytes / 1e6).toFixed(1)} MB, opset ${result.opset}, ${result.ops.length} op types)\n`);
+    const quantized = result.quantizedBytes === null ? '' : `; int8: model_quantized.onnx (${(result.quantizedBytes / 1e6).toFixed(1)} MB)`;
+    process.stdout.write(`exported ${result.architecture} ${result.task} model to ${result.dir}/onnx/model.onnx (${(result.bytes / 1e6).toFixed(1)} MB, opset ${result.opset}, ${result.ops.length} op types)${quantized}\n`);
   }
   return 0;
 }

@@ -214,3 +214,21 @@ test("the README's 'Use it in your app' snippet runs as written on an exported c
   const expected = predict(path.join(dir, 'gpt-classifier', 'best'), ['WIN a FREE cruise, click here'])[0]!;
   assert.match(run.stdout, new RegExp(`label: '${expected.label}'`));
 });
+
+test('--quantize also writes onnx/model_quantized.onnx (int8 Linear weights): smaller, and transformers.js loads it as q8 with scores near kiln predict\'s', async () => {
+  const modelDir = path.join(dir, 'gpt-classifier', 'best'); // a character vocabulary: the Linear layers hold most weights
+  const onnxDir = path.join(dir, 'gpt-classifier-q8');
+  const result = exportOnnx(modelDir, onnxDir, { quantize: true });
+  assert.ok(result.quantizedBytes !== null && result.quantizedBytes < result.bytes, `${result.quantizedBytes} vs ${result.bytes} bytes`);
+  const kiln = predict(modelDir, TEXTS);
+  const model = await PreTrainedModel.from_pretrained(onnxDir, { dtype: 'q8' });
+  const classify = new TextClassificationPipeline({ task: 'text-classification', model, tokenizer: await AutoTokenizer.from_pretrained(onnxDir) });
+  const scores = (await classify(TEXTS, { top_k: null })) as unknown as { label: string; score: number }[][];
+  let worst = 0;
+  TEXTS.forEach((_, i) => {
+    for (const { label, score } of scores[i]!) worst = Math.max(worst, Math.abs(score - kiln[i]!.probabilities[label]!));
+  });
+  // int8 rounding of the weights and activations moves the probabilities a little, not the decisions of this model.
+  assert.ok(worst < 0.02, `largest probability difference ${worst}`);
+  assert.deepEqual(scores.map((s) => s[0]!.label), kiln.map((p) => p.label));
+});

@@ -13,7 +13,7 @@ export const OPSET = 17;
 const IR_VERSION = 8;
 
 /** Element types used by Kiln's graphs, with their TensorProto.DataType numbers. */
-const DATA_TYPE = { float32: 1, int32: 6, int64: 7, bool: 9 } as const;
+const DATA_TYPE = { float32: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9 } as const;
 export type ElemType = keyof typeof DATA_TYPE;
 
 /** A dimension: a size, or a name for a size known only at run time ('batch_size'). */
@@ -59,7 +59,12 @@ export class OnnxGraph {
   #counter = 0;
   #weightBytes = 0;
 
-  constructor(readonly name: string) {}
+  /**
+   * @param quantize write the Linear layers' weights as int8 with a per-tensor scale, read
+   *   through dynamically quantised activations (ONNX Runtime's `quantize_dynamic`, what
+   *   transformers.js loads as `model_quantized.onnx`)
+   */
+  constructor(readonly name: string, readonly quantize = false) {}
 
   /** Declares a graph input; returns its name. */
   input(name: string, type: ElemType, dims: readonly Dim[]): string {
@@ -82,6 +87,18 @@ export class OnnxGraph {
     }
     this.#initializers.push({ name, type: 'float32', dims: tensor.shape, data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) });
     return name;
+  }
+
+  /** An int8 initializer (quantised weights). */
+  int8Weight(name: string, values: Int8Array, dims: readonly number[]): string {
+    this.#weightBytes += values.byteLength;
+    this.#initializers.push({ name, type: 'int8', dims, data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) });
+    return name;
+  }
+
+  /** A scalar int8 or uint8 constant (a quantisation zero point). */
+  zeroPoint(type: 'int8' | 'uint8', value: number): string {
+    return this.#constant(type, [], Uint8Array.from([value & 0xff]), [value]);
   }
 
   /** An int64 constant (a 1-D list unless `dims` says otherwise, [] for a scalar); equal constants are shared. */

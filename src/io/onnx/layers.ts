@@ -12,10 +12,26 @@ import { type OnnxGraph, float } from './graph.js';
 /** The most negative float32: masked attention scores (as Transformers masks them). */
 export const FLOAT32_LOWEST = -3.4028234663852886e38;
 
-/** x (..., in) -> x·Wᵀ + b (..., out); the weight is stored transposed, (in, out), so MatMul needs no Transpose. */
+/**
+ * x (..., in) -> x·Wᵀ + b (..., out); the weight is stored transposed, (in, out), so MatMul needs
+ * no Transpose. In a quantising graph the weight is int8 with one scale (max |W| / 127) and x is
+ * quantised per call (DynamicQuantizeLinear): y = (x_q − x_zp)·W_q · x_scale · W_scale + b.
+ */
 export function linear(g: OnnxGraph, x: string, layer: Linear, name: string): string {
-  const y = g.op('MatMul', [x, g.weight(`${name}.weight`, layer.weight.t())]);
+  const y = g.quantize ? quantizedMatMul(g, x, layer, name) : g.op('MatMul', [x, g.weight(`${name}.weight`, layer.weight.t())]);
   return layer.bias === null ? y : g.op('Add', [y, g.weight(`${name}.bias`, layer.bias)]);
+}
+
+function quantizedMatMul(g: OnnxGraph, x: string, layer: Linear, name: string): string {
+  const w = layer.weight.detach().t().contiguous().toTypedArray() as Float32Array; // (in, out)
+  let largest = 0;
+  for (const v of w) largest = Math.max(largest, Math.abs(v));
+  const scale = largest > 0 ? largest / 127 : 1;
+  const q = Int8Array.from(w, (v) => Math.max(-127, Math.min(127, Math.round(v / scale))));
+  const weight = g.int8Weight(`${name}.weight_quantized`, q, [layer.inFeatures, layer.outFeatures]);
+  const [xq, xScale, xZero] = g.ops('DynamicQuantizeLinear', [x], 3); // uint8 (..., in), scalar scale, scalar zero point
+  const product = g.op('MatMulInteger', [xq!, weight, xZero!, g.zeroPoint('int8', 0)]); // int32 (..., out)
+  return g.op('Mul', [g.op('Cast', [product], { to: 1 }), g.op('Mul', [xScale!, g.floats([scale])])]);
 }
 
 /** LayerNormalization over the last axis (opset 17); a norm without a bias passes none. */
