@@ -3,28 +3,34 @@
  * tokenizer.bin → a Kiln Llama model folder: config.json + model.safetensors (Hugging Face
  * Llama layout), tokenizer.json (+ tokenizer_config.json) in Hugging Face's Llama form, and
  * kiln.json. `kiln generate --model DIR` then runs it.
+ *
+ * `kiln import tfjs`: a TensorFlow.js weights manifest (or model.json) and its shards → one
+ * safetensors file of the weights under their TensorFlow.js names, dequantised to float32.
  */
 import { type FlagSpec, formatFlags, parseCommandFlags } from './args.js';
 import { takeFormat } from './positionals.js';
 import { UsageError } from './usage-error.js';
 
-export const IMPORT_SUMMARY = 'turn a model from another format (llama2.c) into a Kiln model folder';
+export const IMPORT_SUMMARY = 'turn a model from another format (llama2.c, TensorFlow.js weights) into Kiln files';
 
-export const IMPORT_FORMATS = ['llama2c'] as const;
+export const IMPORT_FORMATS = ['llama2c', 'tfjs'] as const;
 
 export const IMPORT_FLAGS: readonly FlagSpec[] = [
   { name: 'checkpoint', kind: 'string', help: "llama2.c checkpoint (.bin from export.py, legacy or --version 1)", valueName: 'FILE' },
   { name: 'tokenizer', kind: 'string', help: "llama2.c tokenizer.bin (the vocabulary the checkpoint was trained with)", valueName: 'FILE' },
-  { name: 'out', kind: 'string', help: 'model folder to write (created if needed; files there with the same names are replaced)', valueName: 'DIR' },
+  { name: 'manifest', kind: 'string', help: 'tfjs: a weights_manifest.json or model.json (its shards beside it)', valueName: 'FILE' },
+  { name: 'out', kind: 'string', help: 'llama2c: model folder to write (created if needed; files there with the same names are replaced); tfjs: the .safetensors file to write', valueName: 'PATH' },
   { name: 'help', kind: 'boolean', help: 'show this help' },
 ];
 
 export function importHelp(): string {
   return [
     'Usage: kiln import llama2c --checkpoint FILE --tokenizer FILE --out DIR',
+    '       kiln import tfjs --manifest FILE --out FILE.safetensors',
     '',
-    "Writes a Kiln Llama model folder (config.json, model.safetensors, tokenizer.json, kiln.json);",
+    "llama2c writes a Kiln Llama model folder (config.json, model.safetensors, tokenizer.json, kiln.json);",
     "then 'kiln generate --model DIR --temperature 0' samples greedily, as llama2.c's run.c does.",
+    'tfjs writes the weights under their TensorFlow.js names, quantised ones dequantised to float32.',
     '',
     'Flags:',
     formatFlags(IMPORT_FLAGS),
@@ -34,14 +40,15 @@ export function importHelp(): string {
 export async function runImport(argv: readonly string[]): Promise<number> {
   const taken = takeFormat(argv, 'import', IMPORT_FORMATS, importHelp, 'kiln import llama2c --checkpoint FILE --tokenizer FILE --out DIR');
   if (typeof taken === 'number') return taken;
-  const { rest } = taken;
-  const flags = parseCommandFlags(rest, IMPORT_FLAGS, 'import llama2c', importHelp);
+  const { format, rest } = taken;
+  const flags = parseCommandFlags(rest, IMPORT_FLAGS, `import ${format}`, importHelp);
   if (flags === undefined) return 0;
   const need = (name: string, what: string): string => {
     const value = flags.get(name);
-    if (typeof value !== 'string' || value === '') throw new UsageError(`kiln import llama2c: --${name} ${what} is required`);
+    if (typeof value !== 'string' || value === '') throw new UsageError(`kiln import ${format}: --${name} ${what} is required`);
     return value;
   };
+  if (format === 'tfjs') return importTfjs(need('manifest', 'FILE'), need('out', 'FILE.safetensors'));
   const options = { checkpoint: need('checkpoint', 'FILE'), tokenizer: need('tokenizer', 'FILE'), out: need('out', 'DIR') };
   const { importLlama2c } = await import('../io/llama2c-import.js');
   let info: ReturnType<typeof importLlama2c>;
@@ -55,5 +62,19 @@ export async function runImport(argv: readonly string[]): Promise<number> {
   process.stdout.write(
     `imported ${String(c['format'])} llama2.c checkpoint (dim ${String(c['dim'])}, ${String(c['nLayers'])} layers, vocab ${String(c['vocabSize'])}) into ${options.out}\n`,
   );
+  return 0;
+}
+
+async function importTfjs(manifest: string, out: string): Promise<number> {
+  const [{ loadTfjsWeights }, { saveSafetensors }] = await Promise.all([import('../io/tfjs-weights.js'), import('../io/safetensors.js')]);
+  let weights: ReturnType<typeof loadTfjsWeights>;
+  try {
+    weights = loadTfjsWeights(manifest);
+  } catch (error) {
+    throw new UsageError(`kiln import tfjs: ${(error as Error).message}`);
+  }
+  saveSafetensors(out, weights, { metadata: { source: 'tensorflow.js', manifest: manifest } });
+  const parameters = Object.values(weights).reduce((sum, t) => sum + t.numel(), 0);
+  process.stdout.write(`imported ${Object.keys(weights).length} TensorFlow.js weights (${parameters.toLocaleString('en-US')} values) into ${out}\n`);
   return 0;
 }

@@ -28,3 +28,4 @@ export {
 } from './hf-bert.js';
 export { loadLlamaFolder, saveLlamaFolder, llamaConfigFromHf, hfConfigFromLlama, type LoadedLlamaFolder } from './hf-llama.js';
 export { loadLlama2cCheckpoint, readLlama2cHeader, llamaConfigFromLlama2c, LLAMA2C_MAGIC, type Llama2cHeader, type Llama2cFormat, type LoadedLlama2c } from './llama2c.js';
+export { loadTfjsWeights } from './tfjs-weights.js';
