@@ -13,7 +13,7 @@ import { loadTokenizer, saveTokenizer } from '../tokenizers/load.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { ConfigError } from '../train/config-error.js';
 import { KILN_FILE } from '../train/model-folder.js';
-import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
+import { writeJsonAtomic } from '../util/atomic-write.js';
 import { type BackboneArchitecture, backboneFromFolder, describeFolder } from './backbone.js';
 import { type Pooling, SequenceClassifier } from './classifier.js';
 import type { Truncation } from './encode.js';
@@ -40,9 +40,6 @@ export interface ClassifierInfo {
   metrics: Record<string, number> | null;
 }
 
-function writeJson(file: string, value: unknown): void {
-  writeFileAtomic(file, (fd) => writeAll(fd, Buffer.from(JSON.stringify(value, null, 2) + '\n', 'utf8')));
-}
 
 /** Writes the folder; a model with LoRA adapters must be merged (see withLoraMerged) first. */
 export function writeClassifierFolder(classifier: SequenceClassifier, tokenizer: Tokenizer, dir: string, info: ClassifierInfo): void {
@@ -52,10 +49,10 @@ export function writeClassifierFolder(classifier: SequenceClassifier, tokenizer:
   config['id2label'] = Object.fromEntries(info.labels.map((l, i) => [String(i), l]));
   config['label2id'] = Object.fromEntries(info.labels.map((l, i) => [l, i]));
   config['num_labels'] = info.labels.length;
-  writeJson(configFile, config);
+  writeJsonAtomic(configFile, config);
   saveSafetensors(path.join(dir, HEAD_FILE), { 'score.weight': classifier.score.weight, 'score.bias': classifier.score.bias! });
   saveTokenizer(tokenizer, path.join(dir, 'tokenizer.json'));
-  writeJson(path.join(dir, KILN_FILE), info);
+  writeJsonAtomic(path.join(dir, KILN_FILE), info);
 }
 
 export interface LoadedClassifier {

@@ -48,3 +48,9 @@ function syncDirectory(dir: string): void {
     if (fd !== undefined) closeSync(fd);
   }
 }
+
+/** Writes `value` as JSON (2-space indented, or compact for large files) with a final newline, atomically. */
+export function writeJsonAtomic(target: string, value: unknown, options: { compact?: boolean } = {}): void {
+  const text = (options.compact === true ? JSON.stringify(value) : JSON.stringify(value, null, 2)) + '\n';
+  writeFileAtomic(target, (fd) => writeAll(fd, Buffer.from(text, 'utf8')));
+}

@@ -13,7 +13,7 @@ import { scope } from '../../tensor/scope.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { ConfigError } from '../../train/config-error.js';
 import { KILN_FILE } from '../../train/model-folder.js';
-import { writeAll, writeFileAtomic } from '../../util/atomic-write.js';
+import { writeJsonAtomic } from '../../util/atomic-write.js';
 import { type LogisticRegressionWeights, rowProbabilities } from './logistic-regression.js';
 import { type AnalyzerSettings, type FittedAnalyzer, TfidfVectorizer } from './vectorizer.js';
 
@@ -51,14 +51,11 @@ export class TfidfClassifier {
   }
 }
 
-function writeJson(file: string, value: unknown): void {
-  writeFileAtomic(file, (fd) => writeAll(fd, Buffer.from(JSON.stringify(value) + '\n', 'utf8')));
-}
 
 /** Writes the folder (kiln.json last, so a folder with kiln.json is complete). */
 export function writeTfidfFolder(model: TfidfClassifier, dir: string, info: TfidfInfo): void {
   mkdirSync(dir, { recursive: true });
-  writeJson(path.join(dir, VOCABULARY_FILE), Object.fromEntries(model.vectorizer.analyzers.map((a) => [a.settings.analyzer, a.vocabulary])));
+  writeJsonAtomic(path.join(dir, VOCABULARY_FILE), Object.fromEntries(model.vectorizer.analyzers.map((a) => [a.settings.analyzer, a.vocabulary])), { compact: true });
   const { coef, intercept, numClasses: K, numFeatures: F } = model.weights;
   scope(() => {
     const tensors = Object.fromEntries([
@@ -68,7 +65,7 @@ export function writeTfidfFolder(model: TfidfClassifier, dir: string, info: Tfid
     ]);
     saveSafetensors(path.join(dir, WEIGHTS_FILE), tensors, { metadata: { format: 'pt' } });
   });
-  writeFileAtomic(path.join(dir, KILN_FILE), (fd) => writeAll(fd, Buffer.from(JSON.stringify(info, null, 2) + '\n', 'utf8')));
+  writeJsonAtomic(path.join(dir, KILN_FILE), info);
 }
 
 function float64(t: Tensor | undefined, name: string, dir: string): Float64Array {

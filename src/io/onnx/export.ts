@@ -28,7 +28,7 @@ import type { Tokenizer, TokenizerJson } from '../../tokenizers/tokenizer.js';
 import { modelContextLength } from '../../train/architectures.js';
 import { ConfigError } from '../../train/config-error.js';
 import { loadLanguageModel, resolveModelFolder } from '../../train/model-folder.js';
-import { writeAll, writeFileAtomic } from '../../util/atomic-write.js';
+import { writeAll, writeFileAtomic, writeJsonAtomic } from '../../util/atomic-write.js';
 import { loadImageClassifier } from '../../vision/image-model-folder.js';
 import { hfConfigFromGpt } from '../hf-gpt2.js';
 import { hfConfigFromLlama } from '../hf-llama.js';
@@ -69,9 +69,6 @@ export interface ExportOnnxResult {
   quantizedBytes: number | null;
 }
 
-function writeJson(file: string, value: unknown): void {
-  writeFileAtomic(file, (fd) => writeAll(fd, Buffer.from(JSON.stringify(value, null, 2) + '\n', 'utf8')));
-}
 
 function kilnVersion(): string {
   const packageJson = new URL('../../../../package.json', import.meta.url);
@@ -100,11 +97,11 @@ function clientTokenizer(tokenizer: Tokenizer, classifier: boolean): Omit<Tokeni
  */
 function writeTokenizer(tokenizer: Tokenizer, outDir: string, maxLength: number, padId?: number): void {
   const json = clientTokenizer(tokenizer, padId !== undefined);
-  writeJson(path.join(outDir, 'tokenizer.json'), json);
+  writeJsonAtomic(path.join(outDir, 'tokenizer.json'), json);
   const config: Record<string, unknown> = { tokenizer_class: 'PreTrainedTokenizerFast', model_max_length: maxLength, clean_up_tokenization_spaces: false };
   for (const [role, text] of Object.entries(tokenizer.roles)) config[`${role}_token`] = text;
   if (padId !== undefined && config['pad_token'] === undefined) config['pad_token'] = tokenizer.decode([padId]);
-  writeJson(path.join(outDir, TOKENIZER_CONFIG_FILE), config);
+  writeJsonAtomic(path.join(outDir, TOKENIZER_CONFIG_FILE), config);
 }
 
 function writeModel(graph: OnnxGraph, outDir: string, file: string, metadata: Record<string, string>): number {
@@ -136,7 +133,7 @@ function exportClassifier(modelDir: string, outDir: string, quantize: boolean): 
   mkdirSync(outDir, { recursive: true });
   const config = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
   config['architectures'] = [{ gpt: 'GPT2ForSequenceClassification', llama: 'LlamaForSequenceClassification', bert: 'BertForSequenceClassification' }[architecture]];
-  writeJson(path.join(outDir, 'config.json'), { ...config, kiln: classifierNote(info) });
+  writeJsonAtomic(path.join(outDir, 'config.json'), { ...config, kiln: classifierNote(info) });
   writeTokenizer(tokenizer, outDir, NO_LENGTH_LIMIT, info.pad_id);
   const written = writeGraphs(outDir, `kiln-${architecture}-classifier`, (graph) => sequenceClassifierGraph(graph, classifier, info), { task: 'text-classification', labels: JSON.stringify(info.labels) }, quantize);
   return { dir: outDir, task: 'text-classification', architecture, opset: OPSET, ...written };
@@ -166,7 +163,7 @@ function exportCausalLm(modelDir: string, outDir: string, quantize: boolean): Ex
     const text = tokenizer.roles[role];
     return text === undefined ? null : tokenizer.encode(text, { allowSpecial: true })[0] ?? null;
   };
-  writeJson(path.join(outDir, 'config.json'), { ...config, bos_token_id: idOf('bos'), eos_token_id: idOf('eos') });
+  writeJsonAtomic(path.join(outDir, 'config.json'), { ...config, bos_token_id: idOf('bos'), eos_token_id: idOf('eos') });
   writeTokenizer(tokenizer, outDir, modelContextLength(model) ?? NO_LENGTH_LIMIT);
   const written = writeGraphs(outDir, `kiln-${architecture}`, build, { task: 'text-generation' }, quantize);
   return { dir: outDir, task: 'text-generation', architecture, opset: OPSET, ...written };
@@ -186,7 +183,7 @@ function exportImageClassifier(modelDir: string, outDir: string, quantize: boole
   mkdirSync(outDir, { recursive: true });
   const { modelType, architecture } = IMAGE_MODEL_TYPES[config.architecture]!;
   const [height, width] = config.image_size;
-  writeJson(path.join(outDir, 'config.json'), {
+  writeJsonAtomic(path.join(outDir, 'config.json'), {
     model_type: modelType,
     architectures: [architecture],
     num_labels: classNames.length,
@@ -197,7 +194,7 @@ function exportImageClassifier(modelDir: string, outDir: string, quantize: boole
     kiln: { architecture: config.architecture, model: config.model },
   });
   // Kiln decodes with sharp: resized to exactly H×W with lanczos3 (PIL's LANCZOS, resample 1), grey or sRGB, /255, normalised.
-  writeJson(path.join(outDir, 'preprocessor_config.json'), {
+  writeJsonAtomic(path.join(outDir, 'preprocessor_config.json'), {
     image_processor_type: 'ViTImageProcessor', // resize, rescale, normalise: nothing model-specific
     do_resize: true,
     size: { height, width },
