@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
+import { writeAll, writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 import { CharTokenizer } from './char.js';
 import { Gpt2Tokenizer } from './gpt2-bpe.js';
 import { HfTokenizer } from './hf-tokenizer.js';
@@ -96,6 +96,16 @@ export function loadTokenizer(pathOrJson: string | TokenizerJson | Record<string
   }
 }
 
+/** tokenizer_config.json as Transformers reads it: the tokenizer class and each special token by role (`eos_token`, …). */
+export function tokenizerConfigJson(tokenizer: Tokenizer): Record<string, string> {
+  const config: Record<string, string> = { tokenizer_class: 'PreTrainedTokenizerFast' };
+  for (const role of ROLES) {
+    const text = tokenizer.roles[role];
+    if (text !== undefined) config[`${role}_token`] = text;
+  }
+  return config;
+}
+
 /**
  * Writes `tokenizer.toJSON()` (less its `kiln` section) to `file` (or `file`/tokenizer.json when
  * `file` is a folder) atomically: a temporary file, flushed to disk, then renamed over the
@@ -113,14 +123,6 @@ export function saveTokenizer(tokenizer: Tokenizer, file: string): string {
   const { kiln: _kiln, ...hfJson } = tokenizer.toJSON();
   const json = Buffer.from(JSON.stringify(hfJson, null, 2), 'utf8');
   writeFileAtomic(target, (fd) => writeAll(fd, json));
-  if (path.basename(target) === 'tokenizer.json') {
-    const config: Record<string, string> = { tokenizer_class: 'PreTrainedTokenizerFast' };
-    for (const role of ROLES) {
-      const text = tokenizer.roles[role];
-      if (text !== undefined) config[`${role}_token`] = text;
-    }
-    const bytes = Buffer.from(JSON.stringify(config, null, 2) + '\n', 'utf8');
-    writeFileAtomic(path.join(path.dirname(target), TOKENIZER_CONFIG_FILE), (fd) => writeAll(fd, bytes));
-  }
+  if (path.basename(target) === 'tokenizer.json') writeJsonAtomic(path.join(path.dirname(target), TOKENIZER_CONFIG_FILE), tokenizerConfigJson(tokenizer));
   return target;
 }

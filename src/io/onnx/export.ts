@@ -23,7 +23,7 @@ import { GPT } from '../../models/gpt.js';
 import { Llama } from '../../models/llama.js';
 import { noGrad } from '../../tensor/autograd.js';
 import { scope } from '../../tensor/scope.js';
-import { TOKENIZER_CONFIG_FILE } from '../../tokenizers/load.js';
+import { TOKENIZER_CONFIG_FILE, tokenizerConfigJson } from '../../tokenizers/load.js';
 import type { Tokenizer, TokenizerJson } from '../../tokenizers/tokenizer.js';
 import { modelContextLength } from '../../train/architectures.js';
 import { ConfigError } from '../../train/config-error.js';
@@ -98,8 +98,7 @@ function clientTokenizer(tokenizer: Tokenizer, classifier: boolean): Omit<Tokeni
 function writeTokenizer(tokenizer: Tokenizer, outDir: string, maxLength: number, padId?: number): void {
   const json = clientTokenizer(tokenizer, padId !== undefined);
   writeJsonAtomic(path.join(outDir, 'tokenizer.json'), json);
-  const config: Record<string, unknown> = { tokenizer_class: 'PreTrainedTokenizerFast', model_max_length: maxLength, clean_up_tokenization_spaces: false };
-  for (const [role, text] of Object.entries(tokenizer.roles)) config[`${role}_token`] = text;
+  const config: Record<string, unknown> = { ...tokenizerConfigJson(tokenizer), model_max_length: maxLength, clean_up_tokenization_spaces: false };
   if (padId !== undefined && config['pad_token'] === undefined) config['pad_token'] = tokenizer.decode([padId]);
   writeJsonAtomic(path.join(outDir, TOKENIZER_CONFIG_FILE), config);
 }
@@ -159,11 +158,7 @@ function exportCausalLm(modelDir: string, outDir: string, quantize: boolean): Ex
     throw new ConfigError(`${modelDir} holds a ${architecture} language model; ONNX export reads GPT and Llama language models (and GPT, Llama and BERT classifiers)`);
   }
   mkdirSync(outDir, { recursive: true });
-  const idOf = (role: 'bos' | 'eos'): number | null => {
-    const text = tokenizer.roles[role];
-    return text === undefined ? null : tokenizer.encode(text, { allowSpecial: true })[0] ?? null;
-  };
-  writeJsonAtomic(path.join(outDir, 'config.json'), { ...config, bos_token_id: idOf('bos'), eos_token_id: idOf('eos') });
+  writeJsonAtomic(path.join(outDir, 'config.json'), { ...config, bos_token_id: tokenizer.bosId ?? null, eos_token_id: tokenizer.eosId ?? null });
   writeTokenizer(tokenizer, outDir, modelContextLength(model) ?? NO_LENGTH_LIMIT);
   const written = writeGraphs(outDir, `kiln-${architecture}`, build, { task: 'text-generation' }, quantize);
   return { dir: outDir, task: 'text-generation', architecture, opset: OPSET, ...written };
