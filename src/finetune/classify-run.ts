@@ -103,7 +103,6 @@ export async function finetuneClassifier(config: Readonly<FinetuneConfig>, hooks
     maxSteps,
     optimizer,
     multipliers,
-    parameters: classifier.parameters().filter((p) => p.requiresGrad),
     draw: (count) => sampler.next(count), // example indices
     // Cross-entropy with class weights is a weighted mean: its denominator is the labels' weight mass.
     lossWeight: (indices) => (classWeights !== null && config.loss !== 'focal' ? indices.reduce((sum, i) => sum + classWeights[data.train.labels[i]!]!, 0) : indices.length),

@@ -88,7 +88,6 @@ export async function finetuneGenerator(config: Readonly<FinetuneConfig>, hooks:
     maxSteps,
     optimizer,
     multipliers,
-    parameters: model.parameters().filter((p) => p.requiresGrad),
     draw: (count) => sampler.next(count).map((i) => train[i]!),
     // The loss is a mean over completion tokens: they are the examples' weight.
     lossWeight: (pairs) => pairs.reduce((sum, p) => sum + p.targets.filter((t) => t !== -100).length, 0),

@@ -15,7 +15,6 @@ import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
 import type { Module } from '../nn/module.js';
 import { DistributedDataParallel } from '../distributed/data-parallel.js';
 import type { ProcessGroup } from '../distributed/process-group.js';
-import type { Parameter } from '../nn/parameter.js';
 import { clipGradNorm_ } from '../optim/clip.js';
 import type { AdamW } from '../optim/adamw.js';
 import { CosineLR } from '../optim/schedules/cosine.js';
@@ -63,8 +62,7 @@ export interface LoopHooks<Example = unknown> {
   optimizer: AdamW;
   /** Each group's lr multiplier (layer-wise decay): the schedule's floor scales with it. */
   multipliers: number[];
-  parameters: Parameter[];
-  /** What trains: its whole state dict is what a resumed run reloads. */
+  /** What trains: its parameters that require gradients are clipped and stepped; its whole state dict is what a resumed run reloads. */
   module: Module;
   /** Draws the micro-batches; saved and restored with the run. */
   sampler: IndexSampler;
@@ -108,6 +106,7 @@ export interface LoopResult {
 
 export async function runFinetuneLoop<Example>(hooks: LoopHooks<Example>): Promise<LoopResult> {
   const { config, out, optimizer, maxSteps } = hooks;
+  const trained = hooks.module.parameters().filter((p) => p.requiresGrad);
   const group = hooks.distributed;
   const writer = group === undefined || group.rank === 0;
   const metricsFile = path.join(out, METRICS_FILE);
@@ -262,7 +261,7 @@ export async function runFinetuneLoop<Example>(hooks: LoopHooks<Example>): Promi
       loss = (await ddp.average(loss)) * world; // the shares sum to the step's mean over the ranks
     }
     scope(() => {
-      if (config.gradClip > 0) clipGradNorm_(hooks.parameters, config.gradClip);
+      if (config.gradClip > 0) clipGradNorm_(trained, config.gradClip);
       optimizer.step();
     });
     scheduler.step();
