@@ -8,7 +8,7 @@
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { writeAll, writeFileAtomic } from '../../util/atomic-write.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 import { METRICS_FILE } from '../../util/run-files.js';
 import { resolveClassWeights } from '../batches.js';
 import { loadClassificationData } from '../classify-data.js';
