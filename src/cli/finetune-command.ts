@@ -112,7 +112,7 @@ export async function runFinetune(argv: readonly string[]): Promise<number> {
       ...(group === undefined ? {} : { distributed: group }),
       onStart: (info) => {
         const t = info.trainable;
-        const note = info.config.from.startsWith('scratch:') || info.config.from.startsWith('baseline:') ? null : runFolderNote('--from', info.config.from);
+        const note = runFolderNote('--from', info.config.from); // null for scratch:, baseline: and model folders
         if (note !== null) progress.line(note);
         progress.line(
           `${info.config.task} from ${info.config.from} (${info.config.mode}): ${t.trainableParameters.toLocaleString('en-US')} of ${t.totalParameters.toLocaleString('en-US')} parameters trained (${pct(t.trainableFraction)}%); ` +
