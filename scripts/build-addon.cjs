@@ -22,8 +22,10 @@ if (!existsSync(path.join(libtorch, 'include', 'torch', 'csrc', 'api', 'include'
   // The package stays installed; importing it says the same until the addon is built.
   process.exit(0);
 }
-if (!existsSync(path.dirname(require.resolve('node-addon-api')))) {
-  say('node-addon-api is missing; reinstall kiln');
+try {
+  require.resolve('node-addon-api'); // binding.gyp reads its include folder
+} catch {
+  say('node-addon-api (a dependency of kiln) is missing; reinstall kiln');
   process.exit(1);
 }
 say(`building the native addon against libtorch in ${libtorch} (a few minutes)`);
