@@ -5,7 +5,10 @@
  * and must say image-classification).
  */
 import { type FlagSpec, type FlagValue, formatFlags, parseCommandFlags } from './args.js';
+import { runFolderNote } from './run-folder-note.js';
+import { withStopSignals } from './stop-signals.js';
 import { UsageError } from './usage-error.js';
+import { parseDuration } from '../train/pretrain-config.js';
 import { evaluateImageClassifier } from '../vision/evaluate-images.js';
 import { isIdxDataset, openImageData } from '../vision/image-data.js';
 import { loadImageClassifier } from '../vision/image-model-folder.js';
@@ -35,15 +38,23 @@ const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'val-fraction', kind: 'number', help: 'share of the training images held out for validation', defaultText: '0.1' },
   { name: 'val-size', kind: 'int', help: 'at most N validation images (few-shot runs validate on images left over)', defaultText: '2000' },
   { name: 'epochs', kind: 'int', help: 'passes over the training images', defaultText: '3' },
-  { name: 'batch-size', kind: 'int', help: 'images per step', defaultText: '64' },
+  { name: 'max-steps', kind: 'int', help: 'optimizer steps instead of --epochs passes', defaultText: 'the epochs\' steps' },
+  { name: 'batch-size', kind: 'int', help: 'images per micro-batch (per process under kiln launch)', defaultText: '64' },
+  { name: 'grad-accumulation', kind: 'int', help: 'micro-batches per optimizer step (one batch of N x batch-size)', defaultText: '1' },
   { name: 'lr', kind: 'number', help: 'peak learning rate (AdamW, warm-up then cosine decay)', defaultText: '0.001' },
   { name: 'weight-decay', kind: 'number', help: 'AdamW weight decay (not on biases and norms)', defaultText: '0.0001' },
   { name: 'warmup', kind: 'int', help: 'warm-up steps', defaultText: '5% of the steps, at most 200' },
+  { name: 'grad-clip', kind: 'number', help: 'clip the gradient norm to X; 0 is off', defaultText: '0' },
+  { name: 'eval-every', kind: 'int', help: 'evaluate on the validation images and checkpoint every N steps', defaultText: 'once an epoch' },
+  { name: 'patience', kind: 'int', help: 'stop after N evaluations without a better validation accuracy; 0 never stops early', defaultText: '0' },
+  { name: 'time-limit', kind: 'string', help: 'stop (evaluated and saved) after this wall-clock time, e.g. 90s, 10m', valueName: 'DURATION', defaultText: 'none' },
+  { name: 'log-every', kind: 'int', help: 'log the training loss every N steps', defaultText: '50' },
   { name: 'crop-padding', kind: 'int', help: 'augment: random crop after padding by N pixels', defaultText: '0 (off)' },
   { name: 'flip', kind: 'boolean', help: 'augment: random horizontal flips' },
   { name: 'seed', kind: 'int', help: 'seeds the weights, order, sampling and augmentation', defaultText: '0' },
   { name: 'threads', kind: 'int', help: 'libtorch threads', defaultText: 'all cores' },
-  { name: 'out', kind: 'string', help: 'run folder: the model folder and metrics.jsonl', valueName: 'DIR' },
+  { name: 'out', kind: 'string', help: 'run folder: config.json, metrics.jsonl, model/ (last), best/ (best validation accuracy), state/, eval.json', valueName: 'DIR' },
+  { name: 'resume', kind: 'boolean', help: 'continue the run in --out from its last evaluation (after a stop, Ctrl-C or crash); the settings must be the same' },
   JSON_FLAG,
   HELP,
 ];
@@ -123,10 +134,12 @@ function positive(flags: Map<string, FlagValue>, name: string, command: string, 
 /** The run settings the training flags give (absent flags stay absent, so defaults apply). */
 function runConfigFromFlags(flags: Map<string, FlagValue>, command: string): Partial<ImageRunConfig> & { out: string } {
   const data = str(flags, 'data');
-  if (data === undefined) throw new UsageError(`kiln ${command}: --data is required (mnist, fashion-mnist or a folder of class sub-folders)`);
+  const resume = flags.get('resume') === true;
+  if (data === undefined && !resume) throw new UsageError(`kiln ${command}: --data is required (mnist, fashion-mnist or a folder of class sub-folders)`);
   const out = str(flags, 'out');
-  if (out === undefined) throw new UsageError(`kiln ${command}: --out DIR is required (the run folder to write)`);
-  const c: Partial<ImageRunConfig> & { out: string } = { out, data };
+  if (out === undefined) throw new UsageError(`kiln ${command}: --out DIR is required (the run folder to write${resume ? ', or to resume' : ''})`);
+  const c: Partial<ImageRunConfig> & { out: string } = { out };
+  if (data !== undefined) c.data = data;
   const arch = oneOf(flags, 'arch', IMAGE_ARCHITECTURES, command);
   if (arch !== undefined) c.arch = arch;
   const classes = classList(flags, command);
@@ -142,6 +155,7 @@ function runConfigFromFlags(flags: Map<string, FlagValue>, command: string): Par
   if (stem !== undefined) c.stem = stem;
   const ints: [string, keyof ImageRunConfig, number][] = [
     ['image-size', 'imageSize', 1], ['per-class', 'perClass', 1], ['val-size', 'maxVal', 0], ['epochs', 'epochs', 1], ['batch-size', 'batchSize', 1], ['warmup', 'warmupSteps', 0],
+    ['max-steps', 'maxSteps', 1], ['grad-accumulation', 'gradAccumulation', 1], ['eval-every', 'evalEvery', 1], ['patience', 'patience', 0], ['log-every', 'logEvery', 1],
     ['seed', 'seed', 0], ['threads', 'threads', 1], ['width', 'width', 1], ['patch-size', 'patchSize', 1],
     ['hidden-size', 'hiddenSize', 1], ['layers', 'layers', 1], ['heads', 'heads', 1],
   ];
@@ -153,7 +167,15 @@ function runConfigFromFlags(flags: Map<string, FlagValue>, command: string): Par
   const cropPadding = positive(flags, 'crop-padding', command, 0);
   const flip = flags.get('flip') === true;
   if (cropPadding !== undefined || flip) c.augment = { ...(cropPadding === undefined ? {} : { cropPadding }), ...(flip ? { flip } : {}) };
-  for (const [flag, key] of [['lr', 'lr'], ['weight-decay', 'weightDecay'], ['val-fraction', 'valFraction']] as const) {
+  const timeLimit = str(flags, 'time-limit');
+  if (timeLimit !== undefined) {
+    try {
+      c.timeLimit = parseDuration(timeLimit, 'time-limit');
+    } catch (error) {
+      throw new UsageError(`kiln ${command}: ${(error as Error).message}`);
+    }
+  }
+  for (const [flag, key] of [['lr', 'lr'], ['weight-decay', 'weightDecay'], ['val-fraction', 'valFraction'], ['grad-clip', 'gradClip']] as const) {
     const value = num(flags, flag);
     if (value === undefined) continue;
     if (!(value >= 0) || (flag === 'lr' && value === 0) || (flag === 'val-fraction' && value >= 1)) throw new UsageError(`kiln ${command}: --${flag} ${value} is out of range`);
@@ -164,37 +186,54 @@ function runConfigFromFlags(flags: Map<string, FlagValue>, command: string): Par
 
 async function train(flags: Map<string, FlagValue>, command: string, config: Partial<ImageRunConfig> & { out: string }): Promise<number> {
   const quiet = flags.get('json') === true;
+  const [{ ProgressReporter }, { processGroupFromLaunch }] = await Promise.all([import('./progress.js'), import('../distributed/from-launch.js')]);
+  // Started by `kiln launch` (or torchrun's variables): join the run's process group.
+  const group = await processGroupFromLaunch();
+  const progress = new ProgressReporter(process.stdout);
   const say = (line: string): void => {
-    if (!quiet) process.stdout.write(line + '\n');
+    if (!quiet) progress.line(line);
   };
-  const result = await runImageClassification(config, {
-    onStart: ({ config: c, data, parameters, trainable, newHead }) => {
-      const from = c.from === null ? `a new ${c.arch}` : `${c.from}${newHead ? ' (new head for the new labels)' : ''}`;
-      say(`${command}: ${from}, ${(parameters / 1e6).toFixed(3)}M parameters (${(trainable / 1e6).toFixed(3)}M trained); ` +
-        `${data.train.length} training, ${data.val?.length ?? 0} validation images of ${data.classNames.length} classes (${data.channels}x${data.imageSize.join('x')})`);
-    },
-    onLog: (log, info) => {
-      const parts = [`step ${log.step}/${info.totalSteps}`, `loss ${log.loss.toFixed(4)}`];
-      if (log.val_accuracy !== undefined) parts.push(`val_loss ${log.val_loss!.toFixed(4)}`, `val_accuracy ${(100 * log.val_accuracy).toFixed(2)}%`);
-      parts.push(`lr ${log.lr.toExponential(2)}`, `${log.elapsed_s.toFixed(1)}s`);
-      say(parts.join('  '));
-    },
-  });
   const pct = (x: number | null): string => (x === null ? 'n/a' : `${(100 * x).toFixed(2)}%`);
-  if (quiet) {
-    process.stdout.write(JSON.stringify({ out: result.out, steps: result.steps, val_accuracy: result.valAccuracy, test_accuracy: result.testAccuracy, seconds: result.seconds }) + '\n');
-  } else {
-    say(`done: ${result.steps} steps in ${result.seconds.toFixed(1)}s; val accuracy ${pct(result.valAccuracy)}, test accuracy ${pct(result.testAccuracy)}; model in ${result.out}`);
-  }
-  return 0;
+  return withStopSignals(() => say('stopping after this step: evaluating and saving (Ctrl-C again to quit at once)'), async (signal) => {
+    const result = await runImageClassification(config, {
+      resume: flags.get('resume') === true,
+      signal,
+      ...(group === undefined ? {} : { distributed: group }),
+      onStart: ({ config: c, data, parameters, trainable, newHead, maxSteps, resumedAt }) => {
+        const note = c.from === null ? null : runFolderNote('--from', c.from);
+        if (note !== null) say(note);
+        const from = c.from === null ? `a new ${c.arch}` : `${c.from}${newHead ? ' (new head for the new labels)' : ''}`;
+        say(`${command}: ${from}, ${(parameters / 1e6).toFixed(3)}M parameters (${(trainable / 1e6).toFixed(3)}M trained); ` +
+          `${data.train.length} training, ${data.val?.length ?? 0} validation images of ${data.classNames.length} classes (${data.channels}x${data.imageSize.join('x')}); ${maxSteps} steps`);
+        if (resumedAt !== null) say(`resuming at step ${resumedAt}`);
+      },
+      onLog: (log, info) => {
+        if (quiet) return;
+        if (!info.isEval) return progress.update(log, info.totalSteps, false);
+        const parts = [`step ${log.step}/${info.totalSteps}  eval`, `loss ${log.loss.toFixed(4)}`];
+        if (log.val_accuracy !== undefined) parts.push(`val_loss ${log.val_loss!.toFixed(4)}`, `val_accuracy ${(100 * log.val_accuracy).toFixed(2)}%`);
+        progress.line(parts.join('  '));
+      },
+    });
+    await group?.destroy();
+    if (group !== undefined && group.rank !== 0) return 0; // rank 0 reports for the run
+    if (quiet) {
+      process.stdout.write(JSON.stringify({ out: result.out, steps: result.steps, stopped_by: result.stoppedBy, best_step: result.bestStep, val_accuracy: result.valAccuracy, test_accuracy: result.testAccuracy, seconds: result.seconds }) + '\n');
+    } else {
+      progress.finish();
+      say(`done at step ${result.steps} (${result.stoppedBy}) in ${result.seconds.toFixed(1)}s; best at step ${result.bestStep}: val accuracy ${pct(result.valAccuracy)}, test accuracy ${pct(result.testAccuracy)}; model in ${result.bestDir}`);
+    }
+    return 0;
+  });
 }
 
 /** `kiln pretrain --task image-classification`: train an image classifier from scratch. */
 export async function runImagePretrain(argv: readonly string[]): Promise<number> {
   const flags = parseCommandFlags(argv, IMAGE_PRETRAIN_FLAGS, 'pretrain', () =>
     help('pretrain', '--data mnist|fashion-mnist|DIR --out DIR [--arch cnn|resnet18|resnet34|vit] [flags]', [
-      'Trains an image classifier from scratch. Writes OUT/config.json (architecture, labels, input size,',
-      'normalisation), OUT/model.safetensors, OUT/kiln.json and OUT/metrics.jsonl.',
+      'Trains an image classifier from scratch. Writes the run folder OUT: config.json (the settings), metrics.jsonl,',
+      'model/ (the last weights), best/ (the best validation accuracy; what --model OUT and --from OUT read), state/',
+      '(for --resume) and eval.json (the test images\' scores). Runs data-parallel under kiln launch.',
       'Example: kiln pretrain --task image-classification --data fashion-mnist --classes 0-4 --epochs 2 --out runs/fashion04',
     ], IMAGE_PRETRAIN_FLAGS));
   if (flags === undefined) return 0;
@@ -207,18 +246,21 @@ export async function runImageFinetune(argv: readonly string[]): Promise<number>
   const flags = parseCommandFlags(argv, IMAGE_FINETUNE_FLAGS, 'finetune', () =>
     help('finetune', '--from DIR|scratch:ARCH --data mnist|fashion-mnist|DIR --out DIR [--per-class N] [--mode full|freeze] [flags]', [
       'Fine-tunes an image classifier: starts from a model folder (a new head when the labels differ) or from',
-      'a fresh model (scratch:ARCH), trains on the given images, writes the same files as pretrain.',
+      'a fresh model (scratch:ARCH), trains on the given images, writes the same run folder as pretrain.',
       'Example: kiln finetune --task image-classification --from runs/fashion04 --data fashion-mnist --classes 5-9 --per-class 20 --out runs/ft',
     ], IMAGE_FINETUNE_FLAGS));
   if (flags === undefined) return 0;
   checkTask(flags, 'finetune');
   const from = str(flags, 'from');
-  if (from === undefined) throw new UsageError('kiln finetune: --from is required: a model folder, or scratch:ARCH for a fresh model (ARCH: cnn, resnet18, resnet34, vit)');
+  const resume = flags.get('resume') === true;
+  if (from === undefined && !resume) throw new UsageError('kiln finetune: --from is required: a model folder, or scratch:ARCH for a fresh model (ARCH: cnn, resnet18, resnet34, vit)');
   const mode = oneOf(flags, 'mode', ['full', 'freeze', 'lora'] as const, 'finetune');
   if (mode === 'lora') throw new UsageError('kiln finetune: --mode lora is not available for image models yet; use --mode full or --mode freeze');
   const config = runConfigFromFlags(flags, 'finetune');
   if (mode !== undefined) config.mode = mode;
-  if (from.startsWith('scratch:')) {
+  if (from === undefined) {
+    // --resume: the saved run says where it started
+  } else if (from.startsWith('scratch:')) {
     const arch = from.slice('scratch:'.length) as ImageArchitecture;
     if (!IMAGE_ARCHITECTURES.includes(arch)) throw new UsageError(`kiln finetune: --from ${from}: unknown architecture; use scratch:${IMAGE_ARCHITECTURES.join(', scratch:')}`);
     if (flags.has('arch') && config.arch !== arch) throw new UsageError(`kiln finetune: --from ${from} and --arch ${config.arch} disagree; give one`);

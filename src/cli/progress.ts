@@ -1,5 +1,15 @@
 /** Progress of a training run: a redrawn bar on a terminal, plain lines otherwise. */
-import type { PretrainLog } from '../train/pretrain.js';
+
+/** What a progress line shows of a metrics line (pretraining's, fine-tuning's and image runs' alike). */
+export interface ProgressLog {
+  step: number;
+  loss: number;
+  lr: number;
+  elapsed_s: number;
+  val_loss?: number | undefined;
+  tokens_per_s?: number | undefined;
+  images_per_s?: number | undefined;
+}
 
 function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';
@@ -9,14 +19,15 @@ function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-function formatRate(tokensPerSecond: number): string {
-  return tokensPerSecond >= 1000 ? `${(tokensPerSecond / 1000).toFixed(1)}k` : tokensPerSecond.toFixed(0);
+function formatRate(log: ProgressLog): string {
+  const [value, unit] = log.images_per_s !== undefined ? [log.images_per_s, 'img/s'] : [log.tokens_per_s ?? Number.NaN, 'tok/s'];
+  return `${value >= 1000 ? `${(value / 1000).toFixed(1)}k` : value.toFixed(0)} ${unit}`;
 }
 
 export class ProgressReporter {
   readonly #stream: NodeJS.WriteStream;
   readonly #tty: boolean;
-  #lastTrain: PretrainLog | undefined;
+  #lastTrain: ProgressLog | undefined;
   #lastVal: number | undefined;
   /** The first training log of this invocation: where the ETA's rate is measured from. */
   #first: { step: number; elapsed: number } | undefined;
@@ -34,7 +45,7 @@ export class ProgressReporter {
     this.#barShown = false;
   }
 
-  update(log: PretrainLog, maxSteps: number, isEval: boolean): void {
+  update(log: ProgressLog, maxSteps: number, isEval: boolean): void {
     if (isEval) this.#lastVal = log.val_loss;
     else this.#lastTrain = log;
     if (this.#first === undefined && !isEval) this.#first = { step: log.step, elapsed: log.elapsed_s };
@@ -42,7 +53,7 @@ export class ProgressReporter {
       this.line(
         isEval
           ? `step ${log.step}/${maxSteps}  eval  train_loss ${log.loss.toFixed(4)}  val_loss ${log.val_loss?.toFixed(4)}`
-          : `step ${log.step}/${maxSteps}  loss ${log.loss.toFixed(4)}  lr ${log.lr.toExponential(2)}  ${formatRate(log.tokens_per_s)} tok/s  ${formatDuration(log.elapsed_s)}`,
+          : `step ${log.step}/${maxSteps}  loss ${log.loss.toFixed(4)}  lr ${log.lr.toExponential(2)}  ${formatRate(log)}  ${formatDuration(log.elapsed_s)}`,
       );
       return;
     }
@@ -62,7 +73,7 @@ export class ProgressReporter {
       `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${step}/${maxSteps}`,
       train === undefined ? '' : `loss ${train.loss.toFixed(4)}`,
       this.#lastVal === undefined ? '' : `val ${this.#lastVal.toFixed(4)}`,
-      train === undefined ? '' : `${formatRate(train.tokens_per_s)} tok/s`,
+      train === undefined ? '' : formatRate(train),
       `ETA ${eta}`,
     ].filter((p) => p !== '');
     this.#stream.write(`\r\x1b[2K${parts.join('  ')}`);

@@ -15,7 +15,7 @@ import { type ClassifierInfo, CLASSIFICATION_TASK, loadClassifierFolder, writeCl
 import { type ClassificationData, encodeTexts, loadClassificationData, type SequenceEncoding } from './classify-data.js';
 import { type ClassifierEvaluation, evaluateClassifier } from './classify-eval.js';
 import type { FinetuneConfig } from './finetune-config.js';
-import { type FinetuneLog, type LoopResult, runFinetuneLoop, writeRunConfig } from './loop.js';
+import { type FinetuneLog, type LoopResult, finetuneRunSettings, runFinetuneLoop, writeRunConfig } from './loop.js';
 import { saveLoraAdapter, withLoraMerged } from './lora.js';
 import { startingPoint } from './start.js';
 import { finetuneOptimizer, loraSettingsFor, setUpTrainable, type TrainableSetup } from './trainable.js';
@@ -97,7 +97,7 @@ export async function finetuneClassifier(config: Readonly<FinetuneConfig>, hooks
   const metricKey: keyof FinetuneLog = config.metric === 'accuracy' ? 'val_accuracy' : config.metric === 'loss' ? 'val_loss' : 'val_macro_f1';
 
   const loop = await runFinetuneLoop({
-    config,
+    ...finetuneRunSettings(config),
     out,
     metricKey,
     maxSteps,

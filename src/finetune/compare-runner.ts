@@ -15,7 +15,7 @@ import type { FinetuneConfigInput } from './finetune-config.js';
  * The cosine schedule's length when the budget is wall-clock time: long enough that the time
  * limit, not the step count, ends the run.
  */
-const STEPS_FOR_A_TIME_BUDGET = 1_000_000;
+export const STEPS_FOR_A_TIME_BUDGET = 1_000_000;
 
 /** Fine-tunes `job.candidate` on `job.train` and returns its test metrics (classify or generate). */
 export async function finetuneCompareRunner(job: CompareJob, settings: FinetuneConfigInput = {}): Promise<CandidateRun> {
@@ -38,7 +38,7 @@ export async function finetuneCompareRunner(job: CompareJob, settings: FinetuneC
       },
     ],
     onLog: (log, info) => {
-      if (!info.isEval) tokensPerSecond = log.tokens_per_s;
+      if (!info.isEval && log.tokens_per_s !== undefined) tokensPerSecond = log.tokens_per_s;
     },
   });
   if (result.test === null) throw new ConfigError(`${job.candidate.name}: the run has no test split to score; give --test or leave part of --train for testing`);

@@ -12,7 +12,7 @@ import type { ModelVocabulary } from '../train/model-vocabulary.js';
 import { epochSampler } from './batches.js';
 import type { FinetuneConfig } from './finetune-config.js';
 import { encodePair, evaluateGeneration, type GenerationEvaluation, pairBatch, type PromptCompletion, readPromptCompletions } from './generation.js';
-import { type FinetuneLog, type LoopResult, runFinetuneLoop, writeRunConfig } from './loop.js';
+import { type FinetuneLog, type LoopResult, finetuneRunSettings, runFinetuneLoop, writeRunConfig } from './loop.js';
 import { saveLoraAdapter, withLoraMerged } from './lora.js';
 import { stratifiedSplit } from './split.js';
 import { startingPoint } from './start.js';
@@ -82,7 +82,7 @@ export async function finetuneGenerator(config: Readonly<FinetuneConfig>, hooks:
   const metricKey: keyof FinetuneLog = config.metric === 'rouge_l' ? 'val_rouge_l' : config.metric === 'loss' ? 'val_loss' : 'val_exact_match';
 
   const loop = await runFinetuneLoop({
-    config,
+    ...finetuneRunSettings(config),
     out: config.out,
     metricKey,
     maxSteps,

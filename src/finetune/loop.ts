@@ -1,6 +1,6 @@
 /**
- * The training loop both fine-tuning tasks share: steps (one memory scope each) under AdamW
- * and a cosine schedule, each the gradient of `gradAccumulation` micro-batches (weighted so
+ * The training loop fine-tuning (classification, generation) and image classification share:
+ * steps (one memory scope each) under AdamW and a cosine schedule, each the gradient of `gradAccumulation` micro-batches (weighted so
  * that k micro-batches of B equal one batch of kB), on one process or data-parallel over a
  * process group; a log line every logEvery steps, an evaluation every evalEvery steps and at
  * the end, the last weights in OUT/model, the best by the validation metric in OUT/best,
@@ -29,8 +29,44 @@ import { loadOptimizerState, readTrainingState, restoreRng, saveTrainingState } 
 import type { IndexSampler, SamplerState } from './batches.js';
 import { type FinetuneConfig, FINETUNE_DEFAULTS } from './finetune-config.js';
 
-/** Settings a resumed run may change; any other difference from the saved run is refused. */
+/** Settings a resumed fine-tuning run may change; any other difference from the saved run is refused. */
 const RESUMABLE: readonly (keyof FinetuneConfig)[] = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'out'];
+
+/** What the loop itself reads of a run's settings (FinetuneConfig's names; an image run maps its own onto them). */
+export interface LoopSettings {
+  /** Linear warm-up steps. */
+  warmup: number;
+  /** The cosine schedule's floor (× each group's multiplier). */
+  minLr: number;
+  /** Gradient-norm clip; 0 is off. */
+  gradClip: number;
+  /** Examples per micro-batch (per rank). */
+  batchSize: number;
+  /** Micro-batches per optimizer step. */
+  gradAccumulation: number;
+  logEvery: number;
+  evalEvery: number;
+  /** Evaluations without improvement before stopping; 0 never stops early. */
+  patience: number;
+  /** Wall-clock budget in seconds, or null. */
+  timeLimit: number | null;
+  seed: number;
+}
+
+/**
+ * The run's whole settings as OUT/state saves them, and what a resumed run may change: any
+ * other key that differs from the saved run's (missing keys read as `defaults`) is refused.
+ */
+export interface SavedRunSettings {
+  config: Readonly<Record<string, unknown>>;
+  defaults: Readonly<Record<string, unknown>>;
+  resumable: readonly string[];
+}
+
+/** A fine-tuning run's settings, as the loop reads and saves them. */
+export function finetuneRunSettings(config: Readonly<FinetuneConfig>): { settings: LoopSettings; run: SavedRunSettings } {
+  return { settings: config, run: { config: config as unknown as Record<string, unknown>, defaults: FINETUNE_DEFAULTS as unknown as Record<string, unknown>, resumable: RESUMABLE } };
+}
 /** The module's weights in a state checkpoint. */
 const STATE_WEIGHTS = 'weights.safetensors';
 
@@ -40,7 +76,9 @@ export interface FinetuneLog {
   /** Mean training loss: of this step on a training line, of the steps since the last eval on an eval line. */
   loss: number;
   lr: number;
-  tokens_per_s: number;
+  /** Training throughput of a text run (images_per_s on an image run's lines). */
+  tokens_per_s?: number;
+  images_per_s?: number;
   elapsed_s: number;
   val_loss?: number;
   val_accuracy?: number;
@@ -53,8 +91,9 @@ export interface FinetuneLog {
 
 export type StoppedBy = 'maxSteps' | 'timeLimit' | 'signal' | 'earlyStopping';
 
-export interface LoopHooks<Example = unknown> {
-  config: Readonly<FinetuneConfig>;
+export interface LoopHooks<Example = unknown, Batch = Example[]> {
+  settings: Readonly<LoopSettings>;
+  run: SavedRunSettings;
   out: string;
   /** The validation metric key that picks the best checkpoint (e.g. 'val_macro_f1'); lower is better only for val_loss. */
   metricKey: keyof FinetuneLog;
@@ -76,6 +115,10 @@ export interface LoopHooks<Example = unknown> {
   distributed?: ProcessGroup | undefined;
   /** The next `count` training examples (the sampler's draw). */
   draw(count: number): Example[];
+  /** This rank's share of a micro-batch, made ready for `loss` (images decoded); awaited before the step's scope. Without it, the examples themselves. */
+  load?: ((examples: Example[]) => Batch | Promise<Batch>) | undefined;
+  /** The name of the throughput key on training lines. @default 'tokens_per_s' */
+  rateKey?: 'tokens_per_s' | 'images_per_s' | undefined;
   /**
    * The denominator of the examples' mean loss (their number, their class-weight mass, their
    * completion tokens): micro-batches and ranks are weighted by it, so k micro-batches of B,
@@ -84,10 +127,10 @@ export interface LoopHooks<Example = unknown> {
   lossWeight(examples: readonly Example[]): number;
   /** Tokens the examples hold (for throughput). */
   tokens(examples: readonly Example[]): number;
-  /** The examples' mean loss, a differentiable scalar (called inside the step's scope). */
-  loss(examples: Example[]): Tensor;
-  /** Validation metrics, keys as in FinetuneLog. */
-  evaluate(): Partial<FinetuneLog> & { val_loss: number };
+  /** The batch's mean loss, a differentiable scalar (called inside the step's scope). */
+  loss(batch: Batch): Tensor;
+  /** Validation metrics, keys as in FinetuneLog (val_loss NaN without a validation set: the best checkpoint is then the last). */
+  evaluate(): (Partial<FinetuneLog> & { val_loss: number }) | Promise<Partial<FinetuneLog> & { val_loss: number }>;
   /** Writes a model folder of the current weights. */
   save(dir: string, step: number, metrics: Partial<FinetuneLog>): void;
   onLog?: ((log: FinetuneLog, info: { maxSteps: number; isEval: boolean }) => void) | undefined;
@@ -104,8 +147,10 @@ export interface LoopResult {
   seconds: number;
 }
 
-export async function runFinetuneLoop<Example>(hooks: LoopHooks<Example>): Promise<LoopResult> {
-  const { config, out, optimizer, maxSteps } = hooks;
+export async function runFinetuneLoop<Example, Batch = Example[]>(hooks: LoopHooks<Example, Batch>): Promise<LoopResult> {
+  const { settings: config, out, optimizer, maxSteps } = hooks;
+  const load = hooks.load ?? ((examples: Example[]) => examples as unknown as Batch);
+  const rateKey = hooks.rateKey ?? 'tokens_per_s';
   const trained = hooks.module.parameters().filter((p) => p.requiresGrad);
   const group = hooks.distributed;
   const writer = group === undefined || group.rank === 0;
@@ -124,13 +169,14 @@ export async function runFinetuneLoop<Example>(hooks: LoopHooks<Example>): Promi
   let last: Partial<FinetuneLog> = {};
   let sinceImprovement = 0;
 
-  const saved = hooks.resume === true ? readTrainingState<FinetuneConfig, SamplerState>(stateDir) : null;
+  const saved = hooks.resume === true ? readTrainingState<Record<string, unknown>, SamplerState>(stateDir) : null;
   if (saved !== null) {
-    const before: FinetuneConfig = { ...FINETUNE_DEFAULTS, ...saved.config }; // a state saved before a setting existed ran with its default
-    const changed = (Object.keys(config) as (keyof FinetuneConfig)[]).filter((k) => !RESUMABLE.includes(k) && JSON.stringify(config[k]) !== JSON.stringify(before[k]));
+    const { config: given, defaults, resumable } = hooks.run;
+    const before: Record<string, unknown> = { ...defaults, ...saved.config }; // a state saved before a setting existed ran with its default
+    const changed = Object.keys(given).filter((k) => !resumable.includes(k) && JSON.stringify(given[k]) !== JSON.stringify(before[k]));
     if (changed.length > 0) {
-      const what = changed.map((k) => `${kebabCase(k)} (saved ${JSON.stringify(before[k])}, given ${JSON.stringify(config[k])})`).join(', ');
-      throw new ConfigError(`cannot resume with different ${what}; a resumed run may only change ${RESUMABLE.map(kebabCase).join(', ')}. Drop those settings, or use a new --out folder`);
+      const what = changed.map((k) => `${kebabCase(k)} (saved ${JSON.stringify(before[k])}, given ${JSON.stringify(given[k])})`).join(', ');
+      throw new ConfigError(`cannot resume with different ${what}; a resumed run may only change ${resumable.map(kebabCase).join(', ')}. Drop those settings, or use a new --out folder`);
     }
     scope(() => {
       hooks.module.loadStateDict(loadSafetensors(path.join(stateDir, saved.modelDir, STATE_WEIGHTS)).tensors);
@@ -174,13 +220,14 @@ export async function runFinetuneLoop<Example>(hooks: LoopHooks<Example>): Promi
   const checkpoint = async (): Promise<boolean> => {
     let stop = false;
     if (writer) {
-      const metrics = hooks.evaluate();
+      const metrics = await hooks.evaluate();
       last = metrics;
-      log({ step, loss: lossCount > 0 ? lossSum / lossCount : Number.NaN, lr: lastLr, tokens_per_s: tokensPerSecond, elapsed_s: elapsed(), ...metrics }, true);
+      log({ step, loss: lossCount > 0 ? lossSum / lossCount : Number.NaN, lr: lastLr, [rateKey]: tokensPerSecond, elapsed_s: elapsed(), ...metrics }, true);
       hooks.save(path.join(out, 'model'), step, metrics);
       const value = metrics[hooks.metricKey] as number | undefined;
       const score = value === undefined || Number.isNaN(value) ? Number.NEGATIVE_INFINITY : hooks.metricKey !== 'val_loss' ? value : -value;
-      if (score > bestScore || bestStep === 0) {
+      // Without a validation metric (no validation set) every checkpoint is the best so far: best/ is the last.
+      if (score > bestScore || bestStep === 0 || (score === Number.NEGATIVE_INFINITY && bestScore === Number.NEGATIVE_INFINITY)) {
         bestScore = score;
         best = metrics;
         bestStep = step;
@@ -197,7 +244,7 @@ export async function runFinetuneLoop<Example>(hooks: LoopHooks<Example>): Promi
           bestValLoss: null,
           scheduler: scheduler.stateDict(),
           sampler: hooks.sampler.state(),
-          config,
+          config: hooks.run.config,
           optimizer: optimizer.stateDict(),
           saveModel: (dir) => {
             mkdirSync(dir, { recursive: true });
@@ -215,29 +262,34 @@ export async function runFinetuneLoop<Example>(hooks: LoopHooks<Example>): Promi
   };
 
   /**
-   * One optimizer step's gradient: `gradAccumulation` micro-batches, each a global draw of
-   * world × batchSize examples of which this rank trains on its share, every share weighted by
-   * its loss's denominator over the whole step's. Returns the step's mean loss (this rank's part).
+   * One optimizer step's micro-batches: `gradAccumulation` global draws of world × batchSize
+   * examples, of which this rank trains on its share (loaded, e.g. decoded, before the step),
+   * every share weighted by its loss's denominator over the whole step's.
    */
-  const accumulate = (): { loss: number; tokens: number } => {
+  const drawStep = async (): Promise<{ micro: { batch: Batch; share: number }[]; tokens: number }> => {
     const B = config.batchSize;
-    const micro = Array.from({ length: config.gradAccumulation }, () => {
+    const draws = Array.from({ length: config.gradAccumulation }, () => {
       const global = hooks.draw(B * world);
       return { global, mine: global.slice(rank * B, (rank + 1) * B) };
     });
-    const total = micro.reduce((sum, m) => sum + hooks.lossWeight(m.global), 0);
-    let stepLoss = 0;
-    let tokens = 0;
-    micro.forEach((m, i) => {
+    const total = draws.reduce((sum, m) => sum + hooks.lossWeight(m.global), 0);
+    const micro: { batch: Batch; share: number }[] = [];
+    for (const m of draws) {
       // The share of the step's mean loss; × world because the ranks' gradients are averaged, not summed.
-      const share = total > 0 ? hooks.lossWeight(m.mine) / total : 1 / (micro.length * world);
+      micro.push({ batch: await load(m.mine), share: total > 0 ? hooks.lossWeight(m.mine) / total : 1 / (draws.length * world) });
+    }
+    return { micro, tokens: draws.reduce((sum, m) => sum + hooks.tokens(m.global), 0) };
+  };
+  /** The step's gradient from its micro-batches; returns the step's mean loss (this rank's part). */
+  const accumulate = (micro: readonly { batch: Batch; share: number }[]): number => {
+    let stepLoss = 0;
+    micro.forEach(({ batch, share }, i) => {
       if (i === micro.length - 1) ddp?.armGradientSync(); // this backward completes the step's gradients
-      const microLoss = hooks.loss(m.mine);
+      const microLoss = hooks.loss(batch);
       microLoss.mul(share * world).backward();
       stepLoss += microLoss.item() * share;
-      tokens += hooks.tokens(m.global);
     });
-    return { loss: stepLoss, tokens };
+    return stepLoss;
   };
 
   let stoppedBy: StoppedBy = 'maxSteps';
@@ -252,14 +304,16 @@ export async function runFinetuneLoop<Example>(hooks: LoopHooks<Example>): Promi
       break;
     }
     lastLr = scheduler.lastLr[0]! / hooks.multipliers[0]!;
-    let { loss, tokens } = scope(() => {
+    const { micro, tokens } = await drawStep();
+    let loss = scope(() => {
       optimizer.zeroGrad();
-      return accumulate();
+      return accumulate(micro);
     });
     if (ddp !== undefined) {
       await ddp.syncGradients();
       loss = (await ddp.average(loss)) * world; // the shares sum to the step's mean over the ranks
     }
+    if (!Number.isFinite(loss)) throw new Error(`the training loss became ${loss} at step ${step + 1}; lower --lr (or set --grad-clip)`);
     scope(() => {
       if (config.gradClip > 0) clipGradNorm_(trained, config.gradClip);
       optimizer.step();
@@ -272,7 +326,7 @@ export async function runFinetuneLoop<Example>(hooks: LoopHooks<Example>): Promi
     if (step % config.logEvery === 0 || step === maxSteps) {
       const now = performance.now();
       tokensPerSecond = windowTokens / ((now - windowStart) / 1000);
-      log({ step, loss, lr: lastLr, tokens_per_s: tokensPerSecond, elapsed_s: elapsed() }, false);
+      log({ step, loss, lr: lastLr, [rateKey]: tokensPerSecond, elapsed_s: elapsed() }, false);
       windowStart = now;
       windowTokens = 0;
     }
@@ -291,6 +345,6 @@ export async function runFinetuneLoop<Example>(hooks: LoopHooks<Example>): Promi
 }
 
 /** Writes the run's resolved settings to OUT/config.json. */
-export function writeRunConfig(out: string, config: Readonly<FinetuneConfig>): void {
+export function writeRunConfig(out: string, config: Readonly<object>): void {
   writeFileAtomic(path.join(out, RUN_CONFIG_FILE), (fd) => writeAll(fd, Buffer.from(JSON.stringify(config, null, 2) + '\n', 'utf8')));
 }

@@ -16,10 +16,10 @@ import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
 import { type LanguageModel, type LanguageModelTask, languageModelArchitecture, readMaskTokenId } from './architectures.js';
 import type { ModelVocabulary } from './model-vocabulary.js';
 import type { ArchitectureName } from './pretrain-config.js';
-import { KILN_FILE } from '../util/run-files.js';
+import { KILN_FILE, resolveModelFolder } from '../util/run-files.js';
 
-/** Where a model folder records what it holds (one name for every kind of folder). */
-export { KILN_FILE };
+/** Where a model folder records what it holds (one name for every kind of folder); which folder a run folder means. */
+export { KILN_FILE, resolveModelFolder };
 
 /** kiln.json. */
 export interface KilnModelInfo {
@@ -75,19 +75,6 @@ function readKilnInfo(dir: string): KilnModelInfo | null {
   } catch (error) {
     throw new Error(`${file} is not valid JSON (${(error as Error).message}); restore it or delete it to read the folder as GPT-2`);
   }
-}
-
-/**
- * The model folder `dir` names: `dir` itself when it holds a model (kiln.json; a Hugging Face
- * folder has no best/), or, for a run folder (`kiln pretrain/finetune --out DIR` wrote it), its
- * best checkpoint `dir/best`. `run` says which, so a command can tell the user.
- */
-export function resolveModelFolder(dir: string): { dir: string; run: boolean } {
-  // A run folder's own config.json holds the run's settings, not a model: kiln.json decides, then best/.
-  if (existsSync(path.join(dir, KILN_FILE))) return { dir, run: false };
-  const best = path.join(dir, 'best');
-  if (existsSync(path.join(best, KILN_FILE)) || existsSync(path.join(best, 'config.json'))) return { dir: best, run: true };
-  return { dir, run: false };
 }
 
 /**

@@ -13,7 +13,7 @@ import { ResNet, type ResNetConfig } from './models/resnet.js';
 import { SmallCnn, type SmallCnnConfig } from './models/small-cnn.js';
 import { ViTForImageClassification, type ViTConfig } from './models/vit.js';
 import type { Normalization } from './normalize.js';
-import { KILN_FILE } from '../util/run-files.js';
+import { KILN_FILE, resolveModelFolder } from '../util/run-files.js';
 
 /** Where a model folder records what it holds (one name for every kind of folder). */
 export { KILN_FILE };
@@ -123,8 +123,9 @@ function checkConfig(raw: unknown, dir: string): ImageModelConfig {
   return c as ImageModelConfig;
 }
 
-/** Loads a folder saveImageClassifier wrote; every weight must be there with its shape. */
-export function loadImageClassifier(dir: string): LoadedImageClassifier {
+/** Loads a folder saveImageClassifier wrote (a run folder means its best/); every weight must be there with its shape. */
+export function loadImageClassifier(folder: string): LoadedImageClassifier {
+  const { dir } = resolveModelFolder(folder);
   const config = checkConfig(readConfigJson(dir, folderError), dir);
   const model = buildImageClassifier({ architecture: config.architecture, settings: config.model } as ImageModelSpec);
   const weights = readWeights(dir, folderError);

@@ -24,7 +24,21 @@ export {
   type ImageKilnInfo,
   type LoadedImageClassifier,
 } from './image-model-folder.js';
-export { trainImageClassifier, IMAGE_TRAIN_DEFAULTS, type ImageTrainSettings, type ImageTrainLog, type TrainImageOptions, type ImageTrainResult, type FinetuneMode } from './train-image-classifier.js';
 export { evaluateImageClassifier, type ImageEvaluation } from './evaluate-images.js';
 export { predictImages, listImageFiles, type ImagePrediction, type PredictOptions } from './predict-images.js';
-export { runImageClassification, resolveImageRunConfig, modelSpecFor, IMAGE_MODEL_DEFAULTS, type ImageRunConfig, type ImageRunResult, type ImageModelSettings } from './image-run.js';
+export {
+  runImageClassification,
+  resolveImageRunConfig,
+  modelSpecFor,
+  IMAGE_MODEL_DEFAULTS,
+  IMAGE_TRAIN_DEFAULTS,
+  IMAGE_RUN_DEFAULTS,
+  type ImageRunConfig,
+  type ImageRunResult,
+  type ImageRunCallbacks,
+  type ImageModelSettings,
+  type ImageTrainSettings,
+  type ImageTrainLog,
+  type FinetuneMode,
+} from './image-run.js';
+export { ImageDraws, type LoadedImages, type ImageSamplerState } from './image-draws.js';

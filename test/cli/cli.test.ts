@@ -215,6 +215,41 @@ test('kiln finetune killed with SIGKILL after a checkpoint resumes with --resume
   }
 });
 
+test('kiln pretrain --task image-classification killed with SIGKILL after a checkpoint resumes with --resume: the same weights (BatchNorm statistics too), bit for bit, with augmentation', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kiln-image-resume-'));
+  try {
+    // A CNN (BatchNorm buffers), random crops and flips (their generator is saved with the sampler), 60 steps over 3 epochs and more.
+    const flags = ['pretrain', '--task', 'image-classification', '--data', 'mnist', '--classes', '0-2', '--per-class', '20', '--val-size', '30', '--width', '4', '--batch-size', '8',
+      '--max-steps', '60', '--eval-every', '10', '--log-every', '5', '--crop-padding', '2', '--flip', '--threads', '1', '--seed', '4'];
+    const whole = path.join(dir, 'whole');
+    const uninterrupted = kiln(...flags, '--out', whole);
+    assert.equal(uninterrupted.status, 0, uninterrupted.stderr);
+
+    const killed = path.join(dir, 'killed');
+    const stateFile = await killAfterFirstCheckpoint([...flags, '--out', killed], killed);
+    const stoppedAt = (JSON.parse(readFileSync(stateFile, 'utf8')) as { step: number }).step;
+    assert.ok(stoppedAt >= 10 && stoppedAt < 60, `killed at checkpoint step ${stoppedAt}`);
+
+    const resumed = kiln('pretrain', '--task', 'image-classification', '--out', killed, '--resume');
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stdout, new RegExp(`resuming at step ${stoppedAt}`));
+    for (const folder of ['model', 'best']) {
+      assert.ok(readFileSync(path.join(killed, folder, 'model.safetensors')).equals(readFileSync(path.join(whole, folder, 'model.safetensors'))), `${folder}/model.safetensors bit for bit`);
+    }
+    const steps = (out: string): string[] => readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => {
+      const { step, loss, val_accuracy } = JSON.parse(l) as Record<string, number>;
+      return `${step} ${loss} ${val_accuracy}`;
+    });
+    assert.deepEqual(steps(killed), steps(whole));
+    assert.equal(readFileSync(path.join(killed, 'eval.json'), 'utf8'), readFileSync(path.join(whole, 'eval.json'), 'utf8'));
+    const changed = kiln('pretrain', '--task', 'image-classification', '--out', killed, '--resume', '--lr', '0.5');
+    assert.equal(changed.status, 2);
+    assert.match(changed.stderr, /cannot resume with different lr \(saved 0.001, given 0.5\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('kiln pretrain --patience N stops after N evaluations without a lower validation loss; best/ holds the best one', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'kiln-patience-'));
   try {

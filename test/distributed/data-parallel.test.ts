@@ -137,6 +137,29 @@ test('kiln launch: a rank that fails stops the others and launch exits with its 
   assert.match(usage.stderr, /no command to run; put it after `--`/);
 });
 
+test('image classification under kiln launch: two ranks with batch B end with the parameters of one process with batch 2B (ViT, to 1e-5)', async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kiln-ddp-images-'));
+  try {
+    const run = ['pretrain', '--task', 'image-classification', '--data', 'mnist', '--classes', '0-2', '--per-class', '16', '--val-size', '24', '--arch', 'vit', '--patch-size', '7',
+      '--hidden-size', '16', '--layers', '1', '--heads', '2', '--lr', '1e-3', '--max-steps', '8', '--eval-every', '4', '--threads', '1'];
+    const single = await kiln([...run, '--batch-size', '8', '--out', path.join(dir, 'single')]);
+    assert.equal(single.code, 0, single.stderr);
+    const ddp = await kiln(['launch', '--nproc-per-node', '2', '--master-port', String(await freePort()), '--', 'kiln', ...run, '--batch-size', '4', '--out', path.join(dir, 'ddp')]);
+    assert.equal(ddp.code, 0, ddp.stderr);
+    assert.match(ddp.stdout, /\[rank 0\] done at step 8/);
+    assert.doesNotMatch(ddp.stdout, /\[rank 1\] done/, 'only rank 0 reports');
+    const a = loadSafetensors(path.join(dir, 'single', 'model', 'model.safetensors')).tensors;
+    const b = loadSafetensors(path.join(dir, 'ddp', 'model', 'model.safetensors')).tensors;
+    let worst = 0;
+    for (const [name, tensor] of Object.entries(a)) worst = Math.max(worst, tensor.sub(b[name]!).abs().max().item());
+    t.diagnostic(`images: largest parameter difference, 2 ranks × B=4 vs 1 process × B=8: ${worst}`);
+    assert.ok(worst < 1e-5, `largest parameter difference ${worst}`);
+    assert.deepEqual(metricLines(path.join(dir, 'ddp')).map((l) => [l['step'], l['val_accuracy']]), metricLines(path.join(dir, 'single')).map((l) => [l['step'], l['val_accuracy']]));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('fine-tuning under kiln launch: two ranks with batch B end with the parameters of one process with batch 2B (classification with class weights and generation, to 1e-5)', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'kiln-ddp-finetune-'));
   try {

@@ -39,19 +39,31 @@ test('pretrain: a small CNN on 40 MNIST digits per class (0-4) beats chance clea
     runImagePretrain(['--task', 'image-classification', '--data', 'mnist', '--classes', '0-4', '--per-class', '40', '--epochs', '3', '--batch-size', '20', '--val-size', '200', '--lr', '0.002', '--out', pretrained, '--json']),
   );
   assert.equal(code, 0);
-  const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as { test_accuracy: number; steps: number };
+  // The result line (node --test's own reports to the parent also pass through process.stdout.write while it is captured).
+  const result = JSON.parse([...stdout.matchAll(/\{"out".*\}/g)].at(-1)![0]) as { test_accuracy: number; steps: number };
   assert.equal(result.steps, 30); // 200 images / 20 per batch × 3 epochs
   assert.ok(result.test_accuracy > 0.6, `test accuracy ${result.test_accuracy} on 5 classes (chance 0.2)`);
   const metrics = readFileSync(path.join(pretrained, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
-  assert.deepEqual(metrics.map((m) => m['step']), [10, 20, 30]);
-  for (const m of metrics) assert.deepEqual(Object.keys(m).sort(), ['elapsed_s', 'loss', 'lr', 'step', 'val_accuracy', 'val_loss']);
-  const config = JSON.parse(readFileSync(path.join(pretrained, 'config.json'), 'utf8')) as Record<string, unknown>;
-  assert.deepEqual(config['id2label'], { 0: '0', 1: '1', 2: '2', 3: '3', 4: '4' });
-  assert.deepEqual(config['image_size'], [28, 28]);
-  assert.deepEqual(config['normalization'], { mean: [0.1307], std: [0.3081] });
-  const kiln = JSON.parse(readFileSync(path.join(pretrained, 'kiln.json'), 'utf8')) as Record<string, unknown>;
-  assert.equal(kiln['task'], 'image-classification');
-  assert.ok(existsSync(path.join(pretrained, 'model.safetensors')));
+  // An evaluation each epoch (10 steps) and a training line at the end (log-every 50).
+  assert.deepEqual(metrics.map((m) => [m['step'], 'val_accuracy' in m]), [[10, true], [20, true], [30, false], [30, true]]);
+  for (const m of metrics) assert.deepEqual(Object.keys(m).sort(), ['elapsed_s', 'images_per_s', 'loss', 'lr', 'step', ...('val_loss' in m ? ['val_accuracy', 'val_loss'] : [])]);
+  const run = JSON.parse(readFileSync(path.join(pretrained, 'config.json'), 'utf8')) as Record<string, unknown>;
+  assert.equal(run['epochs'], 3, "the run folder's config.json holds the run's settings");
+  for (const folder of ['model', 'best']) {
+    const config = JSON.parse(readFileSync(path.join(pretrained, folder, 'config.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(config['id2label'], { 0: '0', 1: '1', 2: '2', 3: '3', 4: '4' });
+    assert.deepEqual(config['image_size'], [28, 28]);
+    assert.deepEqual(config['normalization'], { mean: [0.1307], std: [0.3081] });
+    const kiln = JSON.parse(readFileSync(path.join(pretrained, folder, 'kiln.json'), 'utf8')) as Record<string, unknown>;
+    assert.equal(kiln['task'], 'image-classification');
+    assert.ok(existsSync(path.join(pretrained, folder, 'model.safetensors')));
+  }
+  // best/ is the checkpoint with the best validation accuracy; eval.json scores it on the test digits.
+  const bestAccuracy = Math.max(...metrics.filter((m) => 'val_accuracy' in m).map((m) => m['val_accuracy']!));
+  assert.equal((JSON.parse(readFileSync(path.join(pretrained, 'best', 'kiln.json'), 'utf8')) as { val_accuracy: number }).val_accuracy, bestAccuracy);
+  const evalJson = JSON.parse(readFileSync(path.join(pretrained, 'eval.json'), 'utf8')) as { accuracy: number; count: number };
+  assert.equal(evalJson.accuracy, result.test_accuracy);
+  assert.equal(evalJson.count, 5139);
 
   const evaluation = await capture(() => runImageEvaluate(['--model', pretrained, '--data', 'mnist', '--json']));
   const json = JSON.parse(evaluation.stdout) as { accuracy: number; count: number; confusion: number[][] };
@@ -87,8 +99,10 @@ test('finetune on an image folder with a corrupt file: error names it, skip repo
   assert.equal(run.code, 0);
   assert.match(run.stderr, /skipping .*corrupt\.png: .*not a readable image/);
   assert.match(run.stdout, /new head for the new labels/);
-  const config = JSON.parse(readFileSync(path.join(tuned, 'config.json'), 'utf8')) as Record<string, unknown>;
+  // No validation images: best/ is the last checkpoint.
+  const config = JSON.parse(readFileSync(path.join(tuned, 'best', 'config.json'), 'utf8')) as Record<string, unknown>;
   assert.deepEqual(config['id2label'], { 0: 'one', 1: 'seven' });
+  assert.ok(readFileSync(path.join(tuned, 'best', 'model.safetensors')).equals(readFileSync(path.join(tuned, 'model', 'model.safetensors'))));
 
   const evaluation = await capture(() => runImageEvaluate(['--model', tuned, '--data', folder, '--bad-images', 'skip', '--json']));
   const json = JSON.parse(evaluation.stdout) as { accuracy: number; count: number; confusion: number[][] };
