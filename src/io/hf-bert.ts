@@ -21,7 +21,7 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { BertForMaskedLM, BertForSequenceClassification, BertModel } from '../models/bert.js';
 import { type BertConfig, bertConfig } from '../models/bert-config.js';
-import { CONFIG_FILE, configFields, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightProblems, writeFolder } from './hf-folder.js';
+import { buildWithinWeights, CONFIG_FILE, configFields, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightBytes, weightProblems, writeFolder } from './hf-folder.js';
 
 const folderError = folderErrors('BERT');
 
@@ -264,11 +264,11 @@ export function loadBertFolder<A extends BertArchitecture = BertArchitecture>(di
     const weights = readWeights(dir, folderError);
     // An encoder saved without its pooler (add_pooling_layer=False, as a masked LM's) loads as one.
     const pooler = Object.keys(weights).some((file) => canonicalName(file)?.startsWith('pooler.') === true);
-    const model: AnyBert =
+    const model: AnyBert = buildWithinWeights(dir, weightBytes(dir), folderError, () =>
       target === 'BertForMaskedLM' ? new BertForMaskedLM(hf.config)
       : target === 'BertForSequenceClassification'
         ? new BertForSequenceClassification(hf.config, { numLabels: options.numLabels ?? hf.numLabels, ...(hf.classifierDropout === undefined ? {} : { classifierDropout: hf.classifierDropout }) })
-        : new BertModel(hf.config, { addPoolingLayer: pooler });
+        : new BertModel(hf.config, { addPoolingLayer: pooler }));
     const { state, ignoredKeys, newlyInitialized } = toKilnStateDict(model, target, target !== hf.architecture, weights, dir);
     model.loadStateDict(state, { strict: newlyInitialized.length === 0 });
     return { model: model as BertModels[A], config: model.config, architecture: target, ignoredKeys, newlyInitialized };

@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { AllocationBudgetError, withAllocationBudget } from '../tensor/creation.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
@@ -106,6 +107,44 @@ export function readWeights(dir: string, error: FolderError): Record<string, Ten
   if (existsSync(path.join(dir, SHARD_INDEX_FILE))) return loadShardedSafetensors(dir).tensors;
   const torchFile = existsSync(path.join(dir, 'pytorch_model.bin')) ? ' (it has pytorch_model.bin, which Kiln does not read: convert it to safetensors)' : '';
   throw error(dir, `no ${WEIGHTS_FILE} or ${SHARD_INDEX_FILE}${torchFile}`);
+}
+
+/** Bytes of the weights on disk: model.safetensors, or the shards its index names (those that exist). */
+export function weightBytes(dir: string): number {
+  const single = path.join(dir, WEIGHTS_FILE);
+  if (existsSync(single)) return statSync(single).size;
+  const index = path.join(dir, SHARD_INDEX_FILE);
+  if (!existsSync(index)) return 0;
+  let files: string[] = [];
+  try {
+    const map = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: unknown }).weight_map;
+    if (map !== null && typeof map === 'object') files = [...new Set(Object.values(map as Record<string, unknown>).filter((f): f is string => typeof f === 'string'))];
+  } catch {
+    return 0; // the shard loader reports what is wrong with the index
+  }
+  return files.reduce((sum, f) => {
+    const file = path.join(dir, path.basename(f));
+    return sum + (existsSync(file) ? statSync(file).size : 0);
+  }, 0);
+}
+
+/**
+ * Builds the model a header (config.json, a checkpoint's header) describes, but only as large as
+ * weights of `bytes` bytes can fill: the model's tensors may take at most 4 × bytes (fp16 or bf16
+ * files become float32; a tied head is stored once) plus 64 MiB (masks, caches, a new head).
+ * A header that claims more is an error naming both sizes, raised before anything is allocated
+ * (an edited n_embd of 4,096 on a 10 KB file otherwise allocated 6.7 GB for a minute before the
+ * shapes were compared).
+ */
+export function buildWithinWeights<T>(dir: string, bytes: number, error: FolderError, build: () => T, header = CONFIG_FILE): T {
+  const limit = 4 * bytes + 64 * 2 ** 20;
+  try {
+    return withAllocationBudget(limit, build);
+  } catch (caught) {
+    if (!(caught instanceof AllocationBudgetError)) throw caught;
+    const mb = (n: number): string => (n / 2 ** 20).toFixed(1);
+    throw error(dir, `${header} describes a model larger than its weights: building it needs over ${mb(caught.requestedBytes)} MiB, but the weights are ${bytes} bytes on disk (at most ${mb(limit)} MiB of model); ${header} does not describe these weights`);
+  }
 }
 
 /**

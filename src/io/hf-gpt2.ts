@@ -17,7 +17,7 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { GPT } from '../models/gpt.js';
 import { type GPTConfig, gptConfig } from '../models/gpt-config.js';
-import { CONFIG_FILE, configFields, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightProblems, writeFolder } from './hf-folder.js';
+import { buildWithinWeights, CONFIG_FILE, configFields, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightBytes, weightProblems, writeFolder } from './hf-folder.js';
 
 const folderError = folderErrors('GPT-2');
 
@@ -159,7 +159,7 @@ export function loadGpt2Folder(dir: string): LoadedGpt2Folder {
   const config = gptConfigFromHf(json, dir);
   return scope(() => {
     // Everything read or made here is released on return except the model's Parameters.
-    const model = new GPT(config);
+    const model = buildWithinWeights(dir, weightBytes(dir), folderError, () => new GPT(config));
     model.loadStateDict(toKilnStateDict(model, readWeights(dir, folderError), dir));
     return { model, config: model.config };
   });

@@ -11,7 +11,7 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Llama } from '../models/llama.js';
 import { type LlamaConfig, llamaConfig } from '../models/llama-config.js';
-import { configFields, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightProblems, writeFolder } from './hf-folder.js';
+import { buildWithinWeights, configFields, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightBytes, weightProblems, writeFolder } from './hf-folder.js';
 
 const folderError = folderErrors('Llama');
 
@@ -147,7 +147,7 @@ export function loadLlamaFolder(dir: string): LoadedLlamaFolder {
   const config = llamaConfigFromHf(json, dir);
   return scope(() => {
     // Everything read or made here is released on return except the model's Parameters and buffers.
-    const model = new Llama(config);
+    const model = buildWithinWeights(dir, weightBytes(dir), folderError, () => new Llama(config));
     model.loadStateDict(toKilnStateDict(model, readWeights(dir, folderError), dir));
     return { model, config: model.config };
   });

@@ -10,7 +10,7 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { LstmLM } from '../models/lstm-lm.js';
 import { type LstmLMConfig, lstmLMConfig } from '../models/lstm-lm-config.js';
-import { configFields, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightProblems, writeFolder } from './hf-folder.js';
+import { buildWithinWeights, configFields, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightBytes, weightProblems, writeFolder } from './hf-folder.js';
 
 const folderError = folderErrors('LSTM');
 
@@ -66,7 +66,7 @@ export function jsonFromLstmConfig(config: Readonly<LstmLMConfig>, dtype: string
 export function loadLstmFolder(dir: string): LoadedLstmFolder {
   const config = lstmConfigFromJson(readConfigJson(dir, folderError), dir);
   return scope(() => {
-    const model = new LstmLM(config);
+    const model = buildWithinWeights(dir, weightBytes(dir), folderError, () => new LstmLM(config));
     const tied = config.tieWeights;
     const expected = new Map(Object.entries(model.stateDict()).filter(([name]) => !(tied && name === HEAD)).map(([name, t]) => [name, t.shape]));
     const renamed = new Map<string, FileTensor>();

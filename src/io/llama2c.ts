@@ -34,6 +34,7 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Llama } from '../models/llama.js';
 import { type LlamaConfig, llamaConfig } from '../models/llama-config.js';
+import { buildWithinWeights } from './hf-folder.js';
 
 export const LLAMA2C_MAGIC = 0x616b3432;
 const LEGACY_HEADER_BYTES = 7 * 4;
@@ -199,7 +200,7 @@ export function loadLlama2cCheckpoint(file: string): LoadedLlama2c {
   const header = readLlama2cHeader(bytes, file);
   const config = llamaConfigFromLlama2c(header);
   return scope(() => {
-    const model = new Llama(config);
+    const model = buildWithinWeights(file, bytes.length, (_dir, problem) => checkpointError(file, problem), () => new Llama(config), 'the header');
     model.loadStateDict(readWeights(bytes, header, file));
     return { model, config: model.config, header };
   });

@@ -15,6 +15,33 @@ export interface TensorOptions {
 
 type Shape = readonly number[];
 
+/** Thrown when an allocation inside withAllocationBudget would exceed the budget; nothing was allocated. */
+export class AllocationBudgetError extends RangeError {
+  constructor(readonly requestedBytes: number, readonly budgetBytes: number, fn: string, shape: readonly number[]) {
+    super(`${fn}: shape [${shape.join(', ')}] would bring the allocations to ${requestedBytes} bytes, over the budget of ${budgetBytes}`);
+    this.name = 'AllocationBudgetError';
+  }
+}
+
+let budget: { limit: number; used: number } | null = null;
+
+/**
+ * Runs `build` with a cap on the bytes the tensor constructors (zeros, ones, empty, full, rand,
+ * randn, randint) may allocate: one that would pass it throws AllocationBudgetError before
+ * allocating. Loaders build a model that a file's header describes inside a budget the file's
+ * real size sets, so a 1 KB file that claims a 100 GB model is refused, not allocated.
+ */
+export function withAllocationBudget<T>(bytes: number, build: () => T): T {
+  const outer = budget;
+  budget = { limit: bytes, used: 0 };
+  try {
+    return build();
+  } finally {
+    if (outer !== null) outer.used += budget.used;
+    budget = outer;
+  }
+}
+
 function finish(handle: Handle, options: TensorOptions): Tensor {
   const t = wrap(handle);
   if (options.requiresGrad === true) t.requiresGrad = true;
@@ -35,6 +62,10 @@ function checkShape(shape: Shape, fn: string, options: TensorOptions = {}): numb
   }
   const dtype = options.dtype ?? 'float32';
   const bytes = shape.reduce((n, d) => n * d, 1) * dtypeByteSize(dtype);
+  if (budget !== null) {
+    if (budget.used + bytes > budget.limit) throw new AllocationBudgetError(budget.used + bytes, budget.limit, fn, shape);
+    budget.used += bytes;
+  }
   if ((options.device ?? 'cpu') === 'cpu' && bytes > totalmem()) {
     const gib = (b: number): string => (b / 2 ** 30).toFixed(1);
     throw new RangeError(

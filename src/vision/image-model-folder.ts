@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { CONFIG_FILE, folderErrors, readConfigJson, readWeights, writeFolder } from '../io/hf-folder.js';
+import { buildWithinWeights, CONFIG_FILE, folderErrors, readConfigJson, readWeights, weightBytes, writeFolder } from '../io/hf-folder.js';
 import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
 import { type ImageArchitecture, type ImageClassifier, IMAGE_ARCHITECTURES } from './models/image-classifier.js';
 import { ResNet, type ResNetConfig } from './models/resnet.js';
@@ -127,7 +127,7 @@ function checkConfig(raw: unknown, dir: string): ImageModelConfig {
 export function loadImageClassifier(folder: string): LoadedImageClassifier {
   const { dir } = resolveModelFolder(folder);
   const config = checkConfig(readConfigJson(dir, folderError), dir);
-  const model = buildImageClassifier({ architecture: config.architecture, settings: config.model } as ImageModelSpec);
+  const model = buildWithinWeights(dir, weightBytes(dir), folderError, () => buildImageClassifier({ architecture: config.architecture, settings: config.model } as ImageModelSpec));
   const weights = readWeights(dir, folderError);
   try {
     model.loadStateDict(weights);
