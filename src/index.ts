@@ -28,6 +28,8 @@ export {
   manualSeed,
   getRngState,
   setRngState,
+  withAllocationBudget,
+  AllocationBudgetError,
 } from './tensor/creation.js';
 export type { TensorOptions } from './tensor/creation.js';
 export { cat, stack, where, einsum, addmm, matmul, bmm, maximum, minimum } from './tensor/ops.js';
@@ -159,7 +161,8 @@ export { finetune } from './finetune/finetune.js';
 export type { FinetuneOptions, FinetuneResult } from './finetune/finetune.js';
 export { resolveFinetuneConfig, FINETUNE_DEFAULTS } from './finetune/finetune-config.js';
 export type { FinetuneConfig, FinetuneConfigInput, FinetuneTask, FinetuneMode } from './finetune/finetune-config.js';
-export type { FinetuneLog } from './finetune/loop.js';
+export { runTrainer } from './train/trainer.js';
+export type { FinetuneLog, LoopHooks as TrainerHooks, LoopResult as TrainerResult, LoopSettings as TrainerSettings, ResumableSampler, SavedRunSettings, StoppedBy } from './train/trainer.js';
 export { evaluateModel, predict } from './finetune/evaluate.js';
 export { exportOnnx, ONNX_MODEL_FILE, ONNX_QUANTIZED_FILE } from './io/onnx/export.js';
 export type { ExportOnnxOptions, ExportOnnxResult } from './io/onnx/export.js';

@@ -54,7 +54,7 @@ function checkWindows(fn: string, tokens: TokenIds, options: WindowOptions): voi
 }
 
 /** x and y for windows starting at `starts`: (B, T) int64 each. */
-function windowBatch(tokens: TokenIds, starts: readonly number[], blockSize: number, device: Device | undefined): LmBatch {
+export function windowBatch(tokens: TokenIds, starts: readonly number[], blockSize: number, device: Device | undefined): LmBatch {
   const batch = starts.length;
   // Float64 holds any uint32 id exactly; the addon casts to int64 while copying.
   const x = new Float64Array(batch * blockSize);
@@ -119,6 +119,13 @@ export class RandomWindowSampler implements Iterable<LmBatch> {
   startsAt(step: number): number[] {
     const random = new SeededRandom(mix32(this.seed ^ mix32(step + 0x51ed27)));
     return Array.from({ length: this.batchSize }, () => random.int(this.maxStart + 1));
+  }
+
+  /** The start offsets of the next batch, without making its tensors (a training loop makes them inside its step's scope with windowBatch). */
+  nextStarts(): number[] {
+    const starts = this.startsAt(this.#step);
+    this.#step++;
+    return starts;
   }
 
   /** The next batch: x, y of shape (B, T), int64. */

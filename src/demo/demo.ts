@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { ClassifierEvaluation } from '../finetune/classify-eval.js';
 import { finetune, type FinetuneResult } from '../finetune/finetune.js';
 import type { FinetuneConfigInput } from '../finetune/finetune-config.js';
-import type { FinetuneLog } from '../finetune/loop.js';
+import type { FinetuneLog } from '../train/trainer.js';
 import { writeRunReport } from '../report/write-report.js';
 import { REPORT_FILE } from '../util/run-files.js';
 import { generateText, loadLanguageModel } from '../train/model-folder.js';

@@ -14,8 +14,8 @@ import { SequenceClassifier, type Pooling } from './classifier.js';
 import { type ClassifierInfo, CLASSIFICATION_TASK, loadClassifierFolder, writeClassifierFolder } from './classifier-folder.js';
 import { type ClassificationData, encodeTexts, loadClassificationData, type SequenceEncoding } from './classify-data.js';
 import { type ClassifierEvaluation, evaluateClassifier } from './classify-eval.js';
-import type { FinetuneConfig } from './finetune-config.js';
-import { type FinetuneLog, type LoopResult, finetuneRunSettings, runFinetuneLoop, writeRunConfig } from './loop.js';
+import { type FinetuneConfig, finetuneRunSettings } from './finetune-config.js';
+import { type FinetuneLog, type LoopResult, runTrainer, writeRunConfig } from '../train/trainer.js';
 import { saveLoraAdapter, withLoraMerged } from './lora.js';
 import { startingPoint } from './start.js';
 import { finetuneOptimizer, loraSettingsFor, setUpTrainable, type TrainableSetup } from './trainable.js';
@@ -96,7 +96,7 @@ export async function finetuneClassifier(config: Readonly<FinetuneConfig>, hooks
   const loraSettings = loraSettingsFor(config, backbone);
   const metricKey: keyof FinetuneLog = config.metric === 'accuracy' ? 'val_accuracy' : config.metric === 'loss' ? 'val_loss' : 'val_macro_f1';
 
-  const loop = await runFinetuneLoop({
+  const loop = await runTrainer({
     ...finetuneRunSettings(config),
     out,
     metricKey,

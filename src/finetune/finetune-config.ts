@@ -4,6 +4,7 @@
  * values are ConfigErrors).
  */
 import { ConfigError } from '../train/config-error.js';
+import type { LoopSettings, SavedRunSettings } from '../train/trainer.js';
 import { isBaseline, TFIDF_BASELINE } from './tfidf/baseline-name.js';
 import { defaultMinLr, kebabCase, mergeConfigLayers, parseDuration } from '../train/pretrain-config.js';
 
@@ -296,4 +297,12 @@ export function resolveFinetuneConfig(...layers: FinetuneConfigInput[]): Readonl
     throw new ConfigError(`metric ${config.metric} does not apply to --task ${config.task}; choose ${(config.task === 'generate' ? generateMetrics : classifyMetrics).join(', ')}`);
   }
   return Object.freeze(config);
+}
+
+/** Settings a resumed fine-tuning run may change; any other difference from the saved run is refused. */
+const RESUMABLE: readonly (keyof FinetuneConfig)[] = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'out'];
+
+/** A fine-tuning run's settings, as the Trainer reads and saves them. */
+export function finetuneRunSettings(config: Readonly<FinetuneConfig>): { settings: LoopSettings; run: SavedRunSettings } {
+  return { settings: config, run: { config: config as unknown as Record<string, unknown>, defaults: FINETUNE_DEFAULTS as unknown as Record<string, unknown>, resumable: RESUMABLE } };
 }

@@ -16,7 +16,7 @@ import { finetuneGenerator } from './generate-run.js';
 import { isBaseline } from './tfidf/baseline-name.js';
 import { finetuneTfidfBaseline } from './tfidf/baseline-run.js';
 import type { GenerationEvaluation } from './generation.js';
-import type { FinetuneLog, StoppedBy } from './loop.js';
+import type { FinetuneLog, StoppedBy } from '../train/trainer.js';
 import type { TrainableSetup } from './trainable.js';
 import type { ProcessGroup } from '../distributed/process-group.js';
 

@@ -10,9 +10,9 @@ import { ConfigError } from '../train/config-error.js';
 import { loadLanguageModel, writeModelFolder } from '../train/model-folder.js';
 import type { ModelVocabulary } from '../train/model-vocabulary.js';
 import { epochSampler } from './batches.js';
-import type { FinetuneConfig } from './finetune-config.js';
+import { type FinetuneConfig, finetuneRunSettings } from './finetune-config.js';
 import { encodePair, evaluateGeneration, type GenerationEvaluation, pairBatch, type PromptCompletion, readPromptCompletions } from './generation.js';
-import { type FinetuneLog, type LoopResult, finetuneRunSettings, runFinetuneLoop, writeRunConfig } from './loop.js';
+import { type FinetuneLog, type LoopResult, runTrainer, writeRunConfig } from '../train/trainer.js';
 import { saveLoraAdapter, withLoraMerged } from './lora.js';
 import { stratifiedSplit } from './split.js';
 import { startingPoint } from './start.js';
@@ -81,7 +81,7 @@ export async function finetuneGenerator(config: Readonly<FinetuneConfig>, hooks:
   const loraSettings = loraSettingsFor(config, backbone);
   const metricKey: keyof FinetuneLog = config.metric === 'rouge_l' ? 'val_rouge_l' : config.metric === 'loss' ? 'val_loss' : 'val_exact_match';
 
-  const loop = await runFinetuneLoop({
+  const loop = await runTrainer({
     ...finetuneRunSettings(config),
     out: config.out,
     metricKey,

@@ -68,23 +68,42 @@ export function maskTokens(ids: Tensor, options: MaskTokensOptions): MaskedToken
   if (!(ids instanceof Tensor) || ids.dtype !== 'int64') {
     throw new TypeError(`maskTokens: ids must be an int64 Tensor of token ids, got ${ids instanceof Tensor ? ids.dtype : typeof ids}`);
   }
+  const { input, labels } = maskIds(ids.toTypedArray() as BigInt64Array, options, random);
+  const shape = [...ids.shape];
+  return { input: tensor(input, { shape }), labels: tensor(labels, { shape }) };
+}
+
+/** One run of ids masked: input and labels as maskTokens makes them, and how many positions were picked. */
+export interface MaskedIds {
+  input: BigInt64Array;
+  labels: BigInt64Array;
+  /** Positions picked (labelled): the masked-LM loss's denominator. */
+  picked: number;
+}
+
+/**
+ * maskTokens' masking of plain ids with `random`, no tensors made: the same draws in the same
+ * order, so a window masked alone with its own generator is masked the same wherever it lands
+ * (which micro-batch, which rank). Options are as maskTokens' (not re-checked here).
+ */
+export function maskIds(ids: ArrayLike<number | bigint>, options: Pick<MaskTokensOptions, 'maskTokenId' | 'vocabSize' | 'specialIds' | 'probability'>, random: SeededRandom): MaskedIds {
   const { maskTokenId, vocabSize, probability = 0.15 } = options;
   const special = new Set(options.specialIds ?? []);
-  const source = ids.toTypedArray() as BigInt64Array;
-  const input = new BigInt64Array(source.length);
-  const labels = new BigInt64Array(source.length).fill(BigInt(IGNORE_INDEX));
-  for (let i = 0; i < source.length; i++) {
-    const id = source[i]!;
+  const input = new BigInt64Array(ids.length);
+  const labels = new BigInt64Array(ids.length).fill(BigInt(IGNORE_INDEX));
+  let picked = 0;
+  for (let i = 0; i < ids.length; i++) {
+    const id = BigInt(ids[i]!);
     input[i] = id;
     if (special.has(Number(id)) || random.next() >= probability) continue;
     labels[i] = id;
+    picked++;
     const action = random.next();
     if (action < 0.8) input[i] = BigInt(maskTokenId);
     else if (action < 0.9) input[i] = BigInt(random.int(vocabSize));
     // else (10%): the token stays, but is still scored
   }
-  const shape = [...ids.shape];
-  return { input: tensor(input, { shape }), labels: tensor(labels, { shape }) };
+  return { input, labels, picked };
 }
 
 /**

@@ -1,34 +1,29 @@
 /**
  * pretrainLanguageModel: the whole pretraining run a `kiln pretrain` invocation performs, as a
  * library call. Text → tokenizer → cached token file → train/val split → model (GPT, Llama,
- * LSTM: causal LM; BERT: masked LM) → AdamW with cosine schedule → a loop of steps, each inside
- * its own memory scope → evaluations, metrics.jsonl, model folders (OUT/model, OUT/best) and a
- * resumable training state (OUT/state).
+ * LSTM: causal LM; BERT: masked LM) → the Trainer (src/train/trainer.ts: AdamW with a cosine
+ * schedule, one memory scope per step, evaluations, metrics.jsonl, model folders OUT/model and
+ * OUT/best, a resumable training state in OUT/state). This file is the task: random windows of
+ * the token stream, the objective's loss, the loss of both splits as the evaluation.
  *
  * B = batch size, T = block size.
  */
-import { appendFileSync } from 'node:fs';
 import path from 'node:path';
-import { randomWindows } from '../data/lm-batches.js';
-import { DistributedDataParallel } from '../distributed/data-parallel.js';
+import { randomWindows, type TokenIds, windowBatch } from '../data/lm-batches.js';
 import type { ProcessGroup } from '../distributed/process-group.js';
 import { splitTokens } from '../data/token-file.js';
-import { clipGradNorm_ } from '../optim/clip.js';
-import { CosineLR } from '../optim/schedules/cosine.js';
 import { manualSeed } from '../tensor/creation.js';
 import { getNumThreads, setNumThreads } from '../tensor/runtime.js';
-import { scope } from '../tensor/scope.js';
 import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
-import { METRICS_FILE, RUN_CONFIG_FILE } from '../util/run-files.js';
+import { RUN_CONFIG_FILE } from '../util/run-files.js';
 import { type LanguageModel, languageModelArchitecture, modelContextLength } from './architectures.js';
 import { ConfigError } from './config-error.js';
 import { evaluateLoss } from './evaluate.js';
-import { truncateMetrics } from './metrics-file.js';
 import { nanoGptAdamW } from './optimizer-groups.js';
 import { prepareLmData } from './lm-data.js';
 import { loadLanguageModel, resolveModelFolder, writeModelFolder, type KilnModelInfo } from './model-folder.js';
 import { type ModelVocabulary, modelVocabulary } from './model-vocabulary.js';
-import { causalObjective, maskedObjective } from './objectives.js';
+import { causalObjective, maskedObjective, type WindowKey } from './objectives.js';
 import {
   type PretrainConfig,
   type PretrainConfigInput,
@@ -39,7 +34,18 @@ import {
   pretrainOutDir,
   resolvePretrainConfig,
 } from './pretrain-config.js';
-import { loadOptimizerState, readTrainingState, restoreRng, saveTrainingState } from './training-state.js';
+import { readTrainingState } from './training-state.js';
+import { runTrainer } from './trainer.js';
+
+/** A training window: where it starts in the training tokens, and which batch and row (over every rank) it is; the masked objective seeds its masking by them. */
+interface Window extends WindowKey {
+  start: number;
+}
+
+/** The T input ids of the window at `start` (a view when the tokens are a typed array). */
+function windowIds(tokens: TokenIds, start: number, blockSize: number): ArrayLike<number> {
+  return ArrayBuffer.isView(tokens) ? (tokens as unknown as Uint32Array).subarray(start, start + blockSize) : Array.prototype.slice.call(tokens, start, start + blockSize) as number[];
+}
 
 /** One line of metrics.jsonl: a training log (loss) or an evaluation (val_loss, train_loss). */
 export interface PretrainLog {
@@ -163,149 +169,65 @@ export async function pretrainLanguageModel(options: PretrainOptions = {}): Prom
     }
 
     manualSeed(config.seed);
-    const model = saved !== null ? architecture.load(path.join(stateDir, saved.modelDir)) : start?.model ?? architecture.build(config, vocabulary);
+    // A resumed run rebuilds the model as the run began (a fresh one, or --from's), then the trainer loads the checkpoint's weights into it.
+    const model = start?.model ?? architecture.build(config, vocabulary);
     const objective = architecture.objective === 'masked' ? maskedObjective(vocabulary, config.seed) : causalObjective;
     model.train();
-    const ddp = group === undefined ? undefined : new DistributedDataParallel(model, group);
+    const world = group?.worldSize ?? 1;
     const optimizer = nanoGptAdamW(model, config);
-    const scheduler = new CosineLR(optimizer, { warmupSteps: config.warmup, totalSteps: config.maxSteps, minLr: config.minLr });
-    const sampler = randomWindows(train, { blockSize: config.blockSize, batchSize: config.batchSize * (ddp?.worldSize ?? 1), seed: config.seed, ...(saved === null ? {} : { state: saved.sampler }) });
-    let step = 0;
-    let elapsedBefore = 0;
-    let bestValLoss = Number.POSITIVE_INFINITY;
-    let sinceImprovement = 0; // evaluations in a row without a lower validation loss
-    const metricsFile = path.join(out, METRICS_FILE);
-    if (saved !== null) {
-      scope(() => optimizer.loadStateDict(loadOptimizerState(stateDir, saved)));
-      scheduler.loadStateDict(saved.scheduler);
-      restoreRng(saved);
-      step = saved.step;
-      elapsedBefore = saved.elapsedS;
-      bestValLoss = saved.bestValLoss ?? Number.POSITIVE_INFINITY;
-      sinceImprovement = (saved.loop?.['sinceImprovement'] as number | undefined) ?? 0;
-      if (writer) truncateMetrics(metricsFile, step);
-    } else if (writer) {
-      writeFileAtomic(metricsFile, () => {}); // a fresh run starts a fresh log
-    }
-    await ddp?.broadcastParameters();
-    ddp?.seedRank(config.seed + step);
+    // One batch of k × world × B windows a step (k micro-batches of world × B; rank r trains on rows [r·B, (r+1)·B) of each), so
+    // accumulating k micro-batches of B, or W ranks of B, draws exactly the windows one batch of kWB would.
+    const sampler = randomWindows(train, { blockSize: config.blockSize, batchSize: config.batchSize * world * config.gradAccumulation, seed: config.seed });
+    let pending: Window[] = []; // the current step's windows not yet drawn
+
     if (writer) writeFileAtomic(path.join(out, RUN_CONFIG_FILE), (fd) => writeAll(fd, Buffer.from(JSON.stringify(config, null, 2) + '\n', 'utf8')));
-    if (writer) options.onStart?.({ config, vocabSize, trainTokens: train.length, valTokens: val.length, startStep: step, parameters: model.numParameters() });
+    if (writer) options.onStart?.({ config, vocabSize, trainTokens: train.length, valTokens: val.length, startStep: saved?.step ?? 0, parameters: model.numParameters() });
 
-    const tokensPerStep = config.batchSize * config.blockSize * config.gradAccumulation * (ddp?.worldSize ?? 1); // over all ranks
-    const startTime = performance.now();
-    const elapsed = (): number => elapsedBefore + (performance.now() - startTime) / 1000;
-    let windowStart = performance.now();
-    let windowTokens = 0;
-    let lastLr = scheduler.lastLr[0]!;
-    let lastTokensPerSecond = 0;
-    let valLoss = Number.NaN;
-
-    const log = (entry: PretrainLog, isEval: boolean): void => {
-      if (!writer) return;
-      appendFileSync(metricsFile, JSON.stringify(entry) + '\n');
-      options.onLog?.(entry, { maxSteps: config.maxSteps, isEval });
-    };
     const made = (): KilnModelInfo['made'] => ({ by: 'pretrainLanguageModel', config: { ...config }, date: new Date().toISOString() });
-    const checkpoint = (): void => {
-      if (!writer) return;
-      const trainLoss = evaluateLoss(model, train, config, objective);
-      valLoss = evaluateLoss(model, val, config, objective);
-      log({ step, loss: trainLoss, val_loss: valLoss, lr: lastLr, tokens_per_s: lastTokensPerSecond, elapsed_s: elapsed() }, true);
-      const info: KilnModelInfo = { architecture: config.arch, task: architecture.task, made: made(), step, val_loss: valLoss };
-      writeModelFolder(model, tokenizer, path.join(out, 'model'), info, vocabulary);
-      if (valLoss < bestValLoss) {
-        bestValLoss = valLoss;
-        sinceImprovement = 0;
-        writeModelFolder(model, tokenizer, path.join(out, 'best'), info, vocabulary);
-      } else {
-        sinceImprovement++;
-      }
-      scope(() =>
-        saveTrainingState({
-          dir: stateDir,
-          step,
-          elapsedS: elapsed(),
-          bestValLoss,
-          scheduler: scheduler.stateDict(),
-          sampler: sampler.state(),
-          config,
-          optimizer: optimizer.stateDict(),
-          saveModel: (dir) => architecture.save(model, dir, vocabulary),
-          loop: { sinceImprovement },
-        }),
-      );
-      windowStart = performance.now(); // evaluation time is not training throughput
-    };
-
-    let stoppedBy: PretrainResult['stoppedBy'] = 'maxSteps';
-    // A resumed run's state is a checkpoint of its step already.
-    let checkpointedAt = saved === null ? -1 : step;
-    while (step < config.maxSteps) {
-      const aborted = options.signal?.aborted === true;
-      const timeUp = config.timeLimit !== null && (performance.now() - startTime) / 1000 >= config.timeLimit;
-      // Ranks stop together: one rank's signal or clock stops them all.
-      if (ddp !== undefined ? await ddp.any(aborted || timeUp) : aborted || timeUp) {
-        stoppedBy = timeUp && !aborted ? 'timeLimit' : 'signal'; // neither here: another rank's signal
-        break;
-      }
-      lastLr = scheduler.lastLr[0]!;
-      // One step per scope: activations, gradients' temporaries and batches are freed at its end;
-      // parameters and optimizer state live outside it.
-      let loss = scope(() => {
-        optimizer.zeroGrad();
-        let sum = 0;
-        for (let micro = 0; micro < config.gradAccumulation; micro++) {
-          const batchIndex = sampler.step; // seeds the masked objective's masking of this batch
-          const { x, y } = ddp === undefined ? sampler.next() : ddp.shard(sampler.next()); // (B, T), (B, T)
-          if (micro === config.gradAccumulation - 1) ddp?.armGradientSync(); // this backward completes the step's gradients
-          const microLoss = objective.trainLoss(model, x, y, batchIndex);
-          microLoss.div(config.gradAccumulation).backward();
-          sum += microLoss.item();
+    const loop = await runTrainer<Window>({
+      settings: config,
+      run: { config: config as unknown as Record<string, unknown>, defaults: PRETRAIN_DEFAULTS as unknown as Record<string, unknown>, resumable: RESUMABLE_OVERRIDES },
+      out,
+      metricKey: 'val_loss',
+      maxSteps: config.maxSteps,
+      optimizer,
+      multipliers: optimizer.paramGroups.map(() => 1),
+      module: model,
+      sampler,
+      draw: (count) => {
+        if (pending.length === 0) {
+          const batch = sampler.step;
+          pending = sampler.nextStarts().map((start, row) => ({ start, batch, row }));
         }
-        return sum / config.gradAccumulation;
-      });
-      if (ddp !== undefined) {
-        await ddp.syncGradients();
-        loss = await ddp.average(loss);
-      }
-      scope(() => {
-        if (config.gradClip > 0) clipGradNorm_(model.parameters(), config.gradClip);
-        optimizer.step();
-      });
-      scheduler.step();
-      step++;
-      windowTokens += tokensPerStep;
-      if (step % config.logEvery === 0 || step === config.maxSteps) {
-        const now = performance.now();
-        lastTokensPerSecond = windowTokens / ((now - windowStart) / 1000);
-        log({ step, loss, lr: lastLr, tokens_per_s: lastTokensPerSecond, elapsed_s: elapsed() }, false);
-        windowStart = now;
-        windowTokens = 0;
-      }
-      if (step % config.evalEvery === 0 || step === config.maxSteps) {
-        checkpoint();
-        checkpointedAt = step;
-        // Rank 0 evaluated; the ranks stop together.
-        const patienceSpent = writer && config.patience > 0 && sinceImprovement >= config.patience;
-        if (ddp !== undefined ? await ddp.any(patienceSpent) : patienceSpent) {
-          stoppedBy = 'earlyStopping';
-          break;
-        }
-      }
-      // Let timers, signals and I/O callbacks run between steps (a progress bar, SIGINT).
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    if (checkpointedAt !== step) checkpoint();
+        return pending.splice(0, count);
+      },
+      // The objective's mean is over the positions it scores (all for a causal LM, the masked ones for BERT): each part of a batch weighs by its count.
+      lossWeight: (windows) => objective.scored(windows.map((w) => windowIds(train, w.start, config.blockSize)), windows),
+      tokens: (windows) => windows.length * config.blockSize,
+      loss: (windows) => {
+        const { x, y } = windowBatch(train, windows.map((w) => w.start), config.blockSize, undefined); // (B, T), (B, T)
+        return objective.trainLoss(model, x, y, windows);
+      },
+      // An evaluation line's loss is the training split's, estimated as the validation loss is.
+      evaluate: () => ({ loss: evaluateLoss(model, train, config, objective), val_loss: evaluateLoss(model, val, config, objective) }),
+      save: (dir, step, metrics) => {
+        const info: KilnModelInfo = { architecture: config.arch, task: architecture.task, made: made(), step, val_loss: metrics.val_loss ?? Number.NaN };
+        writeModelFolder(model, tokenizer, dir, info, vocabulary);
+      },
+      resume: options.resume,
+      distributed: group,
+      signal: options.signal,
+      onLog: options.onLog === undefined ? undefined : (log, info) => options.onLog!(log as PretrainLog, info),
+    });
     return {
       config,
-      step,
-      valLoss,
-      bestValLoss,
+      step: loop.step,
+      valLoss: loop.last.val_loss ?? Number.NaN,
+      bestValLoss: loop.best.val_loss ?? Number.NaN,
       modelDir: path.join(out, 'model'),
       bestDir: path.join(out, 'best'),
       stateDir,
-      stoppedBy,
+      stoppedBy: loop.stoppedBy,
     };
   } finally {
     if (config.threads !== null) setNumThreads(previousThreads);

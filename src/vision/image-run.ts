@@ -1,8 +1,8 @@
 /**
  * One image-classification run, as `kiln pretrain|finetune --task image-classification`
  * performs it: resolve the data, build a model (fresh, or loaded from a model or run folder with
- * a new head when the labels differ), train it in the training loop every fine-tuning task
- * shares (src/finetune/loop.ts: resume, data parallelism, gradient accumulation, clipping, the
+ * a new head when the labels differ), train it in the Trainer every task
+ * runs in (src/train/trainer.ts: resume, data parallelism, gradient accumulation, clipping, the
  * best checkpoint, early stopping, a time limit, a clean stop on a signal), and score the best
  * checkpoint on the test images. OUT is a run folder like `kiln finetune`'s: config.json (the
  * run's settings), metrics.jsonl, model/ (the last weights), best/ (the best by validation
@@ -13,7 +13,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ProcessGroup } from '../distributed/process-group.js';
-import { type FinetuneLog, type LoopResult, runFinetuneLoop, type StoppedBy, writeRunConfig } from '../finetune/loop.js';
+import { type FinetuneLog, type LoopResult, runTrainer, writeRunConfig } from '../train/trainer.js';
 import { crossEntropy } from '../nn/functional.js';
 import { AdamW } from '../optim/adamw.js';
 import { ConfigError } from '../train/config-error.js';
@@ -286,7 +286,7 @@ export async function runImageClassification(input: Partial<ImageRunConfig> & { 
       test_accuracy: null,
     });
     setModes(model, config.mode);
-    const loop = await runFinetuneLoop<number, LoadedImages>({
+    const loop = await runTrainer<number, LoadedImages>({
       settings: {
         warmup: config.warmupSteps ?? Math.min(200, Math.floor(maxSteps * 0.05)),
         minLr: 0,
@@ -358,4 +358,3 @@ export async function runImageClassification(input: Partial<ImageRunConfig> & { 
   }
 }
 
-export type { StoppedBy };

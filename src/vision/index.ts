@@ -39,6 +39,6 @@ export {
   type ImageModelSettings,
   type ImageTrainSettings,
   type ImageTrainLog,
-  type FinetuneMode,
+  type FinetuneMode as ImageTrainMode,
 } from './image-run.js';
 export { ImageDraws, type LoadedImages, type ImageSamplerState } from './image-draws.js';

@@ -75,6 +75,27 @@ test('acceptance 1: two ranks with batch B end with the parameters of one proces
   }
 });
 
+test('masked-LM pretraining under kiln launch: two ranks with batch B end with the parameters of one process with batch 2B (BERT, 20 steps, to 1e-5)', async (t) => {
+  const { dir, text } = scratch();
+  try {
+    const run = ['pretrain', '--arch', 'bert', '--data', text, ...TINY, '--dropout', '0', '--max-steps', '20', '--eval-every', '10', '--log-every', '10'];
+    const single = await kiln([...run, '--batch-size', '8', '--out', path.join(dir, 'single')]);
+    assert.equal(single.code, 0, single.stderr);
+    const ddp = await kiln(['launch', '--nproc-per-node', '2', '--master-port', String(await freePort()), '--', 'kiln', ...run, '--batch-size', '4', '--out', path.join(dir, 'ddp')]);
+    assert.equal(ddp.code, 0, ddp.stderr);
+    const a = loadSafetensors(path.join(dir, 'single', 'state', 'model-20', 'weights.safetensors')).tensors;
+    const b = loadSafetensors(path.join(dir, 'ddp', 'state', 'model-20', 'weights.safetensors')).tensors;
+    let worst = 0;
+    for (const [name, tensor] of Object.entries(a)) worst = Math.max(worst, tensor.sub(b[name]!).abs().max().item());
+    t.diagnostic(`bert: largest parameter difference, 2 ranks × B=4 vs 1 process × B=8: ${worst}`);
+    assert.ok(worst < 1e-5, `largest parameter difference ${worst}`);
+    // (val_loss is estimated on eval-iters × B windows, so B = 4 and B = 8 estimate it on different windows.)
+    assert.deepEqual(metricLines(path.join(dir, 'ddp')).map((l) => l['step']), metricLines(path.join(dir, 'single')).map((l) => l['step']));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 /** Starts ranks 0 and 1 of a long run directly (as a scheduler would), with a short timeout. */
 async function twoRanks(dir: string, text: string): Promise<ReturnType<typeof start>[]> {
   const port = await freePort();

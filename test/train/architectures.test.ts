@@ -9,6 +9,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { splitTokens } from '../../src/data/token-file.js';
+import { loadSafetensors } from '../../src/io/safetensors.js';
 import { BertForMaskedLM } from '../../src/models/bert.js';
 import { Llama } from '../../src/models/llama.js';
 import { LstmLM } from '../../src/models/lstm-lm.js';
@@ -132,6 +133,31 @@ test('resume: Llama (grouped-query), LSTM and BERT runs stopped at step 6 and re
     const llama = loadLanguageModel(path.join(dir, 'llama-parts', 'best')).model as Llama;
     assert.ok(llama instanceof Llama);
     assert.deepEqual([llama.config.nHeads, llama.config.nKvHeads, llama.config.intermediateSize, llama.config.maxSeqLen], [4, 2, llamaHiddenSize(32), 16]);
+  } finally {
+    setNumThreads(threads);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('gradient accumulation: 2 micro-batches of 4 give the weights of one batch of 8 for GPT, Llama, LSTM and BERT (masked LM: each window masked alike, parts weighted by masked positions), to 1e-5', async (t) => {
+  const dir = tempDir();
+  const threads = getNumThreads();
+  setNumThreads(1);
+  try {
+    writeFileSync(path.join(dir, 'text.txt'), tinyText(150));
+    for (const arch of ['gpt', 'llama', 'lstm', 'bert'] as const) {
+      const base = { ...TINY_RUN, arch, data: [path.join(dir, 'text.txt')], maxSteps: 8, evalEvery: 8, evalIters: 2, lr: 3e-3, dropout: 0, seed: 4 };
+      await pretrainLanguageModel({ config: { ...base, batchSize: 8, out: path.join(dir, `${arch}-whole`) } });
+      await pretrainLanguageModel({ config: { ...base, batchSize: 4, gradAccumulation: 2, out: path.join(dir, `${arch}-parts`) } });
+      const a = loadSafetensors(path.join(dir, `${arch}-whole`, 'state', 'model-8', 'weights.safetensors')).tensors;
+      const b = loadSafetensors(path.join(dir, `${arch}-parts`, 'state', 'model-8', 'weights.safetensors')).tensors;
+      let worst = 0;
+      for (const [name, tensor] of Object.entries(a)) worst = Math.max(worst, tensor.sub(b[name]!).abs().max().item());
+      t.diagnostic(`${arch}: largest parameter difference, 2 x 4 vs 1 x 8: ${worst.toExponential(2)}`);
+      assert.ok(worst < 1e-5, `${arch}: largest parameter difference ${worst}`);
+      const losses = (out: string): number[] => readMetrics(out).filter((m) => m.val_loss === undefined).map((m) => m.loss);
+      losses(path.join(dir, `${arch}-whole`)).forEach((loss, i) => assert.ok(Math.abs(loss - losses(path.join(dir, `${arch}-parts`))[i]!) < 1e-4, `${arch}: the logged loss of step ${i + 1}`));
+    }
   } finally {
     setNumThreads(threads);
     rmSync(dir, { recursive: true, force: true });

@@ -15,7 +15,7 @@ import { loadClassificationData } from '../classify-data.js';
 import type { ClassifyRunHooks, ClassifyRunResult } from '../classify-run.js';
 import { type ClassifierEvaluation, scoreProbabilities } from '../classify-eval.js';
 import type { FinetuneConfig } from '../finetune-config.js';
-import { type FinetuneLog, writeRunConfig } from '../loop.js';
+import { type FinetuneLog, writeRunConfig } from '../../train/trainer.js';
 import { fitLogisticRegression, type LogisticRegressionWeights, rowProbabilities } from './logistic-regression.js';
 import { TFIDF_ARCHITECTURE, TfidfClassifier, type TfidfInfo, writeTfidfFolder } from './tfidf-folder.js';
 import { DEFAULT_ANALYZERS, type SparseRow, TfidfVectorizer } from './vectorizer.js';

@@ -1,8 +1,10 @@
 /**
- * The training loop fine-tuning (classification, generation) and image classification share:
- * steps (one memory scope each) under AdamW and a cosine schedule, each the gradient of `gradAccumulation` micro-batches (weighted so
- * that k micro-batches of B equal one batch of kB), on one process or data-parallel over a
- * process group; a log line every logEvery steps, an evaluation every evalEvery steps and at
+ * The Trainer: the one training loop every task runs in — pretraining (causal and masked LM),
+ * fine-tuning (classification, generation) and image classification. A task says how to draw
+ * and load examples, compute the loss, evaluate and save; the Trainer owns the rest: steps (one
+ * memory scope each) under AdamW and a cosine schedule, each the gradient of `gradAccumulation`
+ * micro-batches (weighted so that k micro-batches of B equal one batch of kB), on one process or
+ * data-parallel over a process group; gradient clipping; a log line every logEvery steps, an evaluation every evalEvery steps and at
  * the end, the last weights in OUT/model, the best by the validation metric in OUT/best,
  * early stopping after `patience` evaluations without improvement, and a time limit. Every
  * evaluation also writes OUT/state (the module's whole state dict, LoRA adapters unmerged, the
@@ -22,15 +24,10 @@ import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
 import { METRICS_FILE, RUN_CONFIG_FILE } from '../util/run-files.js';
-import { ConfigError } from '../train/config-error.js';
-import { truncateMetrics } from '../train/metrics-file.js';
-import { kebabCase } from '../train/pretrain-config.js';
-import { loadOptimizerState, readTrainingState, restoreRng, saveTrainingState } from '../train/training-state.js';
-import type { IndexSampler, SamplerState } from './batches.js';
-import { type FinetuneConfig, FINETUNE_DEFAULTS } from './finetune-config.js';
-
-/** Settings a resumed fine-tuning run may change; any other difference from the saved run is refused. */
-const RESUMABLE: readonly (keyof FinetuneConfig)[] = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'out'];
+import { ConfigError } from './config-error.js';
+import { truncateMetrics } from './metrics-file.js';
+import { kebabCase } from './pretrain-config.js';
+import { loadOptimizerState, readTrainingState, restoreRng, saveTrainingState } from './training-state.js';
 
 /** What the loop itself reads of a run's settings (FinetuneConfig's names; an image run maps its own onto them). */
 export interface LoopSettings {
@@ -63,10 +60,12 @@ export interface SavedRunSettings {
   resumable: readonly string[];
 }
 
-/** A fine-tuning run's settings, as the loop reads and saves them. */
-export function finetuneRunSettings(config: Readonly<FinetuneConfig>): { settings: LoopSettings; run: SavedRunSettings } {
-  return { settings: config, run: { config: config as unknown as Record<string, unknown>, defaults: FINETUNE_DEFAULTS as unknown as Record<string, unknown>, resumable: RESUMABLE } };
+/** A sampler whose position a checkpoint saves (as JSON) and a resumed run restores. */
+export interface ResumableSampler {
+  state(): unknown;
+  restore(state: never): void;
 }
+
 /** The module's weights in a state checkpoint. */
 const STATE_WEIGHTS = 'weights.safetensors';
 
@@ -103,8 +102,8 @@ export interface LoopHooks<Example = unknown, Batch = Example[]> {
   multipliers: number[];
   /** What trains: its parameters that require gradients are clipped and stepped; its whole state dict is what a resumed run reloads. */
   module: Module;
-  /** Draws the micro-batches; saved and restored with the run. */
-  sampler: IndexSampler;
+  /** What draws the examples: its state is saved with every checkpoint and restored on resume. */
+  sampler: ResumableSampler;
   /** Continue from OUT/state when it holds a checkpoint. */
   resume?: boolean | undefined;
   /**
@@ -147,7 +146,7 @@ export interface LoopResult {
   seconds: number;
 }
 
-export async function runFinetuneLoop<Example, Batch = Example[]>(hooks: LoopHooks<Example, Batch>): Promise<LoopResult> {
+export async function runTrainer<Example, Batch = Example[]>(hooks: LoopHooks<Example, Batch>): Promise<LoopResult> {
   const { settings: config, out, optimizer, maxSteps } = hooks;
   const load = hooks.load ?? ((examples: Example[]) => examples as unknown as Batch);
   const rateKey = hooks.rateKey ?? 'tokens_per_s';
@@ -169,7 +168,7 @@ export async function runFinetuneLoop<Example, Batch = Example[]>(hooks: LoopHoo
   let last: Partial<FinetuneLog> = {};
   let sinceImprovement = 0;
 
-  const saved = hooks.resume === true ? readTrainingState<Record<string, unknown>, SamplerState>(stateDir) : null;
+  const saved = hooks.resume === true ? readTrainingState<Record<string, unknown>, unknown>(stateDir) : null;
   if (saved !== null) {
     const { config: given, defaults, resumable } = hooks.run;
     const before: Record<string, unknown> = { ...defaults, ...saved.config }; // a state saved before a setting existed ran with its default
@@ -183,7 +182,7 @@ export async function runFinetuneLoop<Example, Batch = Example[]>(hooks: LoopHoo
       optimizer.loadStateDict(loadOptimizerState(stateDir, saved));
     });
     scheduler.loadStateDict(saved.scheduler);
-    hooks.sampler.restore(saved.sampler);
+    hooks.sampler.restore(saved.sampler as never);
     restoreRng(saved);
     step = saved.step;
     elapsedBefore = saved.elapsedS;
