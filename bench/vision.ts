@@ -65,7 +65,7 @@ async function run(name: string, config: Partial<ImageRunConfig>, threads: numbe
 
 /** The settings both fine-tuning runs share: only the starting weights differ. */
 const FEW_SHOT: Partial<ImageRunConfig> = {
-  data: 'fashion-mnist', classes: [5, 6, 7, 8, 9], perClass: 20, maxVal: 0, epochs: 30, batchSize: 20, lr: 1e-3,
+  data: 'fashion-mnist', classes: [5, 6, 7, 8, 9], perClass: 20, valSize: 0, epochs: 30, batchSize: 20, lr: 1e-3,
 };
 const TRANSFER_MODEL: Partial<ImageRunConfig> = { arch: 'vit', patchSize: 7, hiddenSize: 64, layers: 4, heads: 4 };
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
@@ -86,12 +86,12 @@ async function main(): Promise<void> {
       rows.push(['MNIST, small CNN, 3 epochs', pct(r.testAccuracy), `≥ ${pct(TARGETS.mnist)}`, `${r.seconds.toFixed(0)} s`]);
     }
     if (want('fashion')) {
-      const r = await run('fashion-cnn', { data: 'fashion-mnist', arch: 'cnn', epochs: 4, batchSize: 64, lr: 2e-3, valFraction: 0.05, augment: { flip: true } }, args.threads);
+      const r = await run('fashion-cnn', { data: 'fashion-mnist', arch: 'cnn', epochs: 4, batchSize: 64, lr: 2e-3, valFraction: 0.05, flip: true }, args.threads);
       json['fashion_test_acc'] = r.testAccuracy;
       rows.push(['Fashion-MNIST, small CNN, 4 epochs', pct(r.testAccuracy), `≥ ${pct(TARGETS.fashion)}`, `${r.seconds.toFixed(0)} s`]);
     }
     if (want('transfer')) {
-      const base = await run('fashion-0-4', { ...TRANSFER_MODEL, data: 'fashion-mnist', classes: [0, 1, 2, 3, 4], epochs: PRETRAIN_EPOCHS, batchSize: 64, lr: 1e-3, valFraction: 0.05, maxVal: 1000, augment: { flip: true } }, args.threads);
+      const base = await run('fashion-0-4', { ...TRANSFER_MODEL, data: 'fashion-mnist', classes: [0, 1, 2, 3, 4], epochs: PRETRAIN_EPOCHS, batchSize: 64, lr: 1e-3, valFraction: 0.05, valSize: 1000, flip: true }, args.threads);
       rows.push([`pretrain ViT: Fashion-MNIST classes 0-4, ${PRETRAIN_EPOCHS} epochs`, pct(base.testAccuracy), '', `${base.seconds.toFixed(0)} s`]);
       const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
       const pretrained: number[] = [];

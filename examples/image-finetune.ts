@@ -21,7 +21,7 @@ export interface ImageFinetuneSizes {
 export const FULL_SIZES: ImageFinetuneSizes = { pretrainPerClass: 1000, pretrainEpochs: 2, finetunePerClass: 10, finetuneEpochs: 20, out: 'runs/example-images' };
 
 export async function imageFinetune(sizes: ImageFinetuneSizes = FULL_SIZES, print: (line: string) => void = console.log): Promise<{ pretrained: number; scratch: number }> {
-  const common = { data: 'mnist', arch: 'cnn' as const, batchSize: 20, lr: 2e-3, maxVal: 500, threads: 1 };
+  const common = { data: 'mnist', arch: 'cnn' as const, batchSize: 20, lr: 2e-3, valSize: 500, threads: 1 };
 
   // 1. A broad task: the first five digits, plenty of examples.
   const base = await runImageClassification({ ...common, classes: [0, 1, 2, 3, 4], perClass: sizes.pretrainPerClass, epochs: sizes.pretrainEpochs, out: `${sizes.out}/digits-0-4` });

@@ -8,13 +8,15 @@ import { type FlagSpec, type FlagValue, formatFlags, parseCommandFlags } from '.
 import { runFolderNote } from './run-folder-note.js';
 import { withStopSignals } from './stop-signals.js';
 import { UsageError } from './usage-error.js';
-import { parseDuration } from '../train/pretrain-config.js';
 import { evaluateImageClassifier } from '../vision/evaluate-images.js';
 import { isIdxDataset, openImageData } from '../vision/image-data.js';
 import { loadImageClassifier } from '../vision/image-model-folder.js';
 import { IMAGE_ARCHITECTURES, type ImageArchitecture } from '../vision/models/image-classifier.js';
 import { listImageFiles, predictImages } from '../vision/predict-images.js';
-import { type ImageRunConfig, runImageClassification } from '../vision/image-run.js';
+import { IMAGE_RUN_SCHEMA, type ImageRunConfig, resolveImageRunConfig, runImageClassification } from '../vision/image-run.js';
+import { camelCase, kebabCase } from '../util/settings.js';
+import { readConfigFile } from './config-file.js';
+import { schemaFlags } from './setting-flags.js';
 import { parseClassList, selectClasses } from '../vision/subsets.js';
 import type { ImageSource } from '../vision/image-source.js';
 
@@ -31,50 +33,26 @@ const DATA_FLAGS: FlagSpec[] = [
   BAD_IMAGES,
 ];
 
-const TRAIN_FLAGS: FlagSpec[] = [
-  TASK,
-  ...DATA_FLAGS,
-  { name: 'per-class', kind: 'int', help: 'train on N seeded images per class (few-shot)', defaultText: 'all' },
-  { name: 'val-fraction', kind: 'number', help: 'share of the training images held out for validation', defaultText: '0.1' },
-  { name: 'val-size', kind: 'int', help: 'at most N validation images (few-shot runs validate on images left over)', defaultText: '2000' },
-  { name: 'epochs', kind: 'int', help: 'passes over the training images', defaultText: '3' },
-  { name: 'max-steps', kind: 'int', help: 'optimizer steps instead of --epochs passes', defaultText: 'the epochs\' steps' },
-  { name: 'batch-size', kind: 'int', help: 'images per micro-batch (per process under kiln launch)', defaultText: '64' },
-  { name: 'grad-accumulation', kind: 'int', help: 'micro-batches per optimizer step (one batch of N x batch-size)', defaultText: '1' },
-  { name: 'lr', kind: 'number', help: 'peak learning rate (AdamW, warm-up then cosine decay)', defaultText: '0.001' },
-  { name: 'weight-decay', kind: 'number', help: 'AdamW weight decay (not on biases and norms)', defaultText: '0.0001' },
-  { name: 'warmup', kind: 'int', help: 'warm-up steps', defaultText: '5% of the steps, at most 200' },
-  { name: 'grad-clip', kind: 'number', help: 'clip the gradient norm to X; 0 is off', defaultText: '0' },
-  { name: 'eval-every', kind: 'int', help: 'evaluate on the validation images and checkpoint every N steps', defaultText: 'once an epoch' },
-  { name: 'patience', kind: 'int', help: 'stop after N evaluations without a better validation accuracy; 0 never stops early', defaultText: '0' },
-  { name: 'time-limit', kind: 'string', help: 'stop (evaluated and saved) after this wall-clock time, e.g. 90s, 10m', valueName: 'DURATION', defaultText: 'none' },
-  { name: 'log-every', kind: 'int', help: 'log the training loss every N steps', defaultText: '50' },
-  { name: 'crop-padding', kind: 'int', help: 'augment: random crop after padding by N pixels', defaultText: '0 (off)' },
-  { name: 'flip', kind: 'boolean', help: 'augment: random horizontal flips' },
-  { name: 'seed', kind: 'int', help: 'seeds the weights, order, sampling and augmentation', defaultText: '0' },
-  { name: 'threads', kind: 'int', help: 'libtorch threads', defaultText: 'all cores' },
-  { name: 'out', kind: 'string', help: 'run folder: config.json, metrics.jsonl, model/ (last), best/ (best validation accuracy), state/, eval.json', valueName: 'DIR' },
+/** The run settings' flags (IMAGE_RUN_SCHEMA), plus what a training command adds. */
+const SETTING_FLAGS = schemaFlags(IMAGE_RUN_SCHEMA, (list) => list.join(','));
+const settingFlag = (name: string): FlagSpec => SETTING_FLAGS.find((f) => f.name === name)!;
+const COMMAND_FLAGS: FlagSpec[] = [
+  { name: 'config', kind: 'string', help: 'JSON file of settings with the same keys (kebab-case or camelCase); flags override it', valueName: 'FILE' },
   { name: 'resume', kind: 'boolean', help: 'continue the run in --out from its last evaluation (after a stop, Ctrl-C or crash); the settings must be the same' },
   JSON_FLAG,
   HELP,
 ];
+/** Settings only kiln finetune takes: what to start from and what to train. */
+const FINETUNE_ONLY = ['from', 'mode'];
+const MODEL_FLAG_NAMES = ['arch', 'width', 'stem', 'patch-size', 'hidden-size', 'layers', 'heads'];
 
-const MODEL_FLAGS: FlagSpec[] = [
-  { name: 'arch', kind: 'string', help: 'the network', valueName: IMAGE_ARCHITECTURES.join('|'), defaultText: 'cnn' },
-  { name: 'width', kind: 'int', help: 'cnn: first block channels; resnet: layer1 channels', defaultText: '32 (cnn), 64 (resnet)' },
-  { name: 'stem', kind: 'string', help: 'resnet stem', valueName: 'small|imagenet', defaultText: 'small up to 64 px' },
-  { name: 'patch-size', kind: 'int', help: 'vit patch side', defaultText: '4 up to 32 px, else 16' },
-  { name: 'hidden-size', kind: 'int', help: 'vit width', defaultText: '64' },
-  { name: 'layers', kind: 'int', help: 'vit encoder layers', defaultText: '4' },
-  { name: 'heads', kind: 'int', help: 'vit attention heads', defaultText: '4' },
-];
-
-export const IMAGE_PRETRAIN_FLAGS: readonly FlagSpec[] = [...MODEL_FLAGS, ...TRAIN_FLAGS];
+export const IMAGE_PRETRAIN_FLAGS: readonly FlagSpec[] = [TASK, ...SETTING_FLAGS.filter((f) => !FINETUNE_ONLY.includes(f.name)), ...COMMAND_FLAGS];
 export const IMAGE_FINETUNE_FLAGS: readonly FlagSpec[] = [
-  { name: 'from', kind: 'string', help: 'a model folder to start from, or a fresh model', valueName: 'DIR|scratch:ARCH' },
-  { name: 'mode', kind: 'string', help: 'train every weight, or the head alone (lora: not for image models yet)', valueName: 'full|freeze', defaultText: 'full' },
-  ...MODEL_FLAGS,
-  ...TRAIN_FLAGS,
+  TASK,
+  { ...settingFlag('from'), help: 'a model or run folder to start from (a new head when the labels differ), or scratch:ARCH for a new model', valueName: 'DIR|scratch:ARCH' },
+  { ...settingFlag('mode'), valueName: 'full|freeze', help: `${settingFlag('mode').help} (lora: not for image models yet)` },
+  ...SETTING_FLAGS.filter((f) => !FINETUNE_ONLY.includes(f.name)),
+  ...COMMAND_FLAGS,
 ];
 export const IMAGE_EVALUATE_FLAGS: readonly FlagSpec[] = [
   TASK,
@@ -131,57 +109,32 @@ function positive(flags: Map<string, FlagValue>, name: string, command: string, 
   return value;
 }
 
-/** The run settings the training flags give (absent flags stay absent, so defaults apply). */
-function runConfigFromFlags(flags: Map<string, FlagValue>, command: string): Partial<ImageRunConfig> & { out: string } {
-  const data = str(flags, 'data');
+/** The settings layers of a training command: --config's file, then the setting flags (kebab-case → camelCase). */
+function settingLayers(flags: Map<string, FlagValue>, command: string): Record<string, unknown>[] {
+  const layers: Record<string, unknown>[] = [];
+  const file = str(flags, 'config');
+  if (file !== undefined) layers.push(readConfigFile(file, command));
+  const layer: Record<string, unknown> = {};
+  for (const [name, value] of flags) if (!['task', 'config', 'resume', 'json', 'help'].includes(name)) layer[camelCase(name)] = value;
+  layers.push(layer);
+  return layers;
+}
+
+/** Whether some layer gives `key` (camelCase or kebab-case). */
+const gives = (layers: readonly Record<string, unknown>[], key: string): boolean => layers.some((l) => l[key] !== undefined || l[kebabCase(key)] !== undefined);
+
+/** The run settings of a training command, checked: what the flags and --config give over the defaults (or, with --resume, the saved run's). */
+function runSettings(flags: Map<string, FlagValue>, command: string, layers: Record<string, unknown>[]): Partial<ImageRunConfig> & { out: string } {
   const resume = flags.get('resume') === true;
-  if (data === undefined && !resume) throw new UsageError(`kiln ${command}: --data is required (mnist, fashion-mnist or a folder of class sub-folders)`);
-  const out = str(flags, 'out');
-  if (out === undefined) throw new UsageError(`kiln ${command}: --out DIR is required (the run folder to write${resume ? ', or to resume' : ''})`);
-  const c: Partial<ImageRunConfig> & { out: string } = { out };
-  if (data !== undefined) c.data = data;
-  const arch = oneOf(flags, 'arch', IMAGE_ARCHITECTURES, command);
-  if (arch !== undefined) c.arch = arch;
-  const classes = classList(flags, command);
-  if (classes !== undefined) c.classes = classes;
-  const channels = num(flags, 'channels');
-  if (channels !== undefined) {
-    if (channels !== 1 && channels !== 3) throw new UsageError(`kiln ${command}: --channels must be 1 or 3, got ${channels}`);
-    c.channels = channels;
+  if (!resume && !gives(layers, 'data')) throw new UsageError(`kiln ${command}: --data is required (mnist, fashion-mnist or a folder of class sub-folders)`);
+  if (!gives(layers, 'out')) throw new UsageError(`kiln ${command}: --out DIR is required (the run folder to write${resume ? ', or to resume' : ''})`);
+  // Each layer checked on its own (unknown keys and bad values named), then merged: only the keys given, so a resumed run keeps its saved settings.
+  const merged: Record<string, unknown> = {};
+  for (const layer of layers) {
+    const checked = resolveImageRunConfig(layer);
+    for (const key of Object.keys(layer)) merged[camelCase(key)] = checked[camelCase(key) as keyof ImageRunConfig];
   }
-  const badImages = oneOf(flags, 'bad-images', ['skip', 'error'] as const, command);
-  if (badImages !== undefined) c.badImages = badImages;
-  const stem = oneOf(flags, 'stem', ['small', 'imagenet'] as const, command);
-  if (stem !== undefined) c.stem = stem;
-  const ints: [string, keyof ImageRunConfig, number][] = [
-    ['image-size', 'imageSize', 1], ['per-class', 'perClass', 1], ['val-size', 'maxVal', 0], ['epochs', 'epochs', 1], ['batch-size', 'batchSize', 1], ['warmup', 'warmupSteps', 0],
-    ['max-steps', 'maxSteps', 1], ['grad-accumulation', 'gradAccumulation', 1], ['eval-every', 'evalEvery', 1], ['patience', 'patience', 0], ['log-every', 'logEvery', 1],
-    ['seed', 'seed', 0], ['threads', 'threads', 1], ['width', 'width', 1], ['patch-size', 'patchSize', 1],
-    ['hidden-size', 'hiddenSize', 1], ['layers', 'layers', 1], ['heads', 'heads', 1],
-  ];
-  const record = c as Record<string, unknown>;
-  for (const [flag, key, min] of ints) {
-    const value = positive(flags, flag, command, min);
-    if (value !== undefined) record[key] = value;
-  }
-  const cropPadding = positive(flags, 'crop-padding', command, 0);
-  const flip = flags.get('flip') === true;
-  if (cropPadding !== undefined || flip) c.augment = { ...(cropPadding === undefined ? {} : { cropPadding }), ...(flip ? { flip } : {}) };
-  const timeLimit = str(flags, 'time-limit');
-  if (timeLimit !== undefined) {
-    try {
-      c.timeLimit = parseDuration(timeLimit, 'time-limit');
-    } catch (error) {
-      throw new UsageError(`kiln ${command}: ${(error as Error).message}`);
-    }
-  }
-  for (const [flag, key] of [['lr', 'lr'], ['weight-decay', 'weightDecay'], ['val-fraction', 'valFraction'], ['grad-clip', 'gradClip']] as const) {
-    const value = num(flags, flag);
-    if (value === undefined) continue;
-    if (!(value >= 0) || (flag === 'lr' && value === 0) || (flag === 'val-fraction' && value >= 1)) throw new UsageError(`kiln ${command}: --${flag} ${value} is out of range`);
-    c[key] = value;
-  }
-  return c;
+  return merged as Partial<ImageRunConfig> & { out: string };
 }
 
 async function train(flags: Map<string, FlagValue>, command: string, config: Partial<ImageRunConfig> & { out: string }): Promise<number> {
@@ -233,44 +186,47 @@ export async function runImagePretrain(argv: readonly string[]): Promise<number>
     help('pretrain', '--data mnist|fashion-mnist|DIR --out DIR [--arch cnn|resnet18|resnet34|vit] [flags]', [
       'Trains an image classifier from scratch. Writes the run folder OUT: config.json (the settings), metrics.jsonl,',
       'model/ (the last weights), best/ (the best validation accuracy; what --model OUT and --from OUT read), state/',
-      '(for --resume) and eval.json (the test images\' scores). Runs data-parallel under kiln launch.',
+      "(for --resume) and eval.json (the test images' scores). Runs data-parallel under kiln launch.",
       'Example: kiln pretrain --task image-classification --data fashion-mnist --classes 0-4 --epochs 2 --out runs/fashion04',
     ], IMAGE_PRETRAIN_FLAGS));
   if (flags === undefined) return 0;
   checkTask(flags, 'pretrain');
-  return train(flags, 'pretrain', runConfigFromFlags(flags, 'pretrain'));
+  const layers = settingLayers(flags, 'pretrain');
+  const finetuneOnly = FINETUNE_ONLY.filter((key) => gives(layers, key));
+  if (finetuneOnly.length > 0) throw new UsageError(`kiln pretrain: ${finetuneOnly.join(', ')} ${finetuneOnly.length === 1 ? 'is a setting' : 'are settings'} of kiln finetune --task image-classification; pretraining starts a new model`);
+  return train(flags, 'pretrain', runSettings(flags, 'pretrain', layers));
 }
 
 /** `kiln finetune --task image-classification`: continue from a model folder (or scratch:ARCH). */
 export async function runImageFinetune(argv: readonly string[]): Promise<number> {
   const flags = parseCommandFlags(argv, IMAGE_FINETUNE_FLAGS, 'finetune', () =>
     help('finetune', '--from DIR|scratch:ARCH --data mnist|fashion-mnist|DIR --out DIR [--per-class N] [--mode full|freeze] [flags]', [
-      'Fine-tunes an image classifier: starts from a model folder (a new head when the labels differ) or from',
-      'a fresh model (scratch:ARCH), trains on the given images, writes the same run folder as pretrain.',
+      'Fine-tunes an image classifier: starts from a model or run folder (a new head when the labels differ) or',
+      'from a fresh model (scratch:ARCH), trains on the given images, writes the same run folder as pretrain.',
       'Example: kiln finetune --task image-classification --from runs/fashion04 --data fashion-mnist --classes 5-9 --per-class 20 --out runs/ft',
     ], IMAGE_FINETUNE_FLAGS));
   if (flags === undefined) return 0;
   checkTask(flags, 'finetune');
-  const from = str(flags, 'from');
+  if (flags.get('mode') === 'lora') throw new UsageError('kiln finetune: --mode lora is not available for image models yet; use --mode full or --mode freeze');
+  const layers = settingLayers(flags, 'finetune');
   const resume = flags.get('resume') === true;
-  if (from === undefined && !resume) throw new UsageError('kiln finetune: --from is required: a model folder, or scratch:ARCH for a fresh model (ARCH: cnn, resnet18, resnet34, vit)');
-  const mode = oneOf(flags, 'mode', ['full', 'freeze', 'lora'] as const, 'finetune');
-  if (mode === 'lora') throw new UsageError('kiln finetune: --mode lora is not available for image models yet; use --mode full or --mode freeze');
-  const config = runConfigFromFlags(flags, 'finetune');
-  if (mode !== undefined) config.mode = mode;
-  if (from === undefined) {
-    // --resume: the saved run says where it started
-  } else if (from.startsWith('scratch:')) {
+  if (!gives(layers, 'from') && !resume) throw new UsageError('kiln finetune: --from is required: a model folder, or scratch:ARCH for a fresh model (ARCH: cnn, resnet18, resnet34, vit)');
+  // scratch:ARCH is a new model of that architecture.
+  for (const layer of layers) {
+    const from = layer['from'];
+    if (typeof from !== 'string' || !from.startsWith('scratch:')) continue;
     const arch = from.slice('scratch:'.length) as ImageArchitecture;
     if (!IMAGE_ARCHITECTURES.includes(arch)) throw new UsageError(`kiln finetune: --from ${from}: unknown architecture; use scratch:${IMAGE_ARCHITECTURES.join(', scratch:')}`);
-    if (flags.has('arch') && config.arch !== arch) throw new UsageError(`kiln finetune: --from ${from} and --arch ${config.arch} disagree; give one`);
-    config.arch = arch;
-  } else {
-    const modelFlags = MODEL_FLAGS.map((f) => f.name).filter((name) => flags.has(name));
-    if (modelFlags.length > 0) throw new UsageError(`kiln finetune: --${modelFlags[0]} describes a new model, but --from ${from} loads one; drop it or use --from scratch:ARCH`);
-    config.from = from;
+    if (layer['arch'] !== undefined && layer['arch'] !== arch) throw new UsageError(`kiln finetune: --from ${from} and --arch ${String(layer['arch'])} disagree; give one`);
+    layer['from'] = null;
+    layer['arch'] = arch;
   }
-  return train(flags, 'finetune', config);
+  const settings = runSettings(flags, 'finetune', layers);
+  if (typeof settings.from === 'string') {
+    const modelFlags = MODEL_FLAG_NAMES.filter((name) => flags.has(name));
+    if (modelFlags.length > 0) throw new UsageError(`kiln finetune: --${modelFlags[0]} describes a new model, but --from ${settings.from} loads one; drop it or use --from scratch:ARCH`);
+  }
+  return train(flags, 'finetune', settings);
 }
 
 /** The images to evaluate: the data's classes matched to the model's labels by name. */

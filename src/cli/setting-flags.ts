@@ -1,22 +1,16 @@
-/** The flags of a config's settings, for the commands whose flags mirror a config type. */
-import { kebabCase } from '../train/pretrain-config.js';
+/** The flags of a settings schema, for the commands whose flags mirror a run's settings. */
+import { kebabCase, type Schema } from '../util/settings.js';
 import type { FlagSpec } from './args.js';
 
-/** A setting's flag without its name and default, which come from the config's key and defaults. */
-export type SettingFlag = Omit<FlagSpec, 'name' | 'defaultText'>;
-
 /**
- * One flag per key of `settings`, named in kebab-case, its --help default read from `defaults`:
- * null shows as 'unset', a list through `listText`, anything else as itself.
+ * One flag per setting of `schema`, named in kebab-case, its kind, value name and help from the
+ * setting, its --help default from the setting's default: null shows as 'unset', a list through
+ * `listText`, anything else as itself (unless the setting gives its own default text).
  */
-export function settingFlags<K extends string>(
-  settings: Readonly<Record<K, SettingFlag>>,
-  defaults: Readonly<Record<K, unknown>>,
-  listText: (list: readonly unknown[]) => string,
-): FlagSpec[] {
-  return (Object.keys(settings) as K[]).map((key) => {
-    const value = defaults[key];
-    const defaultText = value === null ? 'unset' : Array.isArray(value) ? listText(value) : String(value);
-    return { name: kebabCase(key), ...settings[key], defaultText };
+export function schemaFlags(schema: Schema, listText: (list: readonly unknown[]) => string): FlagSpec[] {
+  return Object.entries(schema).map(([key, setting]) => {
+    const value = setting.default;
+    const defaultText = setting.defaultText ?? (value === null ? 'unset' : Array.isArray(value) ? listText(value) : String(value));
+    return { name: kebabCase(key), kind: setting.flag, help: setting.doc, defaultText, ...(setting.valueName === undefined ? {} : { valueName: setting.valueName }) };
   });
 }

@@ -6,274 +6,96 @@
 import { ConfigError } from '../train/config-error.js';
 import type { LoopSettings, SavedRunSettings } from '../train/trainer.js';
 import { isBaseline, TFIDF_BASELINE } from './tfidf/baseline-name.js';
-import { defaultMinLr, kebabCase, mergeConfigLayers, parseDuration } from '../train/pretrain-config.js';
+import { defaultMinLr, mergeConfigLayers } from '../train/pretrain-config.js';
+import { checkSetting, choice, custom, defaultsOf, duration, int, kebabCase, num, optionalInt, optionalNum, optionalStr, type SettingsOf, str } from '../util/settings.js';
 
-export type FinetuneTask = 'classify' | 'generate';
-export type FinetuneMode = 'full' | 'freeze' | 'lora';
-
-export interface FinetuneConfig {
-  /** 'classify' (a label per text) or 'generate' (a completion per prompt). @default 'classify' */
-  task: FinetuneTask;
-  /**
-   * A model folder (kiln pretrain's, or a Hugging Face GPT-2/Llama/BERT folder), 'scratch:ARCH'
-   * (gpt|llama|bert|lstm), or 'baseline:tfidf': word and character n-gram TF-IDF + logistic
-   * regression with C chosen on the validation split (classification only). @default 'scratch:gpt'
-   */
-  from: string;
-  /** Training data: .csv/.tsv/.jsonl, a folder of label sub-folders, or 'default' (the spam task). @default 'default' */
-  train: string;
-  /** Validation file; null splits valFraction off the training data. @default null */
-  val: string | null;
-  /** Test file; null splits testFraction off the training data. @default null */
-  test: string | null;
-  /** Share of the training data held out for validation (stratified), when val is null. @default 0.1 */
-  valFraction: number;
-  /** Share of the training data held out for the test, when test is null. @default 0.2 */
-  testFraction: number;
-  /** Keep at most this many training examples (a stratified sample); null keeps all. @default null */
-  trainSize: number | null;
-  /** Text column / field. @default 'text' */
-  textColumn: string;
-  /** Label column / field. @default 'label' */
-  labelColumn: string;
-  /** Tokenizer of a scratch model: 'char' (from the training texts), 'gpt2', or a tokenizer.json or model folder. @default 'char' */
-  tokenizer: string;
-  /** Scratch model: blocks. @default 4 */
-  layers: number;
-  /** Scratch model: attention heads. @default 4 */
-  heads: number;
-  /** Scratch model: width. @default 128 */
-  dim: number;
-  /** Scratch model: context length in tokens. @default 64 */
-  blockSize: number;
-  /** Dropout before the classification head (and in a scratch model, as kiln pretrain uses it; Llama has none). @default 0.1 */
-  dropout: number;
-  /** Tokens a text is cut to; null for the model's context length. Longer than the context needs mean pooling (windows). @default null */
-  maxLength: number | null;
-  /** Which part of a long text is kept: 'head', 'tail' or 'head+tail'. @default 'head' */
-  truncation: 'head' | 'tail' | 'head+tail';
-  /** 'auto' (last token for causal models; cls for encoders whose tokenizer has [CLS], else mean), 'last', 'cls' or 'mean'. @default 'auto' */
-  pooling: 'auto' | 'last' | 'cls' | 'mean';
-  /** 'full' trains everything, 'freeze' only the head (and unfrozen top layers), 'lora' adapters and the head. @default 'full' */
-  mode: FinetuneMode;
-  /** In full mode, also freeze the embeddings and the first N blocks. @default 0 */
-  freezeLayers: number;
-  /** LoRA rank. @default 8 */
-  loraRank: number;
-  /** LoRA alpha (the update is scaled by alpha / rank). @default 16 */
-  loraAlpha: number;
-  /** Dropout on the LoRA input. @default 0.05 */
-  loraDropout: number;
-  /** Module-name patterns LoRA adapts; empty for the architecture's attention projections. @default [] */
-  loraTargets: string[];
-  /** Layer-wise lr decay: block i of L gets lr · decay^(L + 1 − i); 1 turns it off. @default 1 */
-  layerDecay: number;
-  /** 'none', 'auto' (inverse class frequency, mean 1) or one weight per label in label order. @default 'none' */
-  classWeights: 'none' | 'auto' | number[];
-  /** 'random' batches, or 'balanced' (each class drawn equally often). @default 'random' */
-  sampler: 'random' | 'balanced';
-  /** 'cross-entropy' or 'focal'. @default 'cross-entropy' */
-  loss: 'cross-entropy' | 'focal';
-  /** Focal loss γ. @default 2 */
-  focalGamma: number;
-  /** Validation metric that picks the best checkpoint: macro_f1, accuracy, loss (classify); exact_match, rouge_l, loss (generate); 'auto' is macro_f1 / exact_match. @default 'auto' */
-  metric: 'auto' | 'macro_f1' | 'accuracy' | 'loss' | 'exact_match' | 'rouge_l';
-  /** Stop after this many evaluations without improvement; 0 never stops early. @default 0 */
-  patience: number;
-  /** Generation: tokens generated per prompt at evaluation; null for the longest training completion + 8. @default null */
-  maxNewTokens: number | null;
-  /**
-   * Peak learning rate. Unless given: 3e-4 in full mode; 3e-3 in freeze and lora modes, whose
-   * few new parameters need a larger step (LoRA measured best at 10–25× full's rate). @default 3e-4
-   */
-  lr: number;
-  /** Learning rate at the end of the cosine decay; unless given, lr / 10. @default 3e-5 */
-  minLr: number;
-  /** Linear warm-up steps. @default 20 */
-  warmup: number;
-  /** AdamW weight decay on matrices. @default 0.01 */
-  weightDecay: number;
-  /** Gradient-norm clip; 0 is off. @default 1 */
-  gradClip: number;
-  /** Examples per micro-batch. @default 16 */
-  batchSize: number;
-  /** Micro-batches per optimizer step: their gradients add up to one batch of gradAccumulation × batchSize. @default 1 */
-  gradAccumulation: number;
-  /** Optimizer steps (overridden by epochs when set). @default 300 */
-  maxSteps: number;
-  /** Passes over the training data; null uses maxSteps. @default null */
-  epochs: number | null;
-  /** Wall-clock budget in seconds (or '90s', '10m'); null for none. @default null */
-  timeLimit: number | null;
-  /** Evaluate on the validation set (and checkpoint) every N steps, and at the end. @default 50 */
-  evalEvery: number;
-  /** Log the training loss every N steps. @default 10 */
-  logEvery: number;
-  /** Seeds the split, the head, the batch order and dropout. @default 1337 */
-  seed: number;
-  /** libtorch threads; null keeps its default. @default null */
-  threads: number | null;
-  /** Run folder: metrics.jsonl, config.json, model/, best/ (and adapter/ in lora mode). @default 'runs/finetune' */
-  out: string;
-}
+export const FINETUNE_TASKS = ['classify', 'generate'] as const;
+export type FinetuneTask = (typeof FINETUNE_TASKS)[number];
+export const FINETUNE_MODES = ['full', 'freeze', 'lora'] as const;
+export type FinetuneMode = (typeof FINETUNE_MODES)[number];
 
 /** The peak learning rate of each mode when none is given. */
 export const DEFAULT_LR: Readonly<Record<FinetuneMode, number>> = Object.freeze({ full: 3e-4, freeze: 3e-3, lora: 3e-3 });
 
-export const FINETUNE_DEFAULTS: Readonly<FinetuneConfig> = Object.freeze({
-  task: 'classify',
-  from: 'scratch:gpt',
-  train: 'default',
-  val: null,
-  test: null,
-  valFraction: 0.1,
-  testFraction: 0.2,
-  trainSize: null,
-  textColumn: 'text',
-  labelColumn: 'label',
-  tokenizer: 'char',
-  layers: 4,
-  heads: 4,
-  dim: 128,
-  blockSize: 64,
-  dropout: 0.1,
-  maxLength: null,
-  truncation: 'head',
-  pooling: 'auto',
-  mode: 'full',
-  freezeLayers: 0,
-  loraRank: 8,
-  loraAlpha: 16,
-  loraDropout: 0.05,
-  loraTargets: [],
-  layerDecay: 1,
-  classWeights: 'none',
-  sampler: 'random',
-  loss: 'cross-entropy',
-  focalGamma: 2,
-  metric: 'auto',
-  patience: 0,
-  maxNewTokens: null,
-  lr: DEFAULT_LR.full,
-  minLr: defaultMinLr(DEFAULT_LR.full),
-  warmup: 20,
-  weightDecay: 0.01,
-  gradClip: 1,
-  batchSize: 16,
-  gradAccumulation: 1,
-  maxSteps: 300,
-  epochs: null,
-  timeLimit: null,
-  evalEvery: 50,
-  logEvery: 10,
-  seed: 1337,
-  threads: null,
-  out: 'runs/finetune',
-} satisfies FinetuneConfig) as Readonly<FinetuneConfig>;
+/**
+ * Every setting of a fine-tuning run, declared once: type, default, allowed values and doc.
+ * FinetuneConfig, FINETUNE_DEFAULTS, the checks of resolveFinetuneConfig and `kiln finetune`'s
+ * flags and --help all come from it.
+ */
+export const FINETUNE_SCHEMA = {
+  task: choice(FINETUNE_TASKS, 'classify', 'classify (a label per text) or generate (a completion per prompt)'),
+  from: str('scratch:gpt', 'a model or run folder (kiln pretrain, or Hugging Face GPT-2/Llama/BERT), scratch:gpt|llama|bert|lstm, or baseline:tfidf (word and character n-gram TF-IDF + logistic regression, C chosen on the validation split)', { valueName: 'DIR|scratch:ARCH|baseline:tfidf' }),
+  train: str('default', "training data: .csv/.tsv/.jsonl, a folder of label sub-folders, or 'default' (spam vs ham)", { valueName: 'PATH|default' }),
+  val: optionalStr(null, 'validation file (unset: split val-fraction off the training data)', 'a file path', { valueName: 'FILE' }),
+  test: optionalStr(null, 'test file (unset: split test-fraction off the training data)', 'a file path', { valueName: 'FILE' }),
+  valFraction: num(0.1, 'stratified share of the training data held out for validation (when val is unset)', 'unit'),
+  testFraction: num(0.2, 'stratified share of the training data held out for the test (when test is unset)', 'unit'),
+  trainSize: optionalInt(null, 'keep at most N training examples (a stratified sample; unset: all)'),
+  textColumn: str('text', 'text column / field', { valueName: 'NAME' }),
+  labelColumn: str('label', 'label column / field', { valueName: 'NAME' }),
+  tokenizer: str('char', 'scratch models: char (from the training texts), gpt2, or a tokenizer.json / model folder', { valueName: 'char|gpt2|PATH' }),
+  layers: int(4, 'scratch models: blocks'),
+  heads: int(4, 'scratch models: attention heads'),
+  dim: int(128, 'scratch models: width'),
+  blockSize: int(64, 'scratch models: context length in tokens'),
+  dropout: num(0.1, 'dropout before the head (and in a scratch model, as kiln pretrain uses it; Llama has none)', 'unit'),
+  maxLength: optionalInt(null, "cut texts to N tokens (unset: the model's context length; longer needs pooling mean, read in windows)"),
+  truncation: choice(['head', 'tail', 'head+tail'] as const, 'head', 'which part of a long text is kept'),
+  pooling: choice(['auto', 'last', 'cls', 'mean'] as const, 'auto', 'auto = last token (causal models); cls for encoders whose tokenizer has [CLS], else mean'),
+  mode: choice(FINETUNE_MODES, 'full', 'full: train everything; freeze: the head only (and unfrozen top layers); lora: adapters and the head'),
+  freezeLayers: int(0, 'in full mode, also freeze the embeddings and the first N blocks', 0),
+  loraRank: int(8, 'LoRA rank r'),
+  loraAlpha: num(16, 'LoRA alpha (updates scaled by alpha / r)'),
+  loraDropout: num(0.05, 'dropout on the LoRA input', 'unit'),
+  loraTargets: custom<string[]>([], 'comma-separated module-name patterns LoRA adapts (unset: c_attn,c_proj for GPT-2; q_proj,v_proj for Llama; query,value for BERT)', 'string', (value, key) => {
+    const list = typeof value === 'string' ? value.split(',') : value;
+    if (!Array.isArray(list) || !list.every((s) => typeof s === 'string' && s !== '')) throw new ConfigError(`${kebabCase(key)} must be module-name patterns such as c_attn,c_proj, got ${JSON.stringify(value)}`);
+    return (list as string[]).map((s) => s.trim());
+  }, { valueName: 'PATTERNS' }),
+  layerDecay: num(1, 'layer-wise lr decay: block i of L gets lr · decay^(L + 1 − i) (1: off)', 'decay'),
+  classWeights: custom<'none' | 'auto' | number[]>('none', 'loss weights: none, auto (inverse class frequency) or w1,w2,… in label order', 'string', (value, key) => {
+    if (value === 'none' || value === 'auto') return value;
+    const list = typeof value === 'string' ? value.split(',').map((s) => (s.trim() === '' ? Number.NaN : Number(s))) : value;
+    if (!Array.isArray(list) || list.length === 0 || !list.every((w) => typeof w === 'number' && Number.isFinite(w) && w > 0)) {
+      throw new ConfigError(`${kebabCase(key)} must be 'auto', 'none' or positive weights in label order such as 1,10, got ${JSON.stringify(value)}`);
+    }
+    return list as number[];
+  }, { valueName: 'none|auto|W,…' }),
+  sampler: choice(['random', 'balanced'] as const, 'random', 'random batches, or balanced (each class drawn equally often)'),
+  loss: choice(['cross-entropy', 'focal'] as const, 'cross-entropy', 'classification loss'),
+  focalGamma: num(2, 'focal loss gamma'),
+  metric: choice(['auto', 'macro_f1', 'accuracy', 'loss', 'exact_match', 'rouge_l'] as const, 'auto', 'validation metric for the best checkpoint and early stopping: auto (macro_f1 or exact_match), macro_f1, accuracy, loss (classify); exact_match, rouge_l, loss (generate)', { valueName: 'NAME' }),
+  patience: int(0, 'stop after N evaluations without improvement (0: never)', 0),
+  maxNewTokens: optionalInt(null, 'generation: tokens generated per prompt at evaluation (unset: the longest training completion + 8)'),
+  lr: num(DEFAULT_LR.full, 'peak learning rate (unless given: 3e-4 in full mode, 3e-3 in freeze and lora modes, whose few new parameters need a larger step)'),
+  minLr: num(defaultMinLr(DEFAULT_LR.full), 'learning rate at the end of the cosine decay (lr / 10 unless given)'),
+  warmup: int(20, 'linear warm-up steps', 0),
+  weightDecay: num(0.01, 'AdamW weight decay on matrices'),
+  gradClip: num(1, 'gradient-norm clip (0: off)'),
+  batchSize: int(16, 'examples per micro-batch (per process under kiln launch)'),
+  gradAccumulation: int(1, 'micro-batches per optimizer step (one batch of N × batch-size)'),
+  maxSteps: int(300, 'optimizer steps (overridden by epochs when set)'),
+  epochs: optionalNum(null, 'passes over the training data (overrides max-steps; unset: max-steps)', 'positive'),
+  timeLimit: duration(null, 'stop (after evaluating and saving) when this much time has passed, e.g. 5m', { defaultText: 'unset' }),
+  evalEvery: int(50, 'evaluate on the validation set and checkpoint every N steps, and at the end'),
+  logEvery: int(10, 'log the training loss every N steps'),
+  seed: int(1337, 'random seed (split, head, batches, dropout)', 0),
+  threads: optionalInt(null, 'CPU threads for libtorch (unset: its default)'),
+  out: str('runs/finetune', 'run folder: metrics.jsonl, config.json, model/, best/ (and adapter/ in lora mode), state/, eval.json', { valueName: 'DIR' }),
+} as const;
+
+/** A fine-tuning run's settings (see FINETUNE_SCHEMA for each one's doc and default). */
+export type FinetuneConfig = SettingsOf<typeof FINETUNE_SCHEMA>;
+
+export const FINETUNE_DEFAULTS: Readonly<FinetuneConfig> = defaultsOf(FINETUNE_SCHEMA);
 
 export const FINETUNE_CONFIG_KEYS = Object.keys(FINETUNE_DEFAULTS) as (keyof FinetuneConfig)[];
-
 
 /** Settings given in code or parsed from a file or flags: any subset of the keys. */
 export type FinetuneConfigInput = Partial<Record<keyof FinetuneConfig, unknown>> | Record<string, unknown>;
 
-const CHOICES: Partial<Record<keyof FinetuneConfig, readonly string[]>> = {
-  task: ['classify', 'generate'],
-  truncation: ['head', 'tail', 'head+tail'],
-  pooling: ['auto', 'last', 'cls', 'mean'],
-  mode: ['full', 'freeze', 'lora'],
-  sampler: ['random', 'balanced'],
-  loss: ['cross-entropy', 'focal'],
-  metric: ['auto', 'macro_f1', 'accuracy', 'loss', 'exact_match', 'rouge_l'],
-};
-
-function fail(key: string, want: string, value: unknown): never {
-  throw new ConfigError(`${kebabCase(key)} must be ${want}, got ${JSON.stringify(value)}`);
-}
-
 function checkValue(key: keyof FinetuneConfig, value: unknown): unknown {
-  const choices = CHOICES[key];
-  if (choices !== undefined) {
-    if (typeof value !== 'string' || !choices.includes(value)) fail(key, `one of ${choices.join(', ')}`, value);
-    return value;
-  }
-  switch (key) {
-    case 'from':
-    case 'train':
-    case 'textColumn':
-    case 'labelColumn':
-    case 'tokenizer':
-    case 'out':
-      if (typeof value !== 'string' || value === '') fail(key, 'a non-empty string', value);
-      return value;
-    case 'val':
-    case 'test':
-      if (value !== null && (typeof value !== 'string' || value === '')) fail(key, 'a file path', value);
-      return value;
-    case 'valFraction':
-    case 'testFraction':
-    case 'dropout':
-    case 'loraDropout':
-      if (typeof value !== 'number' || !(value >= 0 && value < 1)) fail(key, 'a number in [0, 1)', value);
-      return value;
-    case 'trainSize':
-    case 'maxLength':
-    case 'maxNewTokens':
-    case 'threads':
-      if (value === null) return null;
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail(key, 'a positive integer', value);
-      return value;
-    case 'layers':
-    case 'heads':
-    case 'dim':
-    case 'blockSize':
-    case 'loraRank':
-    case 'batchSize':
-    case 'gradAccumulation':
-    case 'maxSteps':
-    case 'evalEvery':
-    case 'logEvery':
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) fail(key, 'a positive integer', value);
-      return value;
-    case 'freezeLayers':
-    case 'warmup':
-    case 'seed':
-    case 'patience':
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) fail(key, 'a non-negative integer', value);
-      return value;
-    case 'loraAlpha':
-    case 'focalGamma':
-    case 'lr':
-    case 'minLr':
-    case 'weightDecay':
-    case 'gradClip':
-      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(key, 'a finite number ≥ 0', value);
-      return value;
-    case 'layerDecay':
-      if (typeof value !== 'number' || !(value > 0 && value <= 1)) fail(key, 'a number in (0, 1]', value);
-      return value;
-    case 'epochs':
-      if (value === null) return null;
-      if (typeof value !== 'number' || !(value > 0)) fail(key, 'a positive number', value);
-      return value;
-    case 'timeLimit':
-      return value === null ? null : parseDuration(value, 'time-limit');
-    case 'loraTargets': {
-      const list = typeof value === 'string' ? value.split(',') : value;
-      if (!Array.isArray(list) || !list.every((s) => typeof s === 'string' && s !== '')) fail(key, 'module-name patterns such as c_attn,c_proj', value);
-      return (list as string[]).map((s) => s.trim());
-    }
-    case 'classWeights': {
-      if (value === 'none' || value === 'auto') return value;
-      const list = typeof value === 'string' ? value.split(',').map((s) => (s.trim() === '' ? Number.NaN : Number(s))) : value;
-      if (!Array.isArray(list) || list.length === 0 || !list.every((w) => typeof w === 'number' && Number.isFinite(w) && w > 0)) {
-        fail(key, "'auto', 'none' or positive weights in label order such as 1,10", value);
-      }
-      return list as number[];
-    }
-    default:
-      throw new ConfigError(`unknown setting '${String(key)}'`);
-  }
+  return checkSetting(FINETUNE_SCHEMA, key, value);
 }
 
 /**

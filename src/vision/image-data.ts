@@ -21,7 +21,7 @@ export interface ImageDataSettings {
   /** Fraction of the (remaining) training images held out for validation. @default 0.1 */
   valFraction: number;
   /** At most this many validation images (few-shot runs validate on images they do not train on). @default 2000 */
-  maxVal: number;
+  valSize: number;
   /** @default 0 */
   seed: number;
   /** Image folders: side images are resized to. @default 32 */
@@ -35,7 +35,7 @@ export interface ImageDataSettings {
 }
 
 export const IMAGE_DATA_DEFAULTS: ImageDataSettings = {
-  data: 'mnist', classes: null, perClass: null, valFraction: 0.1, maxVal: 2000, seed: 0, imageSize: 32, channels: 3, badImages: 'error', classNames: null,
+  data: 'mnist', classes: null, perClass: null, valFraction: 0.1, valSize: 2000, seed: 0, imageSize: 32, channels: 3, badImages: 'error', classNames: null,
 };
 
 export interface ImageData {
@@ -76,13 +76,13 @@ export async function prepareImageData(input: Partial<ImageDataSettings> = {}): 
     const picked = samplePerClass(pool, s.perClass, s.seed);
     const taken = new Set(picked.indices);
     const rest = Array.from({ length: pool.length }, (_, i) => i).filter((i) => !taken.has(i));
-    const order = new SeededRandom(s.seed + 2).permutation(rest.length).slice(0, s.maxVal).map((k) => rest[k]!).sort((a, b) => a - b);
+    const order = new SeededRandom(s.seed + 2).permutation(rest.length).slice(0, s.valSize).map((k) => rest[k]!).sort((a, b) => a - b);
     train = picked;
     val = order.length > 0 ? new ImageSubset(pool, order) : null;
   } else if (s.valFraction > 0) {
     const split = splitValidation(pool, s.valFraction, s.seed);
     train = split.train;
-    val = split.val.length > s.maxVal ? new ImageSubset(split.val, new SeededRandom(s.seed + 3).permutation(split.val.length).slice(0, s.maxVal).sort((a, b) => a - b)) : split.val;
+    val = split.val.length > s.valSize ? new ImageSubset(split.val, new SeededRandom(s.seed + 3).permutation(split.val.length).slice(0, s.valSize).sort((a, b) => a - b)) : split.val;
   } else {
     train = pool;
     val = null;

@@ -22,95 +22,92 @@ import { manualSeed, tensor } from '../tensor/creation.js';
 import { getNumThreads, setNumThreads } from '../tensor/runtime.js';
 import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
 import { EVAL_FILE } from '../util/run-files.js';
-import type { AugmentOptions } from './augment.js';
 import { type ImageEvaluation, evaluateImageClassifier } from './evaluate-images.js';
 import { ImageDraws, type LoadedImages } from './image-draws.js';
-import { type ImageData, type ImageDataSettings, IMAGE_DATA_DEFAULTS, prepareImageData } from './image-data.js';
+import { type ImageData, prepareImageData } from './image-data.js';
 import { buildImageClassifier, type ImageModelSpec, loadImageClassifier, saveImageClassifier } from './image-model-folder.js';
-import type { ImageArchitecture, ImageClassifier } from './models/image-classifier.js';
+import { IMAGE_ARCHITECTURES, type ImageClassifier } from './models/image-classifier.js';
+import { parseClassList } from './subsets.js';
+import { mergeConfigLayers } from '../train/pretrain-config.js';
+import { bool, checkSetting, choice, custom, defaultsOf, duration, int, num, optionalChoice, optionalInt, optionalStr, type SettingsOf, str } from '../util/settings.js';
 import { type Normalization, pixelsToTensor } from './normalize.js';
 
-export type FinetuneMode = 'full' | 'freeze';
+export const IMAGE_TRAIN_MODES = ['full', 'freeze'] as const;
+export type FinetuneMode = (typeof IMAGE_TRAIN_MODES)[number];
 
-/** How an image run trains. */
-export interface ImageTrainSettings {
-  /** Passes over the training images (unless maxSteps is given). @default 3 */
-  epochs: number;
-  /** Optimizer steps; null for `epochs` passes. @default null */
-  maxSteps: number | null;
-  /** Images per micro-batch (per process under `kiln launch`). @default 64 */
-  batchSize: number;
-  /** Micro-batches per optimizer step: their gradients add up to one batch of gradAccumulation × batchSize. @default 1 */
-  gradAccumulation: number;
-  /** Peak learning rate (AdamW). @default 1e-3 */
-  lr: number;
-  /** AdamW's decoupled weight decay (not applied to biases and norm weights). @default 1e-4 */
-  weightDecay: number;
-  /** Steps of linear warm-up; the cosine decay then runs to 0 at the last step. @default 5% of the steps, at most 200 */
-  warmupSteps: number | null;
-  /** Gradient-norm clip; 0 is off. @default 0 */
-  gradClip: number;
-  /** Seeds the order, the augmentation, the split and a new model's weights. @default 0 */
-  seed: number;
-  /** 'full' trains every parameter; 'freeze' the head alone (the body, BatchNorm statistics included, stays as it is). @default 'full' */
-  mode: FinetuneMode;
-  /** @default no augmentation */
-  augment: AugmentOptions;
-  /** Log the training loss every this many steps. @default 50 */
-  logEvery: number;
-  /** Evaluate on the validation images (and checkpoint) every N steps; null for once an epoch. Always at the end. @default null */
-  evalEvery: number | null;
-  /** Stop after this many evaluations without a better validation accuracy; 0 never stops early. @default 0 */
-  patience: number;
-  /** Wall-clock budget in seconds; null for none. @default null */
-  timeLimit: number | null;
-}
+/**
+ * Every setting of an image run, declared once: type, default, allowed values and doc. The run's
+ * option type (ImageRunConfig), IMAGE_RUN_DEFAULTS, resolveImageRunConfig's checks, the `--config`
+ * keys and the flags and --help of `kiln pretrain|finetune --task image-classification` come from it.
+ */
+export const IMAGE_RUN_SCHEMA = {
+  // What to start from (kiln finetune; kiln pretrain starts from a new model).
+  from: optionalStr(null, 'a model or run folder (its best/) to start from, a new head when the labels differ; unset: a new model', 'a model folder', { valueName: 'DIR' }),
+  mode: choice(IMAGE_TRAIN_MODES, 'full', 'full: train every weight; freeze: the head alone (the body, BatchNorm statistics included, stays as it is)'),
+  // The model of a new run.
+  arch: choice(IMAGE_ARCHITECTURES, 'cnn', 'the network architecture'),
+  width: optionalInt(null, 'cnn: channels of the first block (the second has twice); resnet: layer1 channels (then x2, x4, x8)', { defaultText: '32 (cnn), 64 (resnet)' }),
+  stem: optionalChoice(['small', 'imagenet'] as const, null, 'resnet stem: small (3x3 stride 1, no pool) or imagenet', { defaultText: 'small up to 64 px' }),
+  patchSize: optionalInt(null, 'vit: patch side', { defaultText: '4 up to 32 px, else 16' }),
+  hiddenSize: int(64, 'vit: width (hidden size) of the encoder'),
+  layers: int(4, 'vit: encoder layers'),
+  heads: int(4, 'vit: attention heads'),
+  // The images.
+  data: str('mnist', 'MNIST, Fashion-MNIST or a folder DIR/<class>/<image>', { valueName: 'mnist|fashion-mnist|DIR' }),
+  classes: custom<number[] | null>(null, 'keep these labels only, relabelled 0..k-1 in order', 'string', (value, key) => {
+    if (value === null) return null;
+    if (typeof value === 'string') {
+      try {
+        return parseClassList(value);
+      } catch (error) {
+        throw new ConfigError(`${key}: ${(error as Error).message}`);
+      }
+    }
+    if (Array.isArray(value) && value.length > 0 && value.every((c) => Number.isInteger(c) && (c as number) >= 0)) return [...(value as number[])];
+    throw new ConfigError(`${key} must be class numbers such as 0-4 or 1,3,5 (or a list of them), got ${JSON.stringify(value)}`);
+  }, { valueName: 'LIST', defaultText: 'all, e.g. 0-4 or 1,3,5' }),
+  perClass: optionalInt(null, 'train on N seeded images per class (few-shot)', { defaultText: 'all' }),
+  valFraction: num(0.1, 'share of the training images held out for validation', 'unit'),
+  valSize: int(2000, 'at most N validation images (few-shot runs validate on images left over)', 0),
+  imageSize: int(32, 'image folders: resize to N x N'),
+  channels: custom<1 | 3>(3, 'image folders: 1 (grey) or 3 (RGB)', 'int', (value, key) => {
+    if (value === 1 || value === 3) return value;
+    throw new ConfigError(`${key} must be 1 or 3, got ${JSON.stringify(value)}`);
+  }),
+  badImages: choice(['skip', 'error'] as const, 'error', 'a file that does not decode: skip it (reported by name) or stop with an error'),
+  // Training.
+  epochs: int(3, 'passes over the training images'),
+  maxSteps: optionalInt(null, 'optimizer steps instead of epochs passes', { defaultText: "the epochs' steps" }),
+  batchSize: int(64, 'images per micro-batch (per process under kiln launch)'),
+  gradAccumulation: int(1, 'micro-batches per optimizer step (one batch of N x batch-size)'),
+  lr: num(1e-3, 'peak learning rate (AdamW, warm-up then cosine decay to 0)', 'positive'),
+  weightDecay: num(1e-4, 'AdamW weight decay (not on biases and norms)'),
+  warmup: optionalInt(null, 'linear warm-up steps', { defaultText: '5% of the steps, at most 200' }, 0),
+  gradClip: num(0, 'clip the gradient norm to X (0: off)'),
+  cropPadding: int(0, 'augment: random crop after padding by N pixels (0: off)', 0),
+  flip: bool(false, 'augment: random horizontal flips'),
+  seed: int(0, 'seeds the weights, order, sampling, split and augmentation', 0),
+  logEvery: int(50, 'log the training loss every N steps'),
+  evalEvery: optionalInt(null, 'evaluate on the validation images and checkpoint every N steps, and at the end', { defaultText: 'once an epoch' }),
+  patience: int(0, 'stop after N evaluations without a better validation accuracy (0: never)', 0),
+  timeLimit: duration(null, 'stop (evaluated and saved) after this wall-clock time, e.g. 90s, 10m', { defaultText: 'unset' }),
+  threads: optionalInt(null, 'libtorch threads', { defaultText: 'all cores' }),
+  out: str('runs/images', 'run folder: config.json, metrics.jsonl, model/ (last), best/ (best validation accuracy), state/, eval.json', { valueName: 'DIR' }),
+} as const;
 
-export const IMAGE_TRAIN_DEFAULTS: ImageTrainSettings = {
-  epochs: 3, maxSteps: null, batchSize: 64, gradAccumulation: 1, lr: 1e-3, weightDecay: 1e-4, warmupSteps: null, gradClip: 0, seed: 0, mode: 'full', augment: {},
-  logEvery: 50, evalEvery: null, patience: 0, timeLimit: null,
-};
+/** An image run's settings (see IMAGE_RUN_SCHEMA for each one's doc and default). */
+export type ImageRunConfig = SettingsOf<typeof IMAGE_RUN_SCHEMA>;
+
+/** The settings that describe a new model; null picks a default that suits the images. */
+export type ImageModelSettings = Pick<ImageRunConfig, 'arch' | 'width' | 'stem' | 'patchSize' | 'hiddenSize' | 'layers' | 'heads'>;
+
+/** Every setting of an image run with its default, the library's and `kiln … --task image-classification`'s alike. */
+export const IMAGE_RUN_DEFAULTS: Readonly<ImageRunConfig> = defaultsOf(IMAGE_RUN_SCHEMA);
+
+const IMAGE_RUN_KEYS = Object.keys(IMAGE_RUN_SCHEMA) as (keyof ImageRunConfig)[];
 
 /** Settings a resumed image run may change; any other difference from the saved run is refused. */
 const RESUMABLE: readonly (keyof ImageRunConfig)[] = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'out'];
-
-/** Model settings a run may give; null picks a default that suits the images. */
-export interface ImageModelSettings {
-  /** @default 'cnn' */
-  arch: ImageArchitecture;
-  /** cnn: channels of the first block (the second has twice); resnet: layer1's (then ×2, ×4, ×8). @default 32 (cnn), 64 (resnet) */
-  width: number | null;
-  /** resnet: 'small' (3×3 stride 1, no pool) or 'imagenet'. @default 'small' for images up to 64 px */
-  stem: 'small' | 'imagenet' | null;
-  /** vit. @default 4 for images up to 32 px, else 16 */
-  patchSize: number | null;
-  /** vit. @default 64 */
-  hiddenSize: number;
-  /** vit: encoder layers. @default 4 */
-  layers: number;
-  /** vit: attention heads. @default 4 */
-  heads: number;
-}
-
-export const IMAGE_MODEL_DEFAULTS: ImageModelSettings = { arch: 'cnn', width: null, stem: null, patchSize: null, hiddenSize: 64, layers: 4, heads: 4 };
-
-export interface ImageRunConfig extends ImageDataSettings, ImageTrainSettings, ImageModelSettings {
-  /** A model folder (or a run folder: its best/) to start from, or null to start from scratch. */
-  from: string | null;
-  /** The run folder: config.json, metrics.jsonl, model/, best/, state/, eval.json. */
-  out: string;
-  /** libtorch intra-op threads. @default libtorch's choice */
-  threads: number | null;
-}
-
-/** Every setting of an image run with its default, the library's and `kiln … --task image-classification`'s alike. */
-export const IMAGE_RUN_DEFAULTS: Readonly<Omit<ImageRunConfig, 'out'>> = Object.freeze({
-  ...IMAGE_DATA_DEFAULTS,
-  ...IMAGE_TRAIN_DEFAULTS,
-  ...IMAGE_MODEL_DEFAULTS,
-  from: null,
-  threads: null,
-});
 
 export interface ImageRunResult extends LoopResult {
   out: string;
@@ -173,30 +170,15 @@ export function modelSpecFor(settings: ImageModelSettings, channels: number, ima
   }
 }
 
-export function resolveImageRunConfig(input: Partial<ImageRunConfig> & { out: string }): ImageRunConfig {
-  const known = [...Object.keys(IMAGE_RUN_DEFAULTS), 'out'];
-  const unknown = Object.keys(input).filter((key) => !known.includes(key));
-  if (unknown.length > 0) {
-    throw new ConfigError(`image run: unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; the settings are ${known.join(', ')}`);
-  }
-  const given = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
-  const config = { ...IMAGE_RUN_DEFAULTS, ...given } as ImageRunConfig;
-  const whole = (key: keyof ImageRunConfig, min: number, nullable = false): void => {
-    const value = config[key];
-    if (nullable && value === null) return;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw new ConfigError(`image run: ${key} must be an integer of at least ${min}${nullable ? ' (or null)' : ''}, got ${JSON.stringify(value)}`);
-  };
-  whole('epochs', 1);
-  whole('maxSteps', 1, true);
-  whole('batchSize', 1);
-  whole('gradAccumulation', 1);
-  whole('logEvery', 1);
-  whole('evalEvery', 1, true);
-  whole('patience', 0);
-  whole('warmupSteps', 0, true);
-  if (!(config.gradClip >= 0)) throw new ConfigError(`image run: gradClip must be 0 (off) or positive, got ${config.gradClip}`);
-  if (config.timeLimit !== null && !(config.timeLimit > 0)) throw new ConfigError(`image run: timeLimit must be a positive number of seconds (or null), got ${config.timeLimit}`);
-  return config;
+/**
+ * The defaults overridden by each layer in turn (settings from code, a `--config` file, flags;
+ * keys in camelCase or kebab-case): a new, frozen, checked config. Unknown keys and bad values
+ * are ConfigErrors that name them.
+ */
+export function resolveImageRunConfig(...layers: (Partial<ImageRunConfig> | Readonly<Record<string, unknown>>)[]): Readonly<ImageRunConfig> {
+  const config: ImageRunConfig = { ...IMAGE_RUN_DEFAULTS };
+  mergeConfigLayers(config, layers, IMAGE_RUN_KEYS, (key, value) => checkSetting(IMAGE_RUN_SCHEMA, key as string, value));
+  return Object.freeze(config);
 }
 
 /** Sets train mode on the head and, unless `freeze`, the rest; a frozen body stays in eval mode. */
@@ -209,7 +191,7 @@ function setModes(model: ImageClassifier, mode: FinetuneMode): void {
 }
 
 /** The model to train: loaded from `config.from` (a new head when the labels differ) or built fresh, with the data it reads. */
-async function startingPoint(config: ImageRunConfig): Promise<{ model: ImageClassifier; data: ImageData; normalization: Normalization; newHead: boolean }> {
+async function startingPoint(config: Readonly<ImageRunConfig>): Promise<{ model: ImageClassifier; data: ImageData; normalization: Normalization; newHead: boolean }> {
   if (config.from === null) {
     const data = await prepareImageData(config);
     const model = buildImageClassifier(modelSpecFor(config, data.channels, data.imageSize, data.classNames.length));
@@ -236,7 +218,7 @@ async function startingPoint(config: ImageRunConfig): Promise<{ model: ImageClas
 export async function runImageClassification(input: Partial<ImageRunConfig> & { out: string }, callbacks: ImageRunCallbacks = {}): Promise<ImageRunResult> {
   // A resumed run starts from its saved settings; the ones given may change only what resuming allows (the loop checks).
   const saved = callbacks.resume === true ? readTrainingState<Partial<ImageRunConfig>, unknown>(path.join(input.out, 'state')) : null;
-  const config = resolveImageRunConfig(saved === null ? input : { ...(saved.config as Partial<ImageRunConfig>), ...input });
+  const config = resolveImageRunConfig(...(saved === null ? [] : [saved.config as Record<string, unknown>]), input);
   const previousThreads = getNumThreads();
   if (config.threads !== null) setNumThreads(config.threads);
   try {
@@ -269,7 +251,7 @@ export async function runImageClassification(input: Partial<ImageRunConfig> & { 
       ],
       { lr: config.lr },
     );
-    const draws = new ImageDraws(train, { seed: config.seed, augment: config.augment, share: (global) => global.slice(rank * B, (rank + 1) * B) });
+    const draws = new ImageDraws(train, { seed: config.seed, augment: { cropPadding: config.cropPadding, flip: config.flip }, share: (global) => global.slice(rank * B, (rank + 1) * B) });
     const out = config.out;
     mkdirSync(out, { recursive: true });
     if (writer) writeRunConfig(out, config);
@@ -288,7 +270,7 @@ export async function runImageClassification(input: Partial<ImageRunConfig> & { 
     setModes(model, config.mode);
     const loop = await runTrainer<number, LoadedImages>({
       settings: {
-        warmup: config.warmupSteps ?? Math.min(200, Math.floor(maxSteps * 0.05)),
+        warmup: config.warmup ?? Math.min(200, Math.floor(maxSteps * 0.05)),
         minLr: 0,
         gradClip: config.gradClip,
         batchSize: B,

@@ -126,7 +126,7 @@ test('finetune on an image folder with a corrupt file: error names it, skip repo
 
 test('usage mistakes are UsageErrors that say what to do', async () => {
   await assert.rejects(runImagePretrain(['--data', 'mnist']), /--out DIR is required/);
-  await assert.rejects(runImagePretrain(['--data', 'mnist', '--out', dir, '--arch', 'vgg']), /--arch must be one of cnn, resnet18, resnet34, vit/);
+  await assert.rejects(runImagePretrain(['--data', 'mnist', '--out', dir, '--arch', 'vgg']), /arch must be one of cnn, resnet18, resnet34, vit, got "vgg"/);
   await assert.rejects(runImagePretrain(['--data', 'mnist', '--out', dir, '--task', 'causal-lm']), /--task causal-lm is not image-classification/);
   await assert.rejects(runImageFinetune(['--from', 'scratch:alexnet', '--data', 'mnist', '--out', dir]), /unknown architecture; use scratch:cnn/);
   await assert.rejects(runImageFinetune(['--from', pretrained, '--data', 'mnist', '--out', dir, '--width', '8']), /--width describes a new model/);

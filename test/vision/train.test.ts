@@ -15,15 +15,15 @@ test('image runs: the library and the command share their defaults (3 epochs); a
   assert.equal(config.epochs, IMAGE_RUN_DEFAULTS.epochs);
   assert.throws(() => resolveImageRunConfig({ out: 'runs/x', data: 'mnist', epoch: 2 } as never), (e: Error) => e instanceof ConfigError && /unknown setting 'epoch'; the settings are .*epochs/.test(e.message));
   assert.equal(resolveImageRunConfig({ out: 'runs/x', epochs: undefined } as never).epochs, 3, 'an undefined value keeps the default');
-  assert.throws(() => resolveImageRunConfig({ out: 'runs/x', gradAccumulation: 0 }), /gradAccumulation must be an integer of at least 1, got 0/);
-  assert.throws(() => resolveImageRunConfig({ out: 'runs/x', evalEvery: 2.5 }), /evalEvery must be an integer of at least 1 \(or null\), got 2.5/);
-  assert.throws(() => resolveImageRunConfig({ out: 'runs/x', gradClip: -1 }), /gradClip must be 0 \(off\) or positive/);
+  assert.throws(() => resolveImageRunConfig({ out: 'runs/x', gradAccumulation: 0 }), /grad-accumulation must be a positive integer, got 0/);
+  assert.throws(() => resolveImageRunConfig({ out: 'runs/x', evalEvery: 2.5 }), /eval-every must be a positive integer, got 2.5/);
+  assert.throws(() => resolveImageRunConfig({ out: 'runs/x', gradClip: -1 }), /grad-clip must be a finite number ≥ 0, got -1/);
 });
 
 test('image runs: 2 micro-batches of 4 give the weights of one batch of 8 (ViT, to 1e-5)', async (t) => {
   const dir = scratchFolder('kiln-image-accumulate-');
   const common = {
-    data: 'mnist', classes: [0, 1, 2], perClass: 16, maxVal: 24, arch: 'vit' as const, patchSize: 7, hiddenSize: 16, layers: 1, heads: 2,
+    data: 'mnist', classes: [0, 1, 2], perClass: 16, valSize: 24, arch: 'vit' as const, patchSize: 7, hiddenSize: 16, layers: 1, heads: 2,
     maxSteps: 6, evalEvery: 3, logEvery: 2, lr: 1e-3, threads: 1, seed: 3,
   };
   const one = await runImageClassification({ ...common, batchSize: 8, out: path.join(dir, 'one') });
