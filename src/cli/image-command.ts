@@ -16,6 +16,7 @@ import { listImageFiles, predictImages } from '../vision/predict-images.js';
 import { IMAGE_RUN_SCHEMA, type ImageRunConfig, resolveImageRunConfig, runImageClassification } from '../vision/image-run.js';
 import { camelCase, kebabCase } from '../util/settings.js';
 import { readConfigFile } from './config-file.js';
+import { reportRun } from './run-report.js';
 import { schemaFlags } from './setting-flags.js';
 import { parseClassList, selectClasses } from '../vision/subsets.js';
 import type { ImageSource } from '../vision/image-source.js';
@@ -39,6 +40,7 @@ const settingFlag = (name: string): FlagSpec => SETTING_FLAGS.find((f) => f.name
 const COMMAND_FLAGS: FlagSpec[] = [
   { name: 'config', kind: 'string', help: 'JSON file of settings with the same keys (kebab-case or camelCase); flags override it', valueName: 'FILE' },
   { name: 'resume', kind: 'boolean', help: 'continue the run in --out from its last evaluation (after a stop, Ctrl-C or crash); the settings must be the same' },
+  { name: 'no-report', kind: 'boolean', help: 'do not write OUT/report.html (curves, confusion matrix of the test images) at the end' },
   JSON_FLAG,
   HELP,
 ];
@@ -115,7 +117,7 @@ function settingLayers(flags: Map<string, FlagValue>, command: string): Record<s
   const file = str(flags, 'config');
   if (file !== undefined) layers.push(readConfigFile(file, command));
   const layer: Record<string, unknown> = {};
-  for (const [name, value] of flags) if (!['task', 'config', 'resume', 'json', 'help'].includes(name)) layer[camelCase(name)] = value;
+  for (const [name, value] of flags) if (!['task', 'config', 'resume', 'no-report', 'json', 'help'].includes(name)) layer[camelCase(name)] = value;
   layers.push(layer);
   return layers;
 }
@@ -170,12 +172,12 @@ async function train(flags: Map<string, FlagValue>, command: string, config: Par
     });
     await group?.destroy();
     if (group !== undefined && group.rank !== 0) return 0; // rank 0 reports for the run
-    if (quiet) {
-      process.stdout.write(JSON.stringify({ out: result.out, steps: result.steps, stopped_by: result.stoppedBy, best_step: result.bestStep, val_accuracy: result.valAccuracy, test_accuracy: result.testAccuracy, seconds: result.seconds }) + '\n');
-    } else {
+    if (!quiet) {
       progress.finish();
       say(`done at step ${result.steps} (${result.stoppedBy}) in ${result.seconds.toFixed(1)}s; best at step ${result.bestStep}: val accuracy ${pct(result.valAccuracy)}, test accuracy ${pct(result.testAccuracy)}; model in ${result.bestDir}`);
     }
+    await reportRun(flags, result.out, say);
+    if (quiet) process.stdout.write(JSON.stringify({ out: result.out, steps: result.steps, stopped_by: result.stoppedBy, best_step: result.bestStep, val_accuracy: result.valAccuracy, test_accuracy: result.testAccuracy, seconds: result.seconds }) + '\n');
     return 0;
   });
 }

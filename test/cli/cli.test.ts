@@ -215,6 +215,43 @@ test('kiln finetune killed with SIGKILL after a checkpoint resumes with --resume
   }
 });
 
+for (const task of ['masked LM (BERT)', 'generation'] as const) {
+  test(`${task}: killed with SIGKILL after a checkpoint and resumed, the final weights equal an uninterrupted run's bit for bit, and no metrics line is lost or repeated`, async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kiln-kill-matrix-'));
+    try {
+      let args: string[];
+      if (task === 'generation') {
+        const pairs = path.join(dir, 'pairs.jsonl');
+        writeFileSync(pairs, Array.from({ length: 40 }, (_, i) => JSON.stringify({ prompt: `add ${i % 7} and ${i % 5}: `, completion: `${(i % 7) + (i % 5)}` })).join('\n') + '\n');
+        args = ['finetune', '--task', 'generate', '--train', pairs, '--layers', '1', '--heads', '2', '--dim', '16', '--block-size', '24', '--dropout', '0.1', '--batch-size', '4', '--max-steps', '40', '--eval-every', '10', '--log-every', '5', '--max-new-tokens', '3', '--threads', '1', '--no-report'];
+      } else {
+        const text = path.join(dir, 'text.txt');
+        writeFileSync(text, tinyText());
+        args = ['pretrain', '--arch', 'bert', '--data', text, ...TINY_FLAGS, '--dropout', '0.1', '--grad-accumulation', '2', '--max-steps', '60', '--eval-every', '15', '--no-report'];
+      }
+      const whole = path.join(dir, 'whole');
+      const uninterrupted = kiln(...args, '--out', whole);
+      assert.equal(uninterrupted.status, 0, uninterrupted.stderr);
+      const killed = path.join(dir, 'killed');
+      const stateFile = await killAfterFirstCheckpoint([...args, '--out', killed], killed);
+      const stoppedAt = (JSON.parse(readFileSync(stateFile, 'utf8')) as { step: number }).step;
+      const resumed = kiln(args[0]!, '--out', killed, '--resume', '--no-report');
+      assert.equal(resumed.status, 0, resumed.stderr);
+      assert.ok(stoppedAt > 0, `killed after the checkpoint of step ${stoppedAt}`);
+      for (const folder of ['model', 'best']) {
+        assert.ok(readFileSync(path.join(killed, folder, 'model.safetensors')).equals(readFileSync(path.join(whole, folder, 'model.safetensors'))), `${task}: ${folder}/model.safetensors bit for bit`);
+      }
+      const lines = (out: string): string[] => readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => {
+        const { elapsed_s: _e, tokens_per_s: _t, ...rest } = JSON.parse(l) as Record<string, number>;
+        return JSON.stringify(rest);
+      });
+      assert.deepEqual(lines(killed), lines(whole));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
 test('kiln pretrain --task image-classification killed with SIGKILL after a checkpoint resumes with --resume: the same weights (BatchNorm statistics too), bit for bit, with augmentation', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'kiln-image-resume-'));
   try {
