@@ -52,6 +52,12 @@ function readManifest(file: string): WeightGroup[] {
   for (const [i, group] of (groups as unknown[]).entries()) {
     const g = group as Partial<WeightGroup> | null;
     if (g === null || typeof g !== 'object' || !Array.isArray(g.paths) || !Array.isArray(g.weights)) fail(file, `group ${i} lacks paths or weights`);
+    // A shard is a file beside the manifest (or below it): a path out of that folder would read any file on the machine as weights.
+    const root = path.resolve(path.dirname(file));
+    for (const p of g.paths as unknown[]) {
+      const inside = typeof p === 'string' && p !== '' && !path.isAbsolute(p) && !path.relative(root, path.resolve(root, p)).split(path.sep).includes('..');
+      if (!inside) fail(file, `group ${i}: shard path ${JSON.stringify(p)} is not a file inside the manifest's folder`);
+    }
     for (const w of g.weights) {
       if (typeof w?.name !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0)) fail(file, `group ${i}: a weight lacks a name or a shape of non-negative integers`);
       const stored = w.quantization?.dtype ?? w.dtype;

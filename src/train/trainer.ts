@@ -4,9 +4,10 @@
  * and load examples, compute the loss, evaluate and save; the Trainer owns the rest: steps (one
  * memory scope each) under AdamW and a cosine schedule, each the gradient of `gradAccumulation`
  * micro-batches (weighted so that k micro-batches of B equal one batch of kB), on one process or
- * data-parallel over a process group; gradient clipping; a log line every logEvery steps, an evaluation every evalEvery steps and at
- * the end, the last weights in OUT/model, the best by the validation metric in OUT/best,
- * early stopping after `patience` evaluations without improvement, and a time limit. Every
+ * data-parallel over a process group; gradient clipping; a log line every logEvery steps, an
+ * evaluation every evalEvery steps and at the end, the last weights in OUT/model, the best by
+ * the validation metric in OUT/best, early stopping after `patience` evaluations without
+ * improvement, a time limit and a stop signal (Ctrl-C: stop at a step boundary, saved). Every
  * evaluation also writes OUT/state (the module's whole state dict, LoRA adapters unmerged, the
  * optimizer, schedule, sampler, generator and best-checkpoint bookkeeping), from which a killed
  * run resumes (`resume`) and continues exactly as an uninterrupted one would.
@@ -69,7 +70,7 @@ export interface ResumableSampler {
 /** The module's weights in a state checkpoint. */
 const STATE_WEIGHTS = 'weights.safetensors';
 
-/** One line of metrics.jsonl; the keys of pretrain's lines, plus validation metrics on eval lines. */
+/** One line of metrics.jsonl, for every task: a training line, or an evaluation line with validation metrics. */
 export interface FinetuneLog {
   step: number;
   /** Mean training loss: of this step on a training line, of the steps since the last eval on an eval line. */

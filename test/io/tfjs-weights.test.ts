@@ -72,6 +72,11 @@ test('loadTfjsWeights decodes what TensorFlow.js decodes: float32, int32, quanti
   writeFileSync(path.join(dir, 'odd.json'), JSON.stringify([{ paths: ['group1-shard1of2.bin'], weights: [{ name: 'x', shape: [1], dtype: 'complex64' }] }]));
   assert.throws(() => loadTfjsWeights(path.join(dir, 'odd.json')), /x: dtype complex64 is not supported/);
   assert.throws(() => loadTfjsWeights(path.join(dir, 'none.json')), /no such file/);
+  // A shard path out of the manifest's folder would read any file on the machine as weights.
+  for (const escape of ['../secret.bin', '/etc/passwd', 'sub/../../secret.bin', '']) {
+    writeFileSync(path.join(dir, 'escape.json'), JSON.stringify([{ paths: [escape], weights: [{ name: 'x', shape: [1], dtype: 'uint8' }] }]));
+    assert.throws(() => loadTfjsWeights(path.join(dir, 'escape.json')), /escape\.json: group 0: shard path .* is not a file inside the manifest's folder/, escape);
+  }
 });
 
 test('kiln import tfjs writes the weights as one safetensors file', () => {
