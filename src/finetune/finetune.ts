@@ -5,7 +5,7 @@
  * OUT/best (best validation metric; with an adapter/ folder in LoRA mode).
  */
 import path from 'node:path';
-import { readTrainingState } from '../train/training-state.js';
+import { stateToResume } from '../train/training-state.js';
 import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
 import { EVAL_FILE } from '../util/run-files.js';
 import { getNumThreads, setNumThreads } from '../tensor/runtime.js';
@@ -85,7 +85,7 @@ function writeTestEvaluation(out: string, test: ClassifierEvaluation | Generatio
 export async function finetune(options: FinetuneOptions = {}): Promise<FinetuneResult> {
   const layers = options.config === undefined ? [] : Array.isArray(options.config) ? options.config : [options.config];
   // A resumed run starts from its saved settings; the layers given may change only what resuming allows.
-  const saved = options.resume === true ? readTrainingState<FinetuneConfig, unknown>(path.join(resolveFinetuneConfig(...layers).out, 'state')) : null;
+  const saved = options.resume === true ? stateToResume<FinetuneConfig, unknown>(path.join(resolveFinetuneConfig(...layers).out, 'state')) : null;
   const config = saved === null ? resolveFinetuneConfig(...layers) : resolveFinetuneConfig({ ...FINETUNE_DEFAULTS, ...saved.config }, ...layers);
   const previousThreads = getNumThreads();
   if (config.threads !== null) setNumThreads(config.threads);

@@ -91,7 +91,8 @@ export function listNames(items: string[]): string {
 
 /** The parsed config.json of a folder, with clear errors for a missing folder, file or bad JSON. */
 export function readConfigJson(dir: string, error: FolderError): unknown {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw error(dir, 'not a folder');
+  if (!existsSync(dir)) throw error(dir, 'does not exist; pass the folder a training run or an import wrote');
+  if (!statSync(dir).isDirectory()) throw error(dir, 'is a file, not a model folder');
   const configPath = path.join(dir, CONFIG_FILE);
   if (!existsSync(configPath)) throw error(dir, `no ${CONFIG_FILE}`);
   try {

@@ -16,6 +16,7 @@ import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
 import { type LanguageModel, type LanguageModelTask, languageModelArchitecture, readMaskTokenId } from './architectures.js';
 import type { ModelVocabulary } from './model-vocabulary.js';
 import type { ArchitectureName } from './pretrain-config.js';
+import { ModelFolderError } from '../io/model-folder-error.js';
 import { KILN_FILE, resolveModelFolder } from '../util/run-files.js';
 
 /** Where a model folder records what it holds (one name for every kind of folder); which folder a run folder means. */
@@ -84,7 +85,7 @@ function readKilnInfo(dir: string): KilnModelInfo | null {
  */
 export function loadLanguageModel(folder: string): LoadedLanguageModel {
   const { dir } = resolveModelFolder(folder);
-  if (!existsSync(dir)) throw new Error(`model folder ${dir} does not exist; pass a folder a training run wrote, e.g. runs/pretrain/best`);
+  if (!existsSync(dir)) throw new ModelFolderError(`model folder ${dir} does not exist; pass a folder a training run wrote, e.g. runs/pretrain/best`);
   const info = readKilnInfo(dir);
   const architecture = info?.architecture ?? 'gpt';
   const model = languageModelArchitecture(architecture).load(dir);

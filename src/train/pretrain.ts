@@ -34,7 +34,7 @@ import {
   pretrainOutDir,
   resolvePretrainConfig,
 } from './pretrain-config.js';
-import { readTrainingState } from './training-state.js';
+import { stateToResume } from './training-state.js';
 import { runTrainer } from './trainer.js';
 
 /** A training window: where it starts in the training tokens, and which batch and row (over every rank) it is; the masked objective seeds its masking by them. */
@@ -70,7 +70,7 @@ export interface PretrainOptions {
   config?: PretrainConfigInput | PretrainConfigInput[];
   /**
    * Continue from OUT/state: the saved settings are the base, the given ones may only change
-   * timeLimit, threads, logEvery, evalEvery. Starts afresh when there is no state.
+   * timeLimit, threads, logEvery, evalEvery. Without a saved state it is a ConfigError (nothing to resume).
    * @default false
    */
   resume?: boolean;
@@ -142,7 +142,7 @@ export async function pretrainLanguageModel(options: PretrainOptions = {}): Prom
   // `out` decides where a saved state lives, so resolve it before the rest.
   const out = pretrainOutDir(...layers);
   const stateDir = path.join(out, 'state');
-  const saved = options.resume === true ? readTrainingState(stateDir) : null;
+  const saved = options.resume === true ? stateToResume(stateDir) : null;
   const config = resolveConfig(layers, saved?.config);
   const architecture = languageModelArchitecture(config.arch);
 

@@ -28,7 +28,7 @@ import { METRICS_FILE, RUN_CONFIG_FILE } from '../util/run-files.js';
 import { ConfigError } from './config-error.js';
 import { truncateMetrics } from './metrics-file.js';
 import { kebabCase } from './pretrain-config.js';
-import { loadOptimizerState, readTrainingState, restoreRng, saveTrainingState } from './training-state.js';
+import { loadOptimizerState, restoreRng, saveTrainingState, stateToResume } from './training-state.js';
 
 /** What the loop itself reads of a run's settings (FinetuneConfig's names; an image run maps its own onto them). */
 export interface LoopSettings {
@@ -169,7 +169,7 @@ export async function runTrainer<Example, Batch = Example[]>(hooks: LoopHooks<Ex
   let last: Partial<FinetuneLog> = {};
   let sinceImprovement = 0;
 
-  const saved = hooks.resume === true ? readTrainingState<Record<string, unknown>, unknown>(stateDir) : null;
+  const saved = hooks.resume === true ? stateToResume<Record<string, unknown>, unknown>(stateDir) : null;
   if (saved !== null) {
     const { config: given, defaults, resumable } = hooks.run;
     const before: Record<string, unknown> = { ...defaults, ...saved.config }; // a state saved before a setting existed ran with its default

@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from './config-error.js';
 import { getRngState, setRngState, tensor } from '../tensor/creation.js';
 import { scope } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -116,12 +117,24 @@ export function readTrainingState<Config = PretrainConfig, Sampler = RandomWindo
   try {
     json = JSON.parse(readFileSync(file, 'utf8')) as TrainingStateJson<Config, Sampler>;
   } catch (error) {
-    throw new Error(`training state ${file} is not valid JSON (${(error as Error).message}); delete the state folder to start over`);
+    throw new ConfigError(`training state ${file} is not valid JSON (${(error as Error).message}); delete the state folder to start over`);
   }
   if (json.format !== 'kiln-training-state' || json.version !== 1) {
-    throw new Error(`training state ${file} is not a Kiln training state (version 1); delete the state folder to start over`);
+    throw new ConfigError(`training state ${file} is not a Kiln training state (version 1); delete the state folder to start over`);
   }
   return json;
+}
+
+/**
+ * The state a `--resume` continues from: state.json of `dir` (OUT/state), or a ConfigError when
+ * there is none — resuming a run that never checkpointed would silently start a new one.
+ */
+export function stateToResume<Config = PretrainConfig, Sampler = RandomWindowsState>(dir: string): TrainingStateJson<Config, Sampler> {
+  const state = readTrainingState<Config, Sampler>(dir);
+  if (state === null) {
+    throw new ConfigError(`nothing to resume in ${path.dirname(dir)}: it has no checkpoint (${path.join(dir, STATE_FILE)}; a run saves one at every evaluation); drop --resume to start a new run there`);
+  }
+  return state;
 }
 
 /** The optimizer state dict a checkpoint holds (tensors loaded fresh; the caller owns them). */

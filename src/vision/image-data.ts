@@ -4,6 +4,7 @@
  * an image folder (no test split), restricted to some classes, optionally few-shot, with a
  * seeded validation split from the training images left over.
  */
+import { ImageDataError } from './image-data-error.js';
 import { ImageFolder, type BadImagePolicy } from './image-folder.js';
 import type { ImageSource } from './image-source.js';
 import { type IdxDatasetName, IDX_NORMALIZATION, loadIdxDataset } from './mnist.js';
@@ -69,6 +70,10 @@ export async function openImageData(settings: Pick<ImageDataSettings, 'data' | '
 export async function prepareImageData(input: Partial<ImageDataSettings> = {}): Promise<ImageData> {
   const s: ImageDataSettings = { ...IMAGE_DATA_DEFAULTS, ...input };
   const all = await openImageData(s, 'train');
+  const outside = (s.classes ?? []).filter((c) => c >= all.classNames.length);
+  if (outside.length > 0) {
+    throw new ImageDataError(`classes ${outside.join(', ')} ${outside.length === 1 ? 'is' : 'are'} not among the ${all.classNames.length} classes of ${s.data} (0-${all.classNames.length - 1}: ${all.classNames.join(', ')})`);
+  }
   const pool = s.classes === null ? all : selectClasses(all, s.classes);
   let train: ImageSource;
   let val: ImageSource | null;

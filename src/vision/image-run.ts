@@ -17,7 +17,7 @@ import { type FinetuneLog, type LoopResult, runTrainer, writeRunConfig } from '.
 import { crossEntropy } from '../nn/functional.js';
 import { AdamW } from '../optim/adamw.js';
 import { ConfigError } from '../train/config-error.js';
-import { readTrainingState } from '../train/training-state.js';
+import { stateToResume } from '../train/training-state.js';
 import { manualSeed, tensor } from '../tensor/creation.js';
 import { getNumThreads, setNumThreads } from '../tensor/runtime.js';
 import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
@@ -217,7 +217,7 @@ async function startingPoint(config: Readonly<ImageRunConfig>): Promise<{ model:
  */
 export async function runImageClassification(input: Partial<ImageRunConfig> & { out: string }, callbacks: ImageRunCallbacks = {}): Promise<ImageRunResult> {
   // A resumed run starts from its saved settings; the ones given may change only what resuming allows (the loop checks).
-  const saved = callbacks.resume === true ? readTrainingState<Partial<ImageRunConfig>, unknown>(path.join(input.out, 'state')) : null;
+  const saved = callbacks.resume === true ? stateToResume<Partial<ImageRunConfig>, unknown>(path.join(input.out, 'state')) : null;
   const config = resolveImageRunConfig(...(saved === null ? [] : [saved.config as Record<string, unknown>]), input);
   const previousThreads = getNumThreads();
   if (config.threads !== null) setNumThreads(config.threads);

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { words } from './shell-words.js';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -18,34 +19,6 @@ const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 /** The contents of the README's ```sh blocks. */
 function shellBlocks(text: string): string[] {
   return [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
-}
-
-/** Shell words of one command line (quotes and backslash-newline continuations), without a trailing # comment. */
-function words(line: string): string[] {
-  const out: string[] = [];
-  let word = '';
-  let quote: string | null = null;
-  let inWord = false;
-  for (const ch of line) {
-    if (quote !== null) {
-      if (ch === quote) quote = null;
-      else word += ch;
-    } else if (ch === '"' || ch === "'") {
-      quote = ch;
-      inWord = true;
-    } else if (ch === '#' && !inWord) {
-      break;
-    } else if (/\s/.test(ch)) {
-      if (inWord) out.push(word);
-      word = '';
-      inWord = false;
-    } else {
-      word += ch;
-      inWord = true;
-    }
-  }
-  if (inWord) out.push(word);
-  return out;
 }
 
 /** Every `kiln …` command in the README's shell blocks, continuations joined. */
