@@ -35,6 +35,8 @@ interface WorkerRun {
   last: number;
   /** Inputs loaded and refused before `last`, as the worker last said. */
   counts: [number, number];
+  /** The worker reached its first input (a worker that dies before it failed to set up, not on an input). */
+  started: boolean;
   report: { loaded: number; refused: number; maxRssKb: number } | null;
   how: string;
   stderr: string;
@@ -45,6 +47,7 @@ function runWorker(target: number, start: number, end: number, seed: number, dir
     const child = spawn(process.execPath, [WORKER, String(target), String(start), String(end), String(seed), dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let last = start;
     let counts: [number, number] = [0, 0];
+    let started = false;
     let report: WorkerRun['report'] = null;
     let pending = '';
     let stderr = '';
@@ -59,6 +62,7 @@ function runWorker(target: number, start: number, end: number, seed: number, dir
       for (const line of lines) {
         const [kind, a, ...rest] = line.split(' ');
         if (kind === 'S') {
+          started = true;
           last = Number(a);
           counts = [Number(rest[0]), Number(rest[1])];
         }
@@ -70,7 +74,7 @@ function runWorker(target: number, start: number, end: number, seed: number, dir
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-2000)));
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ last: report === null ? last : end, counts, report, how: hung ? 'hang' : signal !== null ? signal : `exit ${code}`, stderr });
+      resolve({ last: report === null ? last : end, counts, started, report, how: hung ? 'hang' : signal !== null ? signal : `exit ${code}`, stderr });
     });
   });
 }
@@ -94,6 +98,7 @@ export async function runFuzzCampaign(options: { perTarget: number; seed: number
           report.maxRssMb = Math.max(report.maxRssMb, run.report.maxRssKb / 1024);
           break;
         }
+        if (!run.started) throw new Error(`fuzz target ${target.name}: the worker failed before its first input (${run.how}): ${run.stderr.trim().split('\n').slice(-4).join(' | ')}`);
         report.loaded += run.counts[0];
         report.refused += run.counts[1];
         if (run.how === 'hang') report.hangs.push(run.last);

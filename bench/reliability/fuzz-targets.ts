@@ -79,6 +79,7 @@ function fileTarget(name: string, json: boolean, file: string, seeds: (dir: stri
     json,
     seeds,
     load: async (bytes, dir) => {
+      mkdirSync(dir, { recursive: true });
       const target = path.join(dir, file);
       writeFileSync(target, bytes);
       release(await load(target, dir));
@@ -113,7 +114,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   fileTarget('tokenizer.json', true, 'tokenizer.json', (dir) => {
     mkdirSync(dir, { recursive: true });
     const bpe = path.join(dir, 'seed-bpe.json');
-    saveTokenizer(trainByteLevelBpe('the sea, the storm and the ship; a calm grey sea. '.repeat(20), { vocabSize: 300 }), bpe);
+    saveTokenizer(trainByteLevelBpe('the sea, the storm and the ship; a calm grey sea. '.repeat(20), { vocabSize: 270 }), bpe);
     const llama = path.join(dir, 'seed-llama.json');
     saveTokenizer(Llama2cTokenizer.fromFile(path.join(FIXTURES, 'llama2c-tokenizer.bin')).toHfTokenizer(), llama);
     return [readFileSync(bpe), readFileSync(llama)];
@@ -143,7 +144,8 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   fileTarget('JPEG', false, 'image.jpg', async () => [
     await sharp(Buffer.from(Array.from({ length: 16 * 16 * 3 }, (_, i) => (i * 13) % 256)), { raw: { width: 16, height: 16, channels: 3 } }).jpeg().toBuffer(),
   ], (file) => decodeImage(file, { height: 8, width: 8, channels: 1 })),
-  fileTarget('CSV', false, 'data.csv', () => [Buffer.from(['text,label', ...LABELLED_ROWS].join('\n') + '\n'), Buffer.from(['label\ttext', 'calm\tgrey sea', 'storm\train'].join('\n'))], (file) => readLabelledExamples(file)),
+  fileTarget('CSV', false, 'data.csv', () => [Buffer.from(['text,label', ...LABELLED_ROWS].join('\n') + '\n')], (file) => readLabelledExamples(file)),
+  fileTarget('TSV', false, 'data.tsv', () => [Buffer.from(['label\ttext', 'calm\tgrey sea', 'storm\train "and" hail'].join('\n'))], (file) => readLabelledExamples(file)),
   fileTarget('JSONL', true, 'data.jsonl', () => [Buffer.from([{ text: 'calm grey sea', label: 'calm' }, { text: 'a storm', label: 'storm' }].map((r) => JSON.stringify(r)).join('\n') + '\n')], (file) => readLabelledExamples(file)),
   fileTarget('--config', true, 'run.json', () => [
     Buffer.from(JSON.stringify({ 'max-steps': 500, 'block-size': 32, data: ['a.txt'], 'time-limit': '10m', lr: 3e-4 })),

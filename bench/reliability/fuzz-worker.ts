@@ -14,6 +14,14 @@ if (target === undefined || dir === undefined) throw new Error('usage: fuzz-work
 const say = (line: string): void => void writeSync(1, line.replace(/\n/g, ' ') + '\n');
 
 const seeds = await target.seeds(dir);
+// The unmutated files must load: otherwise every input is refused for a reason that has nothing to do with it.
+for (const [i, seed] of seeds.entries()) {
+  try {
+    await target.load(seed, dir);
+  } catch (error) {
+    throw new Error(`fuzz target ${target.name}: its valid seed file ${i} does not load: ${(error as Error).message}`);
+  }
+}
 let loaded = 0;
 let refused = 0;
 for (let i = Number(startArg); i < Number(endArg); i++) {

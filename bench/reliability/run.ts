@@ -1,6 +1,6 @@
 /**
  * `npm run test:reliability`: the long campaigns. Today: the loader fuzz campaign at full size
- * (`--per-target N`, default 7,000 inputs for each of the 16 loaders: 112,000 in all). Prints one
+ * (`--per-target N`, default 6,000 inputs for each of the 17 loaders: 102,000 in all). Prints one
  * row per loader and, as its last line, one JSON object with every figure.
  *
  * Run: `npm run test:reliability`, or `node dist/bench/reliability/run.js [--per-target N] [--seed N] [--target NAME]`.
@@ -12,7 +12,7 @@ const flag = (name: string): string | undefined => {
   const i = args.indexOf(`--${name}`);
   return i === -1 ? undefined : args[i + 1];
 };
-const perTarget = Number(flag('per-target') ?? 7000);
+const perTarget = Number(flag('per-target') ?? 6000);
 const seed = Number(flag('seed') ?? 1);
 const only = flag('target');
 if (!Number.isInteger(perTarget) || perTarget < 1 || !Number.isInteger(seed)) throw new Error('usage: run.js [--per-target N] [--seed N] [--target NAME]');
