@@ -27,7 +27,7 @@ let budget: { limit: number; used: number } | null = null;
 
 /**
  * Runs `build` with a cap on the bytes the tensor constructors (zeros, ones, empty, full, rand,
- * randn, randint) may allocate: one that would pass it throws AllocationBudgetError before
+ * randn, randint, arange, linspace, eye) may allocate: one that would pass it throws AllocationBudgetError before
  * allocating. Loaders build a model that a file's header describes inside a budget the file's
  * real size sets, so a 1 KB file that claims a 100 GB model is refused, not allocated.
  */
@@ -60,20 +60,24 @@ function checkShape(shape: Shape, fn: string, options: TensorOptions = {}): numb
       throw new RangeError(`${fn}: shape [${shape.join(', ')}] must hold non-negative integers`);
     }
   }
-  const dtype = options.dtype ?? 'float32';
+  checkBytes(shape, fn, options.dtype ?? 'float32', options.device);
+  return [...shape];
+}
+
+/** Counts an allocation of `shape` against the budget and this machine's memory (CPU); throws before anything is allocated. */
+function checkBytes(shape: Shape, fn: string, dtype: DType, device: Device | undefined): void {
   const bytes = shape.reduce((n, d) => n * d, 1) * dtypeByteSize(dtype);
   if (budget !== null) {
     if (budget.used + bytes > budget.limit) throw new AllocationBudgetError(budget.used + bytes, budget.limit, fn, shape);
     budget.used += bytes;
   }
-  if ((options.device ?? 'cpu') === 'cpu' && bytes > totalmem()) {
+  if ((device ?? 'cpu') === 'cpu' && bytes > totalmem()) {
     const gib = (b: number): string => (b / 2 ** 30).toFixed(1);
     throw new RangeError(
       `${fn}: shape [${shape.join(', ')}] of ${dtype} needs ${gib(bytes)} GiB, more than this machine's ` +
         `${gib(totalmem())} GiB of memory`,
     );
   }
-  return [...shape];
 }
 
 /** Flattens nested arrays, checking that they are rectangular. */
@@ -165,16 +169,19 @@ export function arange(
   if (step === 0) throw new RangeError('arange: step must be non-zero');
   const integral = [start, end, step].every(Number.isInteger);
   const dtype = options.dtype ?? (integral ? 'int64' : 'float32');
+  checkBytes([Math.max(0, Math.ceil((end - start) / step))], 'arange', dtype, options.device);
   return finish(N['arange']!(start, end, step, dtype, options.device), options);
 }
 
 export function linspace(start: number, end: number, steps: number, options: TensorOptions = {}): Tensor {
   if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`linspace: steps must be a non-negative integer, got ${steps}`);
+  checkBytes([steps], 'linspace', options.dtype ?? 'float32', options.device);
   return finish(N['linspace']!(start, end, steps, options.dtype, options.device), options);
 }
 
 /** The n×m identity matrix (m = n by default). */
 export function eye(n: number, m: number = n, options: TensorOptions = {}): Tensor {
+  checkBytes([n, m], 'eye', options.dtype ?? 'float32', options.device);
   return finish(N['eye']!(n, m, options.dtype, options.device), options);
 }
 

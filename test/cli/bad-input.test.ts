@@ -33,9 +33,11 @@ function prepare(dir: string): void {
     'model.json': 'plain text',
     'gpt2bad/config.json': '{"model_type":"gpt2","n_embd":"wide"}',
     'gpt2bad/model.safetensors': 'xxxx',
+    'torn/state/state.json': '{',
   };
   mkdirSync(path.join(dir, 'emptydir'), { recursive: true });
   mkdirSync(path.join(dir, 'gpt2bad'), { recursive: true });
+  mkdirSync(path.join(dir, 'torn', 'state'), { recursive: true });
   for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
 }
 
