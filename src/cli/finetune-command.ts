@@ -1,11 +1,9 @@
 /** `kiln finetune`: flags → finetune, with progress on the terminal and the test metrics at the end. */
 import { FINETUNE_SCHEMA } from '../finetune/finetune-config.js';
-import { camelCase } from '../train/pretrain-config.js';
 import { type FlagSpec, formatFlags, parseCommandFlags } from './args.js';
-import { readConfigFile } from './config-file.js';
 import { runFolderNote } from './run-folder-note.js';
 import { reportRun } from './run-report.js';
-import { schemaFlags } from './setting-flags.js';
+import { schemaFlags, settingLayers } from './setting-flags.js';
 import { withStopSignals } from './stop-signals.js';
 
 export const FINETUNE_SUMMARY = 'fine-tune a model for classification or generation';
@@ -38,12 +36,7 @@ const pct = (x: number): string => (100 * x).toFixed(1);
 export async function runFinetune(argv: readonly string[]): Promise<number> {
   const flags = parseCommandFlags(argv, FINETUNE_FLAGS, 'finetune', finetuneHelp);
   if (flags === undefined) return 0;
-  const layers: Record<string, unknown>[] = [];
-  const configFile = flags.get('config');
-  if (typeof configFile === 'string') layers.push(readConfigFile(configFile, 'finetune'));
-  const layer: Record<string, unknown> = {};
-  for (const [name, value] of flags) if (name !== 'config' && name !== 'help' && name !== 'json' && name !== 'no-report' && name !== 'resume') layer[camelCase(name)] = value;
-  layers.push(layer);
+  const layers = settingLayers(flags, FINETUNE_SCHEMA, 'finetune');
 
   const [{ finetune }, { ProgressReporter }, { processGroupFromLaunch }] = await Promise.all([
     import('../finetune/finetune.js'),

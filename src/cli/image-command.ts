@@ -15,9 +15,8 @@ import { IMAGE_ARCHITECTURES, type ImageArchitecture } from '../vision/models/im
 import { listImageFiles, predictImages } from '../vision/predict-images.js';
 import { IMAGE_RUN_SCHEMA, type ImageRunConfig, resolveImageRunConfig, runImageClassification } from '../vision/image-run.js';
 import { camelCase, kebabCase } from '../util/settings.js';
-import { readConfigFile } from './config-file.js';
 import { reportRun } from './run-report.js';
-import { schemaFlags } from './setting-flags.js';
+import { schemaFlags, settingLayers } from './setting-flags.js';
 import { parseClassList, selectClasses } from '../vision/subsets.js';
 import type { ImageSource } from '../vision/image-source.js';
 
@@ -111,17 +110,6 @@ function positive(flags: Map<string, FlagValue>, name: string, command: string, 
   return value;
 }
 
-/** The settings layers of a training command: --config's file, then the setting flags (kebab-case → camelCase). */
-function settingLayers(flags: Map<string, FlagValue>, command: string): Record<string, unknown>[] {
-  const layers: Record<string, unknown>[] = [];
-  const file = str(flags, 'config');
-  if (file !== undefined) layers.push(readConfigFile(file, command));
-  const layer: Record<string, unknown> = {};
-  for (const [name, value] of flags) if (!['task', 'config', 'resume', 'no-report', 'json', 'help'].includes(name)) layer[camelCase(name)] = value;
-  layers.push(layer);
-  return layers;
-}
-
 /** Whether some layer gives `key` (camelCase or kebab-case). */
 const gives = (layers: readonly Record<string, unknown>[], key: string): boolean => layers.some((l) => l[key] !== undefined || l[kebabCase(key)] !== undefined);
 
@@ -193,7 +181,7 @@ export async function runImagePretrain(argv: readonly string[]): Promise<number>
     ], IMAGE_PRETRAIN_FLAGS));
   if (flags === undefined) return 0;
   checkTask(flags, 'pretrain');
-  const layers = settingLayers(flags, 'pretrain');
+  const layers = settingLayers(flags, IMAGE_RUN_SCHEMA, 'pretrain');
   const finetuneOnly = FINETUNE_ONLY.filter((key) => gives(layers, key));
   if (finetuneOnly.length > 0) throw new UsageError(`kiln pretrain: ${finetuneOnly.join(', ')} ${finetuneOnly.length === 1 ? 'is a setting' : 'are settings'} of kiln finetune --task image-classification; pretraining starts a new model`);
   return train(flags, 'pretrain', runSettings(flags, 'pretrain', layers));
@@ -210,7 +198,7 @@ export async function runImageFinetune(argv: readonly string[]): Promise<number>
   if (flags === undefined) return 0;
   checkTask(flags, 'finetune');
   if (flags.get('mode') === 'lora') throw new UsageError('kiln finetune: --mode lora is not available for image models yet; use --mode full or --mode freeze');
-  const layers = settingLayers(flags, 'finetune');
+  const layers = settingLayers(flags, IMAGE_RUN_SCHEMA, 'finetune');
   const resume = flags.get('resume') === true;
   if (!gives(layers, 'from') && !resume) throw new UsageError('kiln finetune: --from is required: a model folder, or scratch:ARCH for a fresh model (ARCH: cnn, resnet18, resnet34, vit)');
   // scratch:ARCH is a new model of that architecture.

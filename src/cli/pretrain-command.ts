@@ -1,8 +1,8 @@
 /** `kiln pretrain`: flags → pretrainLanguageModel, with progress on the terminal. */
 import { formatFlags, parseCommandFlags } from './args.js';
-import { PRETRAIN_FLAGS, configFromFlags } from './pretrain-flags.js';
-import { readConfigFile } from './config-file.js';
-import { PRETRAIN_DEFAULTS } from '../train/pretrain-config.js';
+import { PRETRAIN_FLAGS } from './pretrain-flags.js';
+import { settingLayers } from './setting-flags.js';
+import { PRETRAIN_DEFAULTS, PRETRAIN_SCHEMA } from '../train/pretrain-config.js';
 import { runFolderNote } from './run-folder-note.js';
 import { reportRun } from './run-report.js';
 import { withStopSignals } from './stop-signals.js';
@@ -27,10 +27,7 @@ export function pretrainHelp(): string {
 export async function runPretrain(argv: readonly string[]): Promise<number> {
   const flags = parseCommandFlags(argv, PRETRAIN_FLAGS, 'pretrain', pretrainHelp);
   if (flags === undefined) return 0;
-  const layers: Record<string, unknown>[] = [];
-  const configFile = flags.get('config');
-  if (typeof configFile === 'string') layers.push(readConfigFile(configFile, 'pretrain'));
-  layers.push(configFromFlags(flags));
+  const layers = settingLayers(flags, PRETRAIN_SCHEMA, 'pretrain');
 
   const [{ pretrainLanguageModel }, { ProgressReporter }, { processGroupFromLaunch }] = await Promise.all([
     import('../train/pretrain.js'),

@@ -1,5 +1,5 @@
 /** The flags of `kiln pretrain`: one per setting of PRETRAIN_SCHEMA (kebab-case), plus --config, --resume, --help. */
-import { PRETRAIN_SCHEMA, camelCase } from '../train/pretrain-config.js';
+import { PRETRAIN_SCHEMA } from '../train/pretrain-config.js';
 import type { FlagSpec } from './args.js';
 import { schemaFlags } from './setting-flags.js';
 
@@ -10,13 +10,3 @@ export const PRETRAIN_FLAGS: readonly FlagSpec[] = [
   { name: 'no-report', kind: 'boolean', help: 'do not write OUT/report.html (loss, learning-rate and throughput charts) at the end' },
   { name: 'help', kind: 'boolean', help: 'show this help' },
 ];
-
-/** The config layer the settings flags make: kebab-case flag names → PretrainConfig keys. */
-export function configFromFlags(flags: ReadonlyMap<string, unknown>): Record<string, unknown> {
-  const layer: Record<string, unknown> = {};
-  for (const [name, value] of flags) {
-    if (name === 'config' || name === 'resume' || name === 'no-report' || name === 'help') continue;
-    layer[camelCase(name)] = value;
-  }
-  return layer;
-}

@@ -6,8 +6,6 @@
  */
 import path from 'node:path';
 import { stateToResume } from '../train/training-state.js';
-import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
-import { EVAL_FILE } from '../util/run-files.js';
 import { getNumThreads, setNumThreads } from '../tensor/runtime.js';
 import type { ClassifierEvaluation } from './classify-eval.js';
 import { finetuneClassifier } from './classify-run.js';
@@ -16,7 +14,7 @@ import { finetuneGenerator } from './generate-run.js';
 import { isBaseline } from './tfidf/baseline-name.js';
 import { finetuneTfidfBaseline } from './tfidf/baseline-run.js';
 import type { GenerationEvaluation } from './generation.js';
-import type { FinetuneLog, StoppedBy } from '../train/trainer.js';
+import { type FinetuneLog, type StoppedBy, writeTestEvaluation } from '../train/trainer.js';
 import type { TrainableSetup } from './trainable.js';
 import type { ProcessGroup } from '../distributed/process-group.js';
 
@@ -64,16 +62,6 @@ export interface FinetuneResult {
   bestDir: string;
   /** OUT/best/adapter in LoRA mode, else null. */
   adapterDir: string | null;
-}
-
-/**
- * OUT/eval.json: the best checkpoint's test metrics, with the confusion matrix in the form the
- * reports read ({labels, matrix}; rows are true classes, columns predictions).
- */
-function writeTestEvaluation(out: string, test: ClassifierEvaluation | GenerationEvaluation, labels: string[] | null): void {
-  const { completions: _completions, predictions: _predictions, confusion, ...scalars } = test as unknown as Record<string, unknown>;
-  const json = { split: 'test', ...scalars, ...(confusion === undefined ? {} : { confusion_matrix: { ...(labels === null ? {} : { labels }), matrix: confusion } }) };
-  writeFileAtomic(path.join(out, EVAL_FILE), (fd) => writeAll(fd, Buffer.from(JSON.stringify(json, null, 2) + '\n', 'utf8')));
 }
 
 /**

@@ -12,7 +12,7 @@ import { scope } from '../tensor/scope.js';
 import { loadTokenizer, saveTokenizer } from '../tokenizers/load.js';
 import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import type { GenerateOptions } from '../models/sampling.js';
-import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
+import { writeJsonAtomic } from '../util/atomic-write.js';
 import { type LanguageModel, type LanguageModelTask, languageModelArchitecture, readMaskTokenId } from './architectures.js';
 import type { ModelVocabulary } from './model-vocabulary.js';
 import type { ArchitectureName } from './pretrain-config.js';
@@ -55,7 +55,7 @@ export function writeModelFolder(model: LanguageModel, tokenizer: Tokenizer, dir
   languageModelArchitecture(info.architecture).save(model, dir, vocabulary);
   saveTokenizer(tokenizer, path.join(dir, 'tokenizer.json'));
   const json: KilnModelInfo = { ...info, ...vocabularyInfo(vocabulary) };
-  writeFileAtomic(path.join(dir, KILN_FILE), (fd) => writeAll(fd, Buffer.from(JSON.stringify(json, null, 2) + '\n', 'utf8')));
+  writeJsonAtomic(path.join(dir, KILN_FILE), json);
 }
 
 export interface LoadedLanguageModel {

@@ -4,11 +4,12 @@ import type { Module } from '../nn/module.js';
 import type { PretrainConfig } from './pretrain-config.js';
 
 /**
- * AdamW with two parameter groups: matrices and embeddings (≥ 2-D) decay, biases and norm
- * gains (1-D) do not, since shrinking them towards zero only hurts.
+ * AdamW over the parameters that train (requiresGrad) in two groups: matrices and embeddings
+ * (≥ 2-D) decay, biases and norm gains (1-D) do not, since shrinking them towards zero only hurts.
+ * Pretraining and image runs use it.
  */
 export function nanoGptAdamW(model: Module, config: Pick<PretrainConfig, 'lr' | 'beta1' | 'beta2' | 'weightDecay'>): AdamW {
-  const params = model.parameters();
+  const params = model.parameters().filter((p) => p.requiresGrad);
   const decay = params.filter((p) => p.ndim >= 2);
   const noDecay = params.filter((p) => p.ndim < 2);
   const groups = [{ params: decay, weightDecay: config.weightDecay }];

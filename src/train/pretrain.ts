@@ -14,8 +14,6 @@ import type { ProcessGroup } from '../distributed/process-group.js';
 import { splitTokens } from '../data/token-file.js';
 import { manualSeed } from '../tensor/creation.js';
 import { getNumThreads, setNumThreads } from '../tensor/runtime.js';
-import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
-import { RUN_CONFIG_FILE } from '../util/run-files.js';
 import { type LanguageModel, languageModelArchitecture, modelContextLength } from './architectures.js';
 import { ConfigError } from './config-error.js';
 import { evaluateLoss } from './evaluate.js';
@@ -35,7 +33,7 @@ import {
   resolvePretrainConfig,
 } from './pretrain-config.js';
 import { stateToResume } from './training-state.js';
-import { runTrainer } from './trainer.js';
+import { runTrainer, writeRunConfig } from './trainer.js';
 
 /** A training window: where it starts in the training tokens, and which batch and row (over every rank) it is; the masked objective seeds its masking by them. */
 interface Window extends WindowKey {
@@ -180,7 +178,7 @@ export async function pretrainLanguageModel(options: PretrainOptions = {}): Prom
     const sampler = randomWindows(train, { blockSize: config.blockSize, batchSize: config.batchSize * world * config.gradAccumulation, seed: config.seed });
     let pending: Window[] = []; // the current step's windows not yet drawn
 
-    if (writer) writeFileAtomic(path.join(out, RUN_CONFIG_FILE), (fd) => writeAll(fd, Buffer.from(JSON.stringify(config, null, 2) + '\n', 'utf8')));
+    if (writer) writeRunConfig(out, config);
     if (writer) options.onStart?.({ config, vocabSize, trainTokens: train.length, valTokens: val.length, startStep: saved?.step ?? 0, parameters: model.numParameters() });
 
     const made = (): KilnModelInfo['made'] => ({ by: 'pretrainLanguageModel', config: { ...config }, date: new Date().toISOString() });

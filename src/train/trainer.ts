@@ -23,8 +23,8 @@ import type { AdamW } from '../optim/adamw.js';
 import { CosineLR } from '../optim/schedules/cosine.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
-import { METRICS_FILE, RUN_CONFIG_FILE } from '../util/run-files.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
+import { EVAL_FILE, METRICS_FILE, RUN_CONFIG_FILE } from '../util/run-files.js';
 import { ConfigError } from './config-error.js';
 import { truncateMetrics } from './metrics-file.js';
 import { kebabCase } from './pretrain-config.js';
@@ -241,7 +241,6 @@ export async function runTrainer<Example, Batch = Example[]>(hooks: LoopHooks<Ex
           dir: stateDir,
           step,
           elapsedS: elapsed(),
-          bestValLoss: null,
           scheduler: scheduler.stateDict(),
           sampler: hooks.sampler.state(),
           config: hooks.run.config,
@@ -270,13 +269,16 @@ export async function runTrainer<Example, Batch = Example[]>(hooks: LoopHooks<Ex
     const B = config.batchSize;
     const draws = Array.from({ length: config.gradAccumulation }, () => {
       const global = hooks.draw(B * world);
-      return { global, mine: global.slice(rank * B, (rank + 1) * B) };
+      const weight = hooks.lossWeight(global);
+      // On one process this rank's share is the whole draw: its weight is known (a masked LM's weighing masks every window).
+      return { global, mine: world === 1 ? global : global.slice(rank * B, (rank + 1) * B), weight };
     });
-    const total = draws.reduce((sum, m) => sum + hooks.lossWeight(m.global), 0);
+    const total = draws.reduce((sum, m) => sum + m.weight, 0);
     const micro: { batch: Batch; share: number }[] = [];
     for (const m of draws) {
+      const mine = world === 1 ? m.weight : hooks.lossWeight(m.mine);
       // The share of the step's mean loss; × world because the ranks' gradients are averaged, not summed.
-      micro.push({ batch: await load(m.mine), share: total > 0 ? hooks.lossWeight(m.mine) / total : 1 / (draws.length * world) });
+      micro.push({ batch: await load(m.mine), share: total > 0 ? mine / total : 1 / (draws.length * world) });
     }
     return { micro, tokens: draws.reduce((sum, m) => sum + hooks.tokens(m.global), 0) };
   };
@@ -346,5 +348,16 @@ export async function runTrainer<Example, Batch = Example[]>(hooks: LoopHooks<Ex
 
 /** Writes the run's resolved settings to OUT/config.json. */
 export function writeRunConfig(out: string, config: Readonly<object>): void {
-  writeFileAtomic(path.join(out, RUN_CONFIG_FILE), (fd) => writeAll(fd, Buffer.from(JSON.stringify(config, null, 2) + '\n', 'utf8')));
+  writeJsonAtomic(path.join(out, RUN_CONFIG_FILE), config);
+}
+
+/**
+ * OUT/eval.json: the best checkpoint's test metrics (an evaluation's scalars; its per-example
+ * completions and predictions left out), with the confusion matrix in the form the reports read
+ * ({labels, matrix}; rows are true classes, columns predictions).
+ */
+export function writeTestEvaluation(out: string, test: object, labels: readonly string[] | null): void {
+  const { completions: _completions, predictions: _predictions, confusion, ...scalars } = test as Record<string, unknown>;
+  const json = { split: 'test', ...scalars, ...(confusion === undefined ? {} : { confusion_matrix: { ...(labels === null ? {} : { labels }), matrix: confusion } }) };
+  writeJsonAtomic(path.join(out, EVAL_FILE), json);
 }

@@ -14,7 +14,7 @@ import type { Hyperparameter, OptimizerStateDict } from '../optim/optimizer.js';
 import type { LrSchedulerState } from '../optim/schedules/scheduler.js';
 import type { RandomWindowsState } from '../data/lm-batches.js';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
-import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
+import { writeJsonAtomic } from '../util/atomic-write.js';
 import type { PretrainConfig } from './pretrain-config.js';
 
 export const STATE_FILE = 'state.json';
@@ -27,8 +27,6 @@ export interface TrainingStateJson<Config = PretrainConfig, Sampler = RandomWind
   step: number;
   /** Seconds of training before this checkpoint, over all invocations. */
   elapsedS: number;
-  /** The best validation loss so far (null before the first evaluation). */
-  bestValLoss: number | null;
   scheduler: LrSchedulerState;
   sampler: Sampler;
   /** The engine's CPU generator state (getRngState bytes), base64. */
@@ -65,7 +63,6 @@ export interface SaveTrainingStateArgs<Config = PretrainConfig, Sampler = Random
   dir: string;
   step: number;
   elapsedS: number;
-  bestValLoss: number | null;
   scheduler: LrSchedulerState;
   sampler: Sampler;
   config: Config;
@@ -90,7 +87,6 @@ export function saveTrainingState<Config, Sampler>(args: SaveTrainingStateArgs<C
     version: 1,
     step,
     elapsedS: args.elapsedS,
-    bestValLoss: args.bestValLoss,
     scheduler: args.scheduler,
     sampler: args.sampler,
     rng,
@@ -100,7 +96,7 @@ export function saveTrainingState<Config, Sampler>(args: SaveTrainingStateArgs<C
     optimizer: { numbers, paramGroups: args.optimizer.paramGroups },
     ...(args.loop === undefined ? {} : { loop: args.loop }),
   };
-  writeFileAtomic(path.join(dir, STATE_FILE), (fd) => writeAll(fd, Buffer.from(JSON.stringify(json, null, 2) + '\n', 'utf8')));
+  writeJsonAtomic(path.join(dir, STATE_FILE), json);
   // Only now are the older checkpoints' files unreferenced.
   for (const name of readdirSync(dir)) {
     if (name !== modelDir && name !== optimizerFile && /^(model-\d+|optimizer-\d+\.safetensors)$/.test(name)) {

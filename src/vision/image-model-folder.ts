@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildWithinWeights, CONFIG_FILE, folderErrors, readConfigJson, readWeights, weightBytes, writeFolder } from '../io/hf-folder.js';
-import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
+import { writeJsonAtomic } from '../util/atomic-write.js';
 import { type ImageArchitecture, type ImageClassifier, IMAGE_ARCHITECTURES } from './models/image-classifier.js';
 import { ResNet, type ResNetConfig } from './models/resnet.js';
 import { SmallCnn, type SmallCnnConfig } from './models/small-cnn.js';
@@ -99,7 +99,7 @@ export function saveImageClassifier(model: ImageClassifier, dir: string, options
     normalization: options.normalization,
   };
   writeFolder(dir, config as unknown as Record<string, unknown>, () => new Map(Object.entries(model.stateDict())));
-  writeFileAtomic(path.join(dir, KILN_FILE), (fd) => writeAll(fd, Buffer.from(JSON.stringify(options.info, null, 2) + '\n', 'utf8')));
+  writeJsonAtomic(path.join(dir, KILN_FILE), options.info);
 }
 
 export interface LoadedImageClassifier {

@@ -13,15 +13,13 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ProcessGroup } from '../distributed/process-group.js';
-import { type FinetuneLog, type LoopResult, runTrainer, writeRunConfig } from '../train/trainer.js';
+import { type FinetuneLog, type LoopResult, runTrainer, writeRunConfig, writeTestEvaluation } from '../train/trainer.js';
 import { crossEntropy } from '../nn/functional.js';
-import { AdamW } from '../optim/adamw.js';
+import { nanoGptAdamW } from '../train/optimizer-groups.js';
 import { ConfigError } from '../train/config-error.js';
 import { stateToResume } from '../train/training-state.js';
 import { manualSeed, tensor } from '../tensor/creation.js';
 import { getNumThreads, setNumThreads } from '../tensor/runtime.js';
-import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
-import { EVAL_FILE } from '../util/run-files.js';
 import { type ImageEvaluation, evaluateImageClassifier } from './evaluate-images.js';
 import { ImageDraws, type LoadedImages } from './image-draws.js';
 import { type ImageData, prepareImageData } from './image-data.js';
@@ -242,20 +240,13 @@ export async function runImageClassification(input: Partial<ImageRunConfig> & { 
     } else {
       model.requiresGrad_(true);
     }
-    // No weight decay on biases and BatchNorm/LayerNorm weights (1-D parameters), as is usual.
-    const trainable = model.namedParameters().filter(([, p]) => p.requiresGrad);
-    const optimizer = new AdamW(
-      [
-        { params: trainable.filter(([, p]) => p.ndim >= 2).map(([, p]) => p), weightDecay: config.weightDecay },
-        { params: trainable.filter(([, p]) => p.ndim < 2).map(([, p]) => p), weightDecay: 0 },
-      ],
-      { lr: config.lr },
-    );
+    // No weight decay on biases and BatchNorm/LayerNorm weights (1-D parameters); AdamW's default betas.
+    const optimizer = nanoGptAdamW(model, { lr: config.lr, weightDecay: config.weightDecay, beta1: 0.9, beta2: 0.999 });
     const draws = new ImageDraws(train, { seed: config.seed, augment: { cropPadding: config.cropPadding, flip: config.flip }, share: (global) => global.slice(rank * B, (rank + 1) * B) });
     const out = config.out;
     mkdirSync(out, { recursive: true });
     if (writer) writeRunConfig(out, config);
-    const trainableCount = trainable.reduce((sum, [, p]) => sum + p.numel(), 0);
+    const trainableCount = model.parameters().filter((p) => p.requiresGrad).reduce((sum, p) => sum + p.numel(), 0);
     if (writer) callbacks.onStart?.({ config, data, parameters: model.numParameters(), trainable: trainableCount, newHead, maxSteps, resumedAt: saved?.step ?? null });
 
     const { out: _out, ...made } = config;
@@ -286,7 +277,7 @@ export async function runImageClassification(input: Partial<ImageRunConfig> & { 
       metricKey: 'val_accuracy',
       maxSteps,
       optimizer,
-      multipliers: [1, 1],
+      multipliers: optimizer.paramGroups.map(() => 1),
       module: model,
       sampler: draws,
       draw: (count) => draws.next(count), // image indices
@@ -319,8 +310,7 @@ export async function runImageClassification(input: Partial<ImageRunConfig> & { 
     if (writer && data.test !== null && data.test.length > 0) {
       const best = loadImageClassifier(bestDir);
       test = await evaluateImageClassifier(best.model, data.test, normalization);
-      const json = { split: 'test', accuracy: test.accuracy, loss: test.loss, count: test.count, confusion_matrix: { labels: data.classNames, matrix: test.confusion } };
-      writeFileAtomic(path.join(out, EVAL_FILE), (fd) => writeAll(fd, Buffer.from(JSON.stringify(json, null, 2) + '\n', 'utf8')));
+      writeTestEvaluation(out, test, data.classNames);
     }
     return {
       ...loop,
