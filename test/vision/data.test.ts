@@ -7,10 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { crc32, gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { SeededRandom } from '../../src/data/random.js';
 import { augmentPixels } from '../../src/vision/augment.js';
+import { decodeImage } from '../../src/vision/decode-image.js';
 import { decodeIdx, readIdx } from '../../src/vision/idx.js';
 import { ImageBatches } from '../../src/vision/image-batches.js';
 import { ImageDataError } from '../../src/vision/image-data-error.js';
@@ -113,6 +114,36 @@ test('an image folder decodes PNG and JPEG to a fixed size, sub-folder = label',
   // Y = 0.0722, which encodes to 255 · (1.055 · 0.0722^(1/2.4) − 0.055) ≈ 75.8 (±1 for rounding).
   const want = 255 * (1.055 * 0.0722 ** (1 / 2.4) - 0.055);
   assert.ok(Math.abs(blue - want) <= 1, `grey value of blue ${blue}, expected ≈ ${want.toFixed(1)}`);
+});
+
+/** `png` with its IHDR width and height replaced (and the chunk's CRC made right again). */
+function claimSize(png: Buffer, width: number, height: number): Buffer {
+  const out = Buffer.from(png);
+  out.writeUInt32BE(width, 16);
+  out.writeUInt32BE(height, 20);
+  out.writeUInt32BE(crc32(out.subarray(12, 29)), 29);
+  return out;
+}
+
+test('a small PNG whose header claims millions of pixels is refused before decoding: no allocation by the claim (found by the fuzz campaign)', async () => {
+  const dir = scratchFolder('kiln-png-claims-');
+  const png = await sharp(Buffer.alloc(8 * 8 * 3, 7), { raw: { width: 8, height: 8, channels: 3 } }).png().toBuffer();
+  const cases: [number, number, RegExp][] = [
+    [6_029_318, 21, /claims 6029318x21 pixels, more than Kiln decodes \(100 million\)/], // the fuzz campaign's input: 380 MB and 7 s in sharp before
+    [9000, 9000, new RegExp(`claims 9000x9000 pixels, more than a ${png.length}-byte PNG can hold`)],
+  ];
+  for (const [width, height, message] of cases) {
+    const file = path.join(dir, `${width}x${height}.png`);
+    writeFileSync(file, claimSize(png, width, height));
+    const started = performance.now();
+    await assert.rejects(decodeImage(file, { height: 8, width: 8, channels: 3 }), (error: Error) => error instanceof ImageDataError && message.test(error.message));
+    assert.ok(performance.now() - started < 200, `${width}x${height}: refused in ${(performance.now() - started).toFixed(0)} ms`);
+  }
+  // A genuinely large PNG that compresses well still decodes: 3000 x 3000 of one colour in a few kilobytes.
+  const big = path.join(dir, 'big.png');
+  writeFileSync(big, await sharp({ create: { width: 3000, height: 3000, channels: 3, background: { r: 10, g: 20, b: 30 } } }).png().toBuffer());
+  const pixels = await decodeImage(big, { height: 4, width: 4, channels: 3 });
+  assert.deepEqual([...pixels.subarray(0, 2)], [10, 10]);
 });
 
 test('with badImages error, the first bad file stops the open with its name', async () => {
