@@ -135,6 +135,7 @@ export type { PretrainOptions, PretrainResult, PretrainLog } from './train/pretr
 export { resolvePretrainConfig, PRETRAIN_DEFAULTS, parseDuration } from './train/pretrain-config.js';
 export type { PretrainConfig, PretrainConfigInput, PretrainSettings, ArchitectureName } from './train/pretrain-config.js';
 export { ConfigError } from './train/config-error.js';
+export { DiskFullError } from './util/disk-full-error.js';
 export { loadCausalLM, loadLanguageModel, generateText } from './train/model-folder.js';
 export type { LoadedCausalLM, LoadedLanguageModel, KilnModelInfo } from './train/model-folder.js';
 export { SUPPORTED_ARCHITECTURES, languageModelArchitecture } from './train/architectures.js';

@@ -146,7 +146,7 @@ export function saveSafetensors(path: string, tensors: NamedTensors, options: Sa
   writeFileAtomic(path, (fd) => {
     writeAll(fd, layout.prefix);
     for (const { name } of layout.tensors) writeAll(fd, tensorBytes(byName.get(name)!));
-  });
+  }, layout.prefix.length + layout.dataBytes);
 }
 
 // ---- reading ----

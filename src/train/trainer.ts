@@ -12,7 +12,7 @@
  * optimizer, schedule, sampler, generator and best-checkpoint bookkeeping), from which a killed
  * run resumes (`resume`) and continues exactly as an uninterrupted one would.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
 import type { Module } from '../nn/module.js';
@@ -23,7 +23,7 @@ import type { AdamW } from '../optim/adamw.js';
 import { CosineLR } from '../optim/schedules/cosine.js';
 import { scope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
+import { appendText, removeStaleTemporaryFiles, writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 import { EVAL_FILE, METRICS_FILE, RUN_CONFIG_FILE } from '../util/run-files.js';
 import { ConfigError } from './config-error.js';
 import { truncateMetrics } from './metrics-file.js';
@@ -169,6 +169,7 @@ export async function runTrainer<Example, Batch = Example[]>(hooks: LoopHooks<Ex
   let last: Partial<FinetuneLog> = {};
   let sinceImprovement = 0;
 
+  if (writer) removeStaleTemporaryFiles(out); // left by a process killed mid-write
   const saved = hooks.resume === true ? stateToResume<Record<string, unknown>, unknown>(stateDir) : null;
   if (saved !== null) {
     const { config: given, defaults, resumable } = hooks.run;
@@ -213,7 +214,7 @@ export async function runTrainer<Example, Batch = Example[]>(hooks: LoopHooks<Ex
 
   const log = (entry: FinetuneLog, isEval: boolean): void => {
     if (!writer) return;
-    appendFileSync(metricsFile, JSON.stringify(entry) + '\n');
+    appendText(metricsFile, JSON.stringify(entry) + '\n');
     hooks.onLog?.(entry, { maxSteps, isEval });
   };
   /** Rank 0 evaluates, logs and saves (the last weights, the best, the state); every rank learns whether to stop early. */
