@@ -89,7 +89,12 @@ export async function runLaunch(argv: readonly string[]): Promise<number> {
   const stopOthers = (): void => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
     killTimer ??= setTimeout(() => {
-      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      for (const [rank, c] of children.entries()) {
+        if (c.exitCode === null && c.signalCode === null) {
+          process.stderr.write(`kiln launch: rank ${nodeRank * nproc + rank} did not stop within ${graceMs / 1000} s of SIGTERM (hung?); killing it\n`);
+          c.kill('SIGKILL');
+        }
+      }
     }, graceMs);
   };
   const forward = (signal: NodeJS.Signals) => (): void => {

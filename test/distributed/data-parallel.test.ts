@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadSafetensors } from '../../src/io/safetensors.js';
 import { tinyText } from '../train/tiny-text.js';
-import { MAIN, freePort, kiln, start, waitUntil } from './helpers.js';
+import { freePort, kiln } from './helpers.js';
 
 // 1 layer, dim 32, block 16: small enough that three runs of 50 steps take a few seconds.
 // lr 1e-3: the two runs differ only by float32 rounding (a 2B-row mean versus the average of
@@ -92,51 +92,6 @@ test('masked-LM pretraining under kiln launch: two ranks with batch B end with t
     // (val_loss is estimated on eval-iters × B windows, so B = 4 and B = 8 estimate it on different windows.)
     assert.deepEqual(metricLines(path.join(dir, 'ddp')).map((l) => l['step']), metricLines(path.join(dir, 'single')).map((l) => l['step']));
   } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-/** Starts ranks 0 and 1 of a long run directly (as a scheduler would), with a short timeout. */
-async function twoRanks(dir: string, text: string): Promise<ReturnType<typeof start>[]> {
-  const port = await freePort();
-  const args = [MAIN, 'pretrain', '--data', text, ...TINY, '--batch-size', '4', '--max-steps', '100000', '--eval-every', '100000', '--log-every', '1', '--out', path.join(dir, 'run')];
-  return [0, 1].map((rank) =>
-    start(process.execPath, args, { RANK: String(rank), WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), KILN_DIST_TIMEOUT: '2' }, 60_000),
-  );
-}
-
-test('killing one rank mid-run makes the other exit non-zero with a message, at once', async () => {
-  const { dir, text } = scratch();
-  const ranks = await twoRanks(dir, text);
-  try {
-    await waitUntil('rank 0 to train a few steps', () => /step [3-9]\//.test(ranks[0]!.stdout()));
-    ranks[1]!.child.kill('SIGKILL');
-    const killedAt = performance.now();
-    const survivor = await ranks[0]!.exited;
-    const seconds = (performance.now() - killedAt) / 1000;
-    assert.equal(survivor.code, 1, survivor.stderr);
-    assert.match(survivor.stderr, /rank 0 of 2: .*failed — another rank has exited, hung for more than 2 s, or cannot be reached/);
-    assert.ok(seconds < 10, `rank 0 took ${seconds.toFixed(1)} s to notice`);
-  } finally {
-    for (const r of ranks) r.child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('a rank that hangs (SIGSTOP) makes the other fail after the timeout (2 s)', async () => {
-  const { dir, text } = scratch();
-  const ranks = await twoRanks(dir, text);
-  try {
-    await waitUntil('rank 0 to train a few steps', () => /step [3-9]\//.test(ranks[0]!.stdout()));
-    ranks[1]!.child.kill('SIGSTOP');
-    const stoppedAt = performance.now();
-    const survivor = await ranks[0]!.exited;
-    const seconds = (performance.now() - stoppedAt) / 1000;
-    assert.equal(survivor.code, 1, survivor.stderr);
-    assert.match(survivor.stderr, /rank 0 of 2: .*failed/);
-    assert.ok(seconds >= 1.5 && seconds < 15, `rank 0 failed ${seconds.toFixed(1)} s after its peer stopped (timeout 2 s)`);
-  } finally {
-    for (const r of ranks) r.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 });
