@@ -1,87 +1,10 @@
-/**
- * The README's bad-input catalogue, run as written: every row of the table under "Bad input:
- * what Kiln says" is a command that must exit with status 2 and print the row's message — one or
- * two lines on stderr, no stack trace. `$D` in a row is a folder this test fills with the bad
- * files the rows name.
- */
+/** The README's bad-input catalogue (bench/reliability/bad-input.ts), every row run as written. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { words } from '../docs/shell-words.js';
-import { scratchFolder } from '../models/reference.js';
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const MAIN = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
-
-/** The bad files the catalogue's rows read. */
-function prepare(dir: string): void {
-  const files: Record<string, string | Buffer> = {
-    'empty.csv': '',
-    'nolabel.csv': 'text\nhello\n',
-    'onelabel.csv': 'text,label\nhi,a\n',
-    'bad.jsonl': '{"text":"a","label":"x"}\n{"text": \n',
-    'tiny.txt': 'the sea and the ship. ',
-    'notjson.json': '{',
-    'array.json': '[1,2]',
-    'unknown.json': '{"max-stepz": 5}',
-    'trunc.safetensors': 'abc',
-    'corrupt.png': 'not a png',
-    'ckpt.bin': Buffer.from([0, 1]),
-    'model.json': 'plain text',
-    'gpt2bad/config.json': '{"model_type":"gpt2","n_embd":"wide"}',
-    'gpt2bad/model.safetensors': 'xxxx',
-    'torn/state/state.json': '{',
-  };
-  mkdirSync(path.join(dir, 'emptydir'), { recursive: true });
-  mkdirSync(path.join(dir, 'gpt2bad'), { recursive: true });
-  mkdirSync(path.join(dir, 'torn', 'state'), { recursive: true });
-  for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
-}
-
-/** The catalogue's rows: [command after `kiln`, message]. */
-function catalogue(): [string, string][] {
-  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('### Bad input: what Kiln says'));
-  const table = section.slice(0, section.indexOf('\n\n', section.indexOf('|---')));
-  return [...table.matchAll(/^\| `kiln (.+?)` \| (.+) \|$/gm)].map((m) => [m[1]!, m[2]!.replace(/\\\|/g, '|')]);
-}
-
-function run(args: string[], cwd: string): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    });
-  });
-}
+import { runBadInputCatalogue } from '../../bench/reliability/bad-input.js';
 
 test("the README's bad-input catalogue: each of its commands exits 2 with the message it shows", async () => {
-  const rows = catalogue();
-  assert.ok(rows.length >= 60, `the catalogue has ${rows.length} rows`);
-  const dir = scratchFolder('kiln-bad-input-');
-  prepare(dir);
-  const failures: string[] = [];
-  // Two at a time: each is a fresh process.
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < rows.length) {
-      const [command, message] = rows[next++]!;
-      const args = words(command).map((w) => w.replaceAll('$D', dir));
-      const { code, stderr } = await run(args, dir);
-      const said = stderr.replaceAll(dir, '$D').trim();
-      const lines = said.split('\n').filter((l) => l.trim() !== '');
-      if (code !== 2) failures.push(`kiln ${command}: exit ${code}, said ${said}`);
-      else if (!said.includes(message.endsWith(' …') ? message.slice(0, -2) : message)) failures.push(`kiln ${command}: said ${JSON.stringify(said)}, the README shows ${JSON.stringify(message)}`);
-      else if (lines.length > 2 || /\n\s+at /.test(said)) failures.push(`kiln ${command}: not a short error: ${said}`);
-    }
-  };
-  await Promise.all([worker(), worker()]);
+  const { rows, failures } = await runBadInputCatalogue();
+  assert.ok(rows >= 60, `the catalogue has ${rows} rows`);
   assert.deepEqual(failures, []);
 });
