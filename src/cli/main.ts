@@ -17,6 +17,7 @@ import { EVALUATE_SUMMARY, runEvaluate } from './evaluate-command.js';
 import { EXPORT_SUMMARY, runExport } from './export-command.js';
 import { FINETUNE_SUMMARY, runFinetune } from './finetune-command.js';
 import { GENERATE_SUMMARY, runGenerate } from './generate-command.js';
+import { DETECT_SUMMARY, EMBED_SUMMARY, runDetect, runEmbed, runVerify, VERIFY_SUMMARY } from './face-commands.js';
 import { IMPORT_SUMMARY, runImport } from './import-command.js';
 import { LAUNCH_SUMMARY, runLaunch } from './launch-command.js';
 import { PREDICT_SUMMARY, runPredict } from './predict-command.js';
@@ -41,6 +42,9 @@ const COMMANDS: Record<string, { summary: string; run: (argv: readonly string[])
           : import('../finetune/compare-runner.js').then((m) => m.finetuneCompareRunner(job)),
       ),
   },
+  detect: { summary: DETECT_SUMMARY, run: runDetect },
+  embed: { summary: EMBED_SUMMARY, run: runEmbed },
+  verify: { summary: VERIFY_SUMMARY, run: runVerify },
   report: { summary: REPORT_SUMMARY, run: runReport },
   serve: { summary: SERVE_SUMMARY, run: (argv) => runServe(argv) },
   import: { summary: IMPORT_SUMMARY, run: runImport },
@@ -91,6 +95,12 @@ function isUsersToFix(error: unknown): boolean {
   return error instanceof UsageError || error instanceof ConfigError || error instanceof TextDataError || error instanceof TokenFileError || error instanceof ReportError || error instanceof ImageDataError ||
     error instanceof ModelFolderError || error instanceof SafetensorsError;
 }
+
+// Output piped into a command that stops reading (`kiln … | head`) is not an error of Kiln's.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 
 try {
   process.exitCode = await main(process.argv.slice(2));

@@ -306,3 +306,13 @@ test('kiln pretrain --patience N stops after N evaluations without a lower valid
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('output piped into a reader that has gone (kiln … | head): kiln exits 0 without a stack trace', async () => {
+  const child = spawn(process.execPath, [MAIN, 'pretrain', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy(); // the reader closes before kiln writes: its write fails with EPIPE
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(stderr, '');
+  assert.equal(code, 0);
+});
