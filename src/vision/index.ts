@@ -41,3 +41,21 @@ export {
   type FinetuneMode as ImageTrainMode,
 } from './image-run.js';
 export { ImageDraws, type LoadedImages, type ImageSamplerState } from './image-draws.js';
+export { TinyFaceDetector, SsdMobilenetV1, FaceLandmark68Net, FaceRecognitionNet, faceNetwork, faceNetworkFromTfjs, FACE_ARCHITECTURES, type FaceArchitecture } from './face/face-nets.js';
+export {
+  detectFacesTiny,
+  detectFacesSsd,
+  faceLandmarks,
+  alignedFaceBox,
+  faceDescriptor,
+  describeFaces,
+  describeDetections,
+  descriptorDistance,
+  SAME_PERSON_DISTANCE,
+  type Box,
+  type FaceDetection,
+  type DescribedFace,
+  type DetectOptions,
+} from './face/face-detect.js';
+export { readRgbImage, netInput, resizeBilinear, padToSquare, type RgbImage } from './face/face-image.js';
+export { saveFaceNetwork, loadFaceNetwork, type FaceNetwork } from './face/face-folder.js';
