@@ -85,6 +85,9 @@ export interface FinetuneLog {
   val_macro_f1?: number;
   val_exact_match?: number;
   val_rouge_l?: number;
+  /** A detector's mAP at IoU 0.5 (COCO's AP50) and COCO's mAP@[.5:.95] on the validation images. */
+  val_map50?: number;
+  val_map?: number;
   /** The TF-IDF baseline's regularisation C of this evaluation line (one line per C tried). */
   c?: number;
 }

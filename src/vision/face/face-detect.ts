@@ -14,16 +14,11 @@
  */
 import { noGrad } from '../../tensor/autograd.js';
 import { scope as memoryScope } from '../../tensor/scope.js';
+import { type Box, boxIou, suppress } from '../boxes.js';
+
+export type { Box } from '../boxes.js';
 import { cropImage, netInput, reshapedSize, type RgbImage } from './face-image.js';
 import { FaceLandmark68Net, FaceRecognitionNet, SsdMobilenetV1, TinyFaceDetector } from './face-nets.js';
-
-/** A box in pixels of the image: left, top, width, height. */
-export interface Box {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
 
 export interface FaceDetection {
   score: number;
@@ -46,24 +41,6 @@ export const SAME_PERSON_DISTANCE = 0.6;
 const scope = <T>(fn: () => T): T => memoryScope(() => noGrad(fn));
 
 const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
-
-/** Greedy suppression: candidates by descending score (ties: the later one first), each kept unless it overlaps a kept one by more than `threshold`. */
-function suppress<T extends { score: number }>(candidates: T[], iou: (a: T, b: T) => number, threshold: number, max = Number.POSITIVE_INFINITY): T[] {
-  const order = candidates.map((c, i) => [c, i] as const).sort((a, b) => b[0].score - a[0].score || b[1] - a[1]).map(([c]) => c);
-  const kept: T[] = [];
-  for (const c of order) {
-    if (kept.length >= max) break;
-    if (kept.every((k) => iou(k, c) <= threshold)) kept.push(c);
-  }
-  return kept;
-}
-
-function boxIou(a: Box, b: Box): number {
-  const w = Math.max(0, Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x));
-  const h = Math.max(0, Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y));
-  const inter = w * h;
-  return inter / (a.width * a.height + b.width * b.height - inter);
-}
 
 /** Faces found by the tiny face detector, best first. */
 export function detectFacesTiny(net: TinyFaceDetector, image: RgbImage, options: DetectOptions = {}): FaceDetection[] {

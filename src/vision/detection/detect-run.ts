@@ -1,0 +1,258 @@
+/**
+ * One object-detection run, as `kiln pretrain|finetune --task detect` performs it: make or read
+ * the images and their boxes, build a GridDetector (or load one, with a new class head when the
+ * labels differ: the box head is kept), train it in the Trainer every task runs in (resume, data
+ * parallelism, gradient accumulation, clipping, best checkpoint by validation mAP@0.5, early
+ * stopping, time limit, clean stop), and score the best checkpoint on the test images by mAP@0.5
+ * and COCO's mAP@[.5:.95]. OUT is a run folder like the other tasks': config.json,
+ * metrics.jsonl, model/, best/, state/, eval.json.
+ *
+ * The built-in data ('digits'): MNIST digits on 64-pixel canvases (detection-data.ts) — training
+ * and validation canvases from MNIST's training digits, test canvases from its test digits (the
+ * same test canvases for every seed, so runs compare on one set).
+ *
+ * N = images, C = channels, H = height, W = width.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { SeededRandom } from '../../data/random.js';
+import type { ProcessGroup } from '../../distributed/process-group.js';
+import { epochSampler, type SamplerState } from '../../finetune/batches.js';
+import { manualSeed } from '../../tensor/creation.js';
+import { getNumThreads, setNumThreads } from '../../tensor/runtime.js';
+import { ConfigError } from '../../train/config-error.js';
+import { nanoGptAdamW } from '../../train/optimizer-groups.js';
+import { mergeConfigLayers } from '../../train/pretrain-config.js';
+import { type FinetuneLog, type LoopResult, runTrainer, writeRunConfig } from '../../train/trainer.js';
+import { stateToResume } from '../../train/training-state.js';
+import { writeJsonAtomic } from '../../util/atomic-write.js';
+import { EVAL_FILE } from '../../util/run-files.js';
+import { checkSetting, custom, defaultsOf, duration, int, num, optionalInt, optionalStr, type SettingsOf, str } from '../../util/settings.js';
+import { IDX_NORMALIZATION } from '../mnist.js';
+import { type Normalization, pixelsToTensor } from '../normalize.js';
+import { parseClassList } from '../subsets.js';
+import { type DetectionImages, digitCanvases, selectDetections, shiftDetections } from './detection-data.js';
+import { detectObjects, type DetectObjectsOptions } from './detect-objects.js';
+import { loadDetector, saveDetector } from './detector-folder.js';
+import { detectionLoss, GridDetector } from './grid-detector.js';
+import { type GroundTruthBox, type MeanAveragePrecision, meanAveragePrecision, type ScoredDetection } from './mean-average-precision.js';
+
+/** Every setting of a detection run, declared once (type, default, doc): the option type, defaults, checks, `--config` keys and flags come from it. */
+export const DETECT_RUN_SCHEMA = {
+  from: optionalStr(null, 'a detector or run folder (its best/) to start from, a new class head when the labels differ; unset: a new detector', 'a model folder', { valueName: 'DIR' }),
+  data: str('digits', 'digits: MNIST digits placed at random on canvases, with their boxes', { valueName: 'digits' }),
+  classes: custom<number[] | null>(null, 'keep these digits only, relabelled 0..k-1 in order', 'string', (value, key) => {
+    if (value === null) return null;
+    if (typeof value === 'string') {
+      try {
+        return parseClassList(value);
+      } catch (error) {
+        throw new ConfigError(`${key}: ${(error as Error).message}`);
+      }
+    }
+    if (Array.isArray(value) && value.length > 0 && value.every((c) => Number.isInteger(c) && (c as number) >= 0)) return [...(value as number[])];
+    throw new ConfigError(`${key} must be class numbers such as 0-4 or 1,3,5 (or a list of them), got ${JSON.stringify(value)}`);
+  }, { valueName: 'LIST', defaultText: 'all, e.g. 0-4 or 1,3,5' }),
+  trainImages: int(4000, 'training canvases'),
+  valImages: int(200, 'validation canvases (the best checkpoint is chosen on them)', 0),
+  testImages: int(500, 'test canvases, from MNIST test digits, the same for every seed', 0),
+  canvasSize: int(64, 'canvas side in pixels'),
+  maxDigits: int(3, 'at most N digits on a canvas'),
+  clutter: int(0, 'at most N unlabelled fragments of digits on a canvas (clutter the detector must ignore)', 0),
+  width: int(16, 'channels of the first block (then x2, x4)'),
+  anchor: num(24, 'the box side (pixels) a zero size prediction means', 'positive'),
+  epochs: int(10, 'passes over the training canvases'),
+  maxSteps: optionalInt(null, 'optimizer steps instead of epochs passes', { defaultText: "the epochs' steps" }),
+  batchSize: int(32, 'canvases per micro-batch (per process under kiln launch)'),
+  gradAccumulation: int(1, 'micro-batches per optimizer step'),
+  lr: num(2e-3, 'peak learning rate (AdamW, warm-up then cosine decay to 0)', 'positive'),
+  weightDecay: num(5e-4, 'AdamW weight decay (not on biases and norms)'),
+  warmup: optionalInt(null, 'linear warm-up steps', { defaultText: '5% of the steps, at most 200' }, 0),
+  gradClip: num(10, 'clip the gradient norm to X (0: off)'),
+  shift: int(8, 'augment: shift each image by up to N pixels each way, its boxes with it (0: off)', 0),
+  seed: int(0, 'seeds the weights, the training canvases, their order and the augmentation', 0),
+  logEvery: int(50, 'log the training loss every N steps'),
+  evalEvery: optionalInt(null, 'evaluate mAP on the validation canvases and checkpoint every N steps, and at the end', { defaultText: 'once an epoch' }),
+  patience: int(0, 'stop after N evaluations without a better validation mAP@0.5 (0: never)', 0),
+  timeLimit: duration(null, 'stop (evaluated and saved) after this wall-clock time, e.g. 90s, 10m', { defaultText: 'unset' }),
+  threads: optionalInt(null, 'libtorch threads', { defaultText: 'all cores' }),
+  out: str('runs/detect', 'run folder: config.json, metrics.jsonl, model/, best/ (best validation mAP@0.5), state/, eval.json', { valueName: 'DIR' }),
+} as const;
+
+export type DetectRunConfig = SettingsOf<typeof DETECT_RUN_SCHEMA>;
+export const DETECT_RUN_DEFAULTS: Readonly<DetectRunConfig> = defaultsOf(DETECT_RUN_SCHEMA);
+const DETECT_RUN_KEYS = Object.keys(DETECT_RUN_SCHEMA) as (keyof DetectRunConfig)[];
+const RESUMABLE: readonly (keyof DetectRunConfig)[] = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'out'];
+/** Test canvases are made with this seed whatever the run's: every run scores on the same images. */
+const TEST_SEED = 0;
+
+export function resolveDetectRunConfig(...layers: (Partial<DetectRunConfig> | Readonly<Record<string, unknown>>)[]): Readonly<DetectRunConfig> {
+  const config: DetectRunConfig = { ...DETECT_RUN_DEFAULTS };
+  mergeConfigLayers(config, layers, DETECT_RUN_KEYS, (key, value) => checkSetting(DETECT_RUN_SCHEMA, key as string, value));
+  return Object.freeze(config);
+}
+
+/** A detection evaluation: mAP@0.5, @0.75, COCO mAP, per-class AP@0.5, and the images scored. */
+export interface DetectionEvaluation extends MeanAveragePrecision {
+  images: number;
+  objects: number;
+  detections: number;
+}
+
+/** Scores a detector on images with known boxes. */
+export function evaluateDetector(model: GridDetector, images: DetectionImages, normalization: Normalization, options: DetectObjectsOptions = {}): DetectionEvaluation {
+  const N = images.objects.length;
+  const found = detectObjects(model, images.pixels, [N, images.channels, images.height, images.width], normalization, options);
+  const detections: ScoredDetection[] = found.flatMap((objects, image) => objects.map(({ label, score, ...box }) => ({ image, label, score, box })));
+  const truths: GroundTruthBox[] = images.objects.flatMap((objects, image) => objects.map(({ label, ...box }) => ({ image, label, box })));
+  return { ...meanAveragePrecision(detections, truths, images.classNames.length), images: N, objects: truths.length, detections: detections.length };
+}
+
+export interface DetectRunResult extends LoopResult {
+  out: string;
+  steps: number;
+  valMap50: number | null;
+  test: DetectionEvaluation | null;
+  newHead: boolean;
+  parameters: number;
+  trainImages: number;
+  bestDir: string;
+}
+
+export interface DetectRunCallbacks {
+  onStart?: (info: { config: Readonly<DetectRunConfig>; parameters: number; newHead: boolean; maxSteps: number; resumedAt: number | null; classNames: readonly string[] }) => void;
+  onLog?: (log: FinetuneLog, info: { totalSteps: number; isEval: boolean }) => void;
+  resume?: boolean | undefined;
+  signal?: AbortSignal | undefined;
+  distributed?: ProcessGroup | undefined;
+}
+
+interface DetectionSamplerState extends SamplerState {
+  augment: number;
+}
+
+/** The images of a run: digit canvases of the chosen classes. */
+function detectionData(config: Readonly<DetectRunConfig>): { train: DetectionImages; val: DetectionImages | null; test: DetectionImages | null; normalization: Normalization } {
+  if (config.data !== 'digits') throw new ConfigError(`--data must be digits (MNIST digits on canvases), got '${config.data}'`);
+  const bad = (config.classes ?? []).filter((c) => c > 9);
+  if (bad.length > 0) throw new ConfigError(`classes ${bad.join(', ')} are not digits (0-9)`);
+  const common = { classes: config.classes ?? undefined, size: config.canvasSize, maxScale: Math.min(32, config.canvasSize), maxDigits: config.maxDigits, clutter: config.clutter };
+  return {
+    train: digitCanvases({ ...common, split: 'train', count: config.trainImages, seed: config.seed }),
+    val: config.valImages === 0 ? null : digitCanvases({ ...common, split: 'train', count: config.valImages, seed: 1_000_003 + config.seed }),
+    test: config.testImages === 0 ? null : digitCanvases({ ...common, split: 'test', count: config.testImages, seed: TEST_SEED }),
+    normalization: IDX_NORMALIZATION.mnist,
+  };
+}
+
+/**
+ * Trains and saves; see the module comment.
+ * @example
+ * const pre = await runDetection({ classes: [0, 1, 2, 3, 4], out: 'runs/det04' });
+ * const tuned = await runDetection({ from: 'runs/det04', classes: [5, 6, 7, 8, 9], trainImages: 50, out: 'runs/det59' });
+ * console.log(tuned.test?.map50);
+ */
+export async function runDetection(input: Partial<DetectRunConfig> & { out: string }, callbacks: DetectRunCallbacks = {}): Promise<DetectRunResult> {
+  const saved = callbacks.resume === true ? stateToResume<Partial<DetectRunConfig>, unknown>(path.join(input.out, 'state')) : null;
+  const config = resolveDetectRunConfig(...(saved === null ? [] : [saved.config as Record<string, unknown>]), input);
+  const previousThreads = getNumThreads();
+  if (config.threads !== null) setNumThreads(config.threads);
+  try {
+    manualSeed(config.seed);
+    const data = detectionData(config);
+    const classNames = data.train.classNames;
+    let model: GridDetector;
+    let newHead = false;
+    if (config.from === null) {
+      model = new GridDetector({ inChannels: data.train.channels, numClasses: classNames.length, channels: [config.width, 2 * config.width, 4 * config.width], anchor: config.anchor });
+    } else {
+      const loaded = loadDetector(config.from);
+      if (loaded.config.num_channels !== data.train.channels) throw new ConfigError(`${config.from} reads ${loaded.config.num_channels}-channel images, the data has ${data.train.channels}`);
+      model = loaded.model;
+      newHead = loaded.classNames.join('\n') !== classNames.join('\n');
+      if (newHead) model.resetHead(classNames.length);
+    }
+    const normalization = data.normalization;
+    const group = callbacks.distributed;
+    const world = group?.worldSize ?? 1;
+    const rank = group?.rank ?? 0;
+    const B = config.batchSize;
+    const N = data.train.objects.length;
+    if (N === 0) throw new ConfigError('detection run: no training images');
+    const stepsPerEpoch = Math.max(1, Math.ceil(N / (B * config.gradAccumulation * world)));
+    const maxSteps = config.maxSteps ?? stepsPerEpoch * config.epochs;
+    model.requiresGrad_(true);
+    const optimizer = nanoGptAdamW(model, { lr: config.lr, weightDecay: config.weightDecay, beta1: 0.9, beta2: 0.999 });
+    const sampler = epochSampler(N, config.seed);
+    const shiftRandom = new SeededRandom(config.seed + 1);
+    const out = config.out;
+    mkdirSync(out, { recursive: true });
+    if (rank === 0) writeRunConfig(out, config);
+    if (rank === 0) callbacks.onStart?.({ config, parameters: model.numParameters(), newHead, maxSteps, resumedAt: saved?.step ?? null, classNames });
+    const { out: _out, ...made } = config;
+    const shape = (n: number): [number, number, number, number] => [n, data.train.channels, data.train.height, data.train.width];
+    model.train();
+    const loop = await runTrainer<number, DetectionImages>({
+      settings: {
+        warmup: config.warmup ?? Math.min(200, Math.floor(maxSteps * 0.05)),
+        minLr: 0,
+        gradClip: config.gradClip,
+        batchSize: B,
+        gradAccumulation: config.gradAccumulation,
+        logEvery: config.logEvery,
+        evalEvery: config.evalEvery ?? stepsPerEpoch,
+        patience: config.patience,
+        timeLimit: config.timeLimit,
+        seed: config.seed,
+      },
+      run: { config: config as unknown as Record<string, unknown>, defaults: DETECT_RUN_DEFAULTS as unknown as Record<string, unknown>, resumable: RESUMABLE },
+      out,
+      metricKey: 'val_map50',
+      maxSteps,
+      optimizer,
+      multipliers: optimizer.paramGroups.map(() => 1),
+      module: model,
+      sampler: {
+        state: (): DetectionSamplerState => ({ ...sampler.state(), augment: shiftRandom.state }),
+        restore: (state: DetectionSamplerState) => {
+          sampler.restore(state);
+          shiftRandom.restore(state.augment);
+        },
+      },
+      draw: (count) => sampler.next(count),
+      load: (indices) => shiftDetections(selectDetections(data.train, indices), config.shift, shiftRandom),
+      rateKey: 'images_per_s',
+      lossWeight: (indices) => indices.length,
+      tokens: (indices) => indices.length,
+      loss: (batch) => detectionLoss(model.forward(pixelsToTensor(batch.pixels, shape(batch.objects.length), normalization)), batch.objects, model.stride, model.config.anchor),
+      evaluate: () => {
+        if (data.val === null) return { val_loss: Number.NaN };
+        const evaluation = evaluateDetector(model, data.val, normalization);
+        model.train();
+        return { val_loss: Number.NaN, val_map50: evaluation.map50, val_map: evaluation.map };
+      },
+      save: (dir, step, metrics) =>
+        saveDetector(model, dir, {
+          classNames,
+          imageSize: [data.train.height, data.train.width],
+          normalization,
+          info: { architecture: 'grid-detector', made: { by: config.from === null ? 'kiln pretrain' : 'kiln finetune', config: { ...made }, date: new Date().toISOString() }, step, val_map50: metrics.val_map50 ?? null },
+        }),
+      resume: callbacks.resume,
+      distributed: group,
+      signal: callbacks.signal,
+      onLog: callbacks.onLog === undefined ? undefined : (log, { maxSteps: totalSteps, isEval }) => callbacks.onLog!(log, { totalSteps, isEval }),
+    });
+    model.eval();
+    const bestDir = path.join(out, 'best');
+    let test: DetectionEvaluation | null = null;
+    if (rank === 0 && data.test !== null) {
+      const best = loadDetector(bestDir);
+      test = evaluateDetector(best.model, data.test, normalization);
+      writeJsonAtomic(path.join(out, EVAL_FILE), { split: 'test', ...test, class_names: classNames });
+    }
+    return { ...loop, out, steps: loop.step, valMap50: loop.best.val_map50 ?? null, test, newHead, parameters: model.numParameters(), trainImages: N, bestDir };
+  } finally {
+    if (config.threads !== null) setNumThreads(previousThreads);
+  }
+}
