@@ -67,9 +67,10 @@ function help(): string {
 /** The commands that also train, score or apply image classifiers, given `--task image-classification`. */
 const IMAGE_COMMANDS = { pretrain: 'runImagePretrain', finetune: 'runImageFinetune', evaluate: 'runImageEvaluate', predict: 'runImagePredict' } as const;
 
-function isImageTask(argv: readonly string[]): boolean {
+function taskOf(argv: readonly string[]): string | undefined {
   const i = argv.indexOf('--task');
-  return argv.includes('--task=image-classification') || (i !== -1 && argv[i + 1] === 'image-classification');
+  const inline = argv.find((a) => a.startsWith('--task='));
+  return inline !== undefined ? inline.slice('--task='.length) : i !== -1 ? argv[i + 1] : undefined;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -83,7 +84,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     const suggestion = closest(command, Object.keys(COMMANDS));
     throw new UsageError(`kiln: unknown command '${command}'${suggestion === undefined ? '' : `; did you mean '${suggestion}'?`} (commands: ${Object.keys(COMMANDS).join(', ')})`);
   }
-  if (command in IMAGE_COMMANDS && isImageTask(rest)) {
+  const task = taskOf(rest);
+  if ((command === 'pretrain' || command === 'finetune') && task === 'detect') {
+    const detection = await import('./detect-task-command.js');
+    return command === 'pretrain' ? detection.runDetectPretrain(rest) : detection.runDetectFinetune(rest);
+  }
+  if (command in IMAGE_COMMANDS && task === 'image-classification') {
     const images = await import('./image-command.js');
     return images[IMAGE_COMMANDS[command as keyof typeof IMAGE_COMMANDS]](rest);
   }

@@ -29,9 +29,10 @@ import { writeJsonAtomic } from '../../util/atomic-write.js';
 import { EVAL_FILE } from '../../util/run-files.js';
 import { checkSetting, custom, defaultsOf, duration, int, num, optionalInt, optionalStr, type SettingsOf, str } from '../../util/settings.js';
 import { IDX_NORMALIZATION } from '../mnist.js';
-import { type Normalization, pixelsToTensor } from '../normalize.js';
+import { defaultNormalization, type Normalization, pixelsToTensor } from '../normalize.js';
 import { parseClassList } from '../subsets.js';
 import { type DetectionImages, digitCanvases, selectDetections, shiftDetections } from './detection-data.js';
+import { readDetectionFiles } from './detection-files.js';
 import { detectObjects, type DetectObjectsOptions } from './detect-objects.js';
 import { loadDetector, saveDetector } from './detector-folder.js';
 import { detectionLoss, GridDetector } from './grid-detector.js';
@@ -40,7 +41,8 @@ import { type GroundTruthBox, type MeanAveragePrecision, meanAveragePrecision, t
 /** Every setting of a detection run, declared once (type, default, doc): the option type, defaults, checks, `--config` keys and flags come from it. */
 export const DETECT_RUN_SCHEMA = {
   from: optionalStr(null, 'a detector or run folder (its best/) to start from, a new class head when the labels differ; unset: a new detector', 'a model folder', { valueName: 'DIR' }),
-  data: str('digits', 'digits: MNIST digits placed at random on canvases, with their boxes', { valueName: 'digits' }),
+  data: str('digits', 'digits (MNIST digits placed at random on canvases, with their boxes), a YOLO folder (images/, labels/) or a COCO JSON file', { valueName: 'digits|DIR|FILE.json' }),
+  testData: optionalStr(null, 'a YOLO folder or COCO JSON file of test images (digits make their own test canvases)', 'a folder or file', { valueName: 'DIR|FILE.json' }),
   classes: custom<number[] | null>(null, 'keep these digits only, relabelled 0..k-1 in order', 'string', (value, key) => {
     if (value === null) return null;
     if (typeof value === 'string') {
@@ -53,12 +55,16 @@ export const DETECT_RUN_SCHEMA = {
     if (Array.isArray(value) && value.length > 0 && value.every((c) => Number.isInteger(c) && (c as number) >= 0)) return [...(value as number[])];
     throw new ConfigError(`${key} must be class numbers such as 0-4 or 1,3,5 (or a list of them), got ${JSON.stringify(value)}`);
   }, { valueName: 'LIST', defaultText: 'all, e.g. 0-4 or 1,3,5' }),
-  trainImages: int(4000, 'training canvases'),
-  valImages: int(200, 'validation canvases (the best checkpoint is chosen on them)', 0),
-  testImages: int(500, 'test canvases, from MNIST test digits, the same for every seed', 0),
-  canvasSize: int(64, 'canvas side in pixels'),
-  maxDigits: int(3, 'at most N digits on a canvas'),
-  clutter: int(0, 'at most N unlabelled fragments of digits on a canvas (clutter the detector must ignore)', 0),
+  trainImages: optionalInt(null, 'training images: canvases to make, or the first N of a file set after the validation share', { defaultText: '8000 canvases, or all' }),
+  valImages: int(200, 'validation images (the best checkpoint is chosen on them); a file set holds out at most this many, and at most a fifth', 0),
+  testImages: int(500, 'digits: test canvases, from MNIST test digits, the same for every seed', 0),
+  imageSize: int(64, 'canvas side, or the side files are resized to, in pixels'),
+  channels: custom<1 | 3>(3, 'files: 1 (grey) or 3 (RGB); digits are grey', 'int', (value, key) => {
+    if (value === 1 || value === 3) return value;
+    throw new ConfigError(`${key} must be 1 or 3, got ${JSON.stringify(value)}`);
+  }),
+  maxDigits: int(2, 'at most N digits on a canvas'),
+  clutter: int(4, 'at most N unlabelled fragments of digits on a canvas (clutter the detector must ignore)', 0),
   width: int(16, 'channels of the first block (then x2, x4)'),
   anchor: num(24, 'the box side (pixels) a zero size prediction means', 'positive'),
   epochs: int(10, 'passes over the training canvases'),
@@ -120,7 +126,7 @@ export interface DetectRunResult extends LoopResult {
 }
 
 export interface DetectRunCallbacks {
-  onStart?: (info: { config: Readonly<DetectRunConfig>; parameters: number; newHead: boolean; maxSteps: number; resumedAt: number | null; classNames: readonly string[] }) => void;
+  onStart?: (info: { config: Readonly<DetectRunConfig>; parameters: number; newHead: boolean; maxSteps: number; resumedAt: number | null; classNames: readonly string[]; trainImages: number; valImages: number }) => void;
   onLog?: (log: FinetuneLog, info: { totalSteps: number; isEval: boolean }) => void;
   resume?: boolean | undefined;
   signal?: AbortSignal | undefined;
@@ -131,17 +137,40 @@ interface DetectionSamplerState extends SamplerState {
   augment: number;
 }
 
-/** The images of a run: digit canvases of the chosen classes. */
-function detectionData(config: Readonly<DetectRunConfig>): { train: DetectionImages; val: DetectionImages | null; test: DetectionImages | null; normalization: Normalization } {
-  if (config.data !== 'digits') throw new ConfigError(`--data must be digits (MNIST digits on canvases), got '${config.data}'`);
-  const bad = (config.classes ?? []).filter((c) => c > 9);
-  if (bad.length > 0) throw new ConfigError(`classes ${bad.join(', ')} are not digits (0-9)`);
-  const common = { classes: config.classes ?? undefined, size: config.canvasSize, maxScale: Math.min(32, config.canvasSize), maxDigits: config.maxDigits, clutter: config.clutter };
+interface RunData {
+  train: DetectionImages;
+  val: DetectionImages | null;
+  test: DetectionImages | null;
+  normalization: Normalization;
+}
+
+/** The images of a run: digit canvases of the chosen classes, or a file set split into training and validation images (seeded). */
+async function detectionData(config: Readonly<DetectRunConfig>): Promise<RunData> {
+  if (config.data === 'digits') {
+    const bad = (config.classes ?? []).filter((c) => c > 9);
+    if (bad.length > 0) throw new ConfigError(`classes ${bad.join(', ')} are not digits (0-9)`);
+    if (config.testData !== null) throw new ConfigError('test-data is for file sets; digits make their own test canvases (test-images)');
+    const common = { classes: config.classes ?? undefined, size: config.imageSize, maxScale: Math.min(32, config.imageSize), maxDigits: config.maxDigits, clutter: config.clutter };
+    return {
+      train: digitCanvases({ ...common, split: 'train', count: config.trainImages ?? 8000, seed: config.seed }),
+      val: config.valImages === 0 ? null : digitCanvases({ ...common, split: 'train', count: config.valImages, seed: 1_000_003 + config.seed }),
+      test: config.testImages === 0 ? null : digitCanvases({ ...common, split: 'test', count: config.testImages, seed: TEST_SEED }),
+      normalization: IDX_NORMALIZATION.mnist,
+    };
+  }
+  if (config.classes !== null) throw new ConfigError('classes chooses digits of the built-in data; a file set trains on all of its classes');
+  const options = { size: config.imageSize, channels: config.channels };
+  const all = await readDetectionFiles(config.data, options);
+  const order = new SeededRandom(config.seed + 2).permutation(all.objects.length);
+  const nVal = Math.min(config.valImages, Math.floor(all.objects.length / 5));
+  const rest = order.slice(nVal);
+  const test = config.testData === null ? null : await readDetectionFiles(config.testData, options);
+  if (test !== null && test.classNames.join('\n') !== all.classNames.join('\n')) throw new ConfigError(`test-data ${config.testData} has classes ${test.classNames.join(', ')}; the training data has ${all.classNames.join(', ')}`);
   return {
-    train: digitCanvases({ ...common, split: 'train', count: config.trainImages, seed: config.seed }),
-    val: config.valImages === 0 ? null : digitCanvases({ ...common, split: 'train', count: config.valImages, seed: 1_000_003 + config.seed }),
-    test: config.testImages === 0 ? null : digitCanvases({ ...common, split: 'test', count: config.testImages, seed: TEST_SEED }),
-    normalization: IDX_NORMALIZATION.mnist,
+    train: selectDetections(all, config.trainImages === null ? rest : rest.slice(0, config.trainImages)),
+    val: nVal === 0 ? null : selectDetections(all, order.slice(0, nVal)),
+    test,
+    normalization: defaultNormalization(config.channels),
   };
 }
 
@@ -159,7 +188,7 @@ export async function runDetection(input: Partial<DetectRunConfig> & { out: stri
   if (config.threads !== null) setNumThreads(config.threads);
   try {
     manualSeed(config.seed);
-    const data = detectionData(config);
+    const data = await detectionData(config);
     const classNames = data.train.classNames;
     let model: GridDetector;
     let newHead = false;
@@ -172,6 +201,7 @@ export async function runDetection(input: Partial<DetectRunConfig> & { out: stri
       newHead = loaded.classNames.join('\n') !== classNames.join('\n');
       if (newHead) model.resetHead(classNames.length);
     }
+    if (data.train.height % model.stride !== 0 || data.train.width % model.stride !== 0) throw new ConfigError(`image-size ${data.train.height} is not a multiple of the detector's grid stride ${model.stride}`);
     const normalization = data.normalization;
     const group = callbacks.distributed;
     const world = group?.worldSize ?? 1;
@@ -188,7 +218,7 @@ export async function runDetection(input: Partial<DetectRunConfig> & { out: stri
     const out = config.out;
     mkdirSync(out, { recursive: true });
     if (rank === 0) writeRunConfig(out, config);
-    if (rank === 0) callbacks.onStart?.({ config, parameters: model.numParameters(), newHead, maxSteps, resumedAt: saved?.step ?? null, classNames });
+    if (rank === 0) callbacks.onStart?.({ config, parameters: model.numParameters(), newHead, maxSteps, resumedAt: saved?.step ?? null, classNames, trainImages: N, valImages: data.val?.objects.length ?? 0 });
     const { out: _out, ...made } = config;
     const shape = (n: number): [number, number, number, number] => [n, data.train.channels, data.train.height, data.train.width];
     model.train();
