@@ -11,14 +11,14 @@
  *   --gallery DIR (one sub-folder of photographs per person, or one photograph per person
  *   named after them), who each face in a photograph is.
  */
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { writeJsonAtomic } from '../util/atomic-write.js';
 import { type FlagSpec, type FlagValue, formatFlags, parseCommandFlags } from './args.js';
 import { UsageError } from './usage-error.js';
 
-export const DETECT_SUMMARY = 'find faces in photographs with an imported face detector (boxes, scores, annotated images)';
+export const DETECT_SUMMARY = 'find objects with a detector Kiln trained, or faces with an imported face detector (boxes, scores, annotated images)';
 export const EMBED_SUMMARY = 'the 128-d descriptor of every face in photographs (detect, landmarks, align, embed)';
 export const VERIFY_SUMMARY = 'whether two photographs show the same person, or who a face is in a gallery';
 
@@ -31,9 +31,9 @@ const DETECTOR_FLAGS: FlagSpec[] = [
 ];
 
 const DETECT_FLAGS: FlagSpec[] = [
-  { name: 'model', kind: 'string', help: 'a face detector folder (kiln import tfjs --arch tiny-face-detector or ssd-mobilenetv1)', valueName: 'DIR' },
+  { name: 'model', kind: 'string', help: 'a detector or run folder (kiln pretrain|finetune --task detect), or a face detector folder (kiln import tfjs --arch tiny-face-detector or ssd-mobilenetv1)', valueName: 'DIR' },
   { name: 'input', kind: 'string', help: 'an image, or a folder of images', valueName: 'PATH' },
-  ...DETECTOR_FLAGS,
+  ...DETECTOR_FLAGS.map((f) => (f.name === 'min-score' ? { ...f, defaultText: '0.5 faces, 0.3 objects' } : f)),
   { name: 'out', kind: 'string', help: 'folder for the images with their boxes drawn and detections.json', valueName: 'DIR' },
   { name: 'help', kind: 'boolean', help: 'show this help' },
 ];
@@ -62,7 +62,8 @@ const help = (usage: string[], about: string[], flags: readonly FlagSpec[]) => (
 
 export const detectHelp = help(['Usage: kiln detect --model DIR --input PATH [--out DIR]'], [
   'Prints, per image, the faces found: {"file", "width", "height", "faces": [{"score", "box": {x, y, width, height}}]}',
-  '(pixels of the image, best first). With --out, writes each image with its boxes drawn there, and detections.json.',
+  '(pixels of the image, best first), or with a detector Kiln trained the objects: "objects": [{"label", "score", "box"}].',
+  'With --out, writes each image with its boxes drawn there, and detections.json.',
 ], DETECT_FLAGS);
 export const embedHelp = help(['Usage: kiln embed --model DIR --detector DIR --landmarks DIR --input PATH'], [
   'Prints one JSON line per face: {"file", "face", "score", "box", "alignedBox", "descriptor": [128 numbers]}.',
@@ -112,16 +113,53 @@ const round = (box: { x: number; y: number; width: number; height: number }): { 
   x: Number(box.x.toFixed(2)), y: Number(box.y.toFixed(2)), width: Number(box.width.toFixed(2)), height: Number(box.height.toFixed(2)),
 });
 
-async function annotate(file: string, boxes: { score: number; box: { x: number; y: number; width: number; height: number } }[], out: string): Promise<void> {
+const escapeXml = (text: string): string => text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+async function annotate(file: string, boxes: { score: number; label?: string; box: { x: number; y: number; width: number; height: number } }[], out: string): Promise<void> {
   const meta = await sharp(file).rotate().metadata();
   const width = meta.autoOrient?.width ?? meta.width ?? 0;
   const height = meta.autoOrient?.height ?? meta.height ?? 0;
   const stroke = Math.max(2, Math.round(Math.max(width, height) / 400));
-  const shapes = boxes.map(({ score, box }) =>
+  const shapes = boxes.map(({ score, label, box }) =>
     `<rect x="${box.x}" y="${box.y}" width="${box.width}" height="${box.height}" fill="none" stroke="#00e060" stroke-width="${stroke}"/>` +
-    `<text x="${box.x}" y="${Math.max(box.y - stroke * 2, stroke * 6)}" font-family="sans-serif" font-size="${stroke * 7}" fill="#00e060">${score.toFixed(2)}</text>`).join('');
+    `<text x="${box.x}" y="${Math.max(box.y - stroke * 2, stroke * 6)}" font-family="sans-serif" font-size="${stroke * 7}" fill="#00e060">${label === undefined ? '' : `${escapeXml(label)} `}${score.toFixed(2)}</text>`).join('');
   const svg = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">${shapes}</svg>`);
   await sharp(file).rotate().composite([{ input: svg, top: 0, left: 0 }]).png().toFile(out);
+}
+
+/** `kiln detect` with a detector Kiln trained (kiln pretrain|finetune --task detect): objects with their class. */
+async function detectObjectsIn(files: readonly string[], dir: string, minScore: number | undefined, out: string | undefined): Promise<number> {
+  const [{ loadDetector }, { detectObjects }, { decodeImage }] = await Promise.all([
+    import('../vision/detection/detector-folder.js'), import('../vision/detection/detect-objects.js'), import('../vision/decode-image.js'),
+  ]);
+  const { model, config, classNames } = loadDetector(dir);
+  const [H, W] = config.image_size;
+  const C = config.num_channels as 1 | 3;
+  const results = [];
+  for (const file of files) {
+    const meta = await sharp(file).metadata();
+    const [width, height] = [meta.width ?? W, meta.height ?? H];
+    const pixels = await decodeImage(file, { height: H, width: W, channels: C });
+    const [found] = detectObjects(model, pixels, [1, C, H, W], config.normalization, minScore === undefined ? {} : { minScore });
+    // Boxes in pixels of the image as given (the detector saw it resized to W x H).
+    const objects = found!.map((o) => ({ label: classNames[o.label]!, score: o.score, box: { x: (o.x * width) / W, y: (o.y * height) / H, width: (o.width * width) / W, height: (o.height * height) / H } }));
+    const result = { file, width, height, objects: objects.map((o) => ({ label: o.label, score: Number(o.score.toFixed(4)), box: round(o.box) })) };
+    results.push(result);
+    process.stdout.write(JSON.stringify(result) + '\n');
+    if (out !== undefined) await annotate(file, objects, path.join(out, `${path.parse(file).name}.png`));
+  }
+  if (out !== undefined) writeJsonAtomic(path.join(out, 'detections.json'), results);
+  return 0;
+}
+
+/** The architecture a model folder's config.json names, if it can be read. */
+function folderArchitecture(dir: string): unknown {
+  try {
+    const config = path.join(existsSync(path.join(dir, 'best', 'config.json')) ? path.join(dir, 'best') : dir, 'config.json');
+    return (JSON.parse(readFileSync(config, 'utf8')) as { architecture?: unknown }).architecture;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function runDetect(argv: readonly string[]): Promise<number> {
@@ -129,6 +167,12 @@ export async function runDetect(argv: readonly string[]): Promise<number> {
   if (flags === undefined) return 0;
   const files = imageFiles(need(flags, 'input', 'detect', 'PATH'), 'detect');
   const options = detectOptions(flags, 'detect');
+  const modelDir = need(flags, 'model', 'detect', 'DIR');
+  if (folderArchitecture(modelDir) === 'grid-detector') {
+    const out = flags.get('out') as string | undefined;
+    if (out !== undefined) mkdirSync(out, { recursive: true });
+    return detectObjectsIn(files, modelDir, options.minScore ?? 0.3, out);
+  }
   const [{ loadFaceNetwork }, { readRgbImage }, { detectFacesSsd, detectFacesTiny }, { TinyFaceDetector }] = await Promise.all([
     import('../vision/face/face-folder.js'), import('../vision/face/face-image.js'), import('../vision/face/face-detect.js'), import('../vision/face/face-nets.js'),
   ]);

@@ -97,3 +97,25 @@ test('kiln pretrain --task detect on a YOLO folder, then kiln finetune --task de
   assert.equal(wrong.status, 2);
   assert.match(wrong.stderr, /unknown flag --width/);
 });
+
+test('kiln detect with a detector Kiln trained prints the objects detectObjects finds, labelled, and draws them', async () => {
+  const { yolo } = await sets;
+  const run = path.join(dir, 'run-detect');
+  const pre = kiln('pretrain', '--task', 'detect', '--classes', '3,8', '--train-images', '200', '--val-images', '0', '--test-images', '0', '--width', '8', '--max-steps', '40', '--threads', '1', '--no-report', '--out', run);
+  assert.equal(pre.status, 0, pre.stderr);
+  const out = path.join(dir, 'annotated');
+  const r = kiln('detect', '--model', run, '--input', path.join(yolo, 'images'), '--min-score', '0.1', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; width: number; objects: { label: string; score: number; box: { x: number; y: number; width: number; height: number } }[] });
+  assert.equal(lines.length, 6); // images/ itself: c0..c5 (sub/ is not searched)
+  const { loadDetector } = await import('../../src/vision/detection/detector-folder.js');
+  const { detectObjects } = await import('../../src/vision/detection/detect-objects.js');
+  const loaded = loadDetector(run);
+  const want = detectObjects(loaded.model, canvases.pixels.subarray(0, S * S), [1, 1, S, S], loaded.config.normalization, { minScore: 0.1 })[0]!;
+  assert.ok(want.length > 0);
+  assert.deepEqual(lines[0]!.objects.map((o) => [o.label, o.box.x]), want.map((o) => [loaded.classNames[o.label], Number(o.x.toFixed(2))]));
+  assert.ok(lines.every((l) => l.width === S && l.objects.every((o) => o.label === '3' || o.label === '8')));
+  const meta = await sharp(path.join(out, 'c0.png')).metadata();
+  assert.equal(meta.width, S);
+  assert.equal(JSON.parse(readFileSync(path.join(out, 'detections.json'), 'utf8')).length, 6);
+});
