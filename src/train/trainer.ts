@@ -88,6 +88,9 @@ export interface FinetuneLog {
   /** A detector's mAP at IoU 0.5 (COCO's AP50) and COCO's mAP@[.5:.95] on the validation images. */
   val_map50?: number;
   val_map?: number;
+  /** An embedding's nearest-neighbour identification accuracy and verification ROC AUC on validation identities. */
+  val_identification?: number;
+  val_auc?: number;
   /** The TF-IDF baseline's regularisation C of this evaluation line (one line per C tried). */
   c?: number;
 }

@@ -39,10 +39,10 @@ export interface ImageModelConfig {
   normalization: Normalization;
 }
 
-/** kiln.json of an image classifier folder. */
+/** kiln.json of an image classifier folder (or of an embedding net: a classifier whose outputs are the embedding). */
 export interface ImageKilnInfo {
   architecture: ImageArchitecture;
-  task: 'image-classification';
+  task: 'image-classification' | 'embed';
   made: { by: string; config: Record<string, unknown>; date: string };
   step: number;
   val_accuracy: number | null;
