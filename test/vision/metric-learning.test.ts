@@ -16,6 +16,7 @@ import { digitInstances } from '../../src/vision/embedding/digit-instances.js';
 import { runEmbedding } from '../../src/vision/embedding/embed-run.js';
 import { ArcFaceLoss, recognitionScores } from '../../src/vision/embedding/metric-learning.js';
 import { loadImageClassifier } from '../../src/vision/image-model-folder.js';
+import { loadSafetensors } from '../../src/io/safetensors.js';
 import { scratchFolder } from '../models/reference.js';
 
 test("ArcFace's loss equals its formula: s·cos(θ_y + m) for the true identity, s·cos θ_j for the others, then cross-entropy", () => {
@@ -83,6 +84,19 @@ test('metric learning: a run from a pretrained classifier identifies unseen iden
   assert.ok(run.test.verificationAuc > run.start.verificationAuc, `AUC ${run.start.verificationAuc} → ${run.test.verificationAuc}`);
   assert.equal(run.trainIdentities, 200);
   assert.equal(loadImageClassifier(run.bestDir).model.numClasses, 128);
+
+  // Stopped at its first checkpoint and resumed: the uninterrupted run's weights (ArcFace's centres too) exactly.
+  const short = { from: path.join(dir, 'cls'), identities: 50, views: 4, valIdentities: 10, testIdentities: 0, maxSteps: 20, evalEvery: 10, batchSize: 16, threads: 1, seed: 3 };
+  const whole = await runEmbedding({ ...short, out: path.join(dir, 'whole') });
+  const controller = new AbortController();
+  const out = path.join(dir, 'stopped');
+  await runEmbedding({ ...short, out }, { signal: controller.signal, onLog: (log, { isEval }) => { if (isEval && log.step === 10) controller.abort(); } });
+  const resumed = await runEmbedding({ ...short, out }, { resume: true });
+  assert.equal(resumed.step, 20);
+  const a = loadSafetensors(path.join(whole.out, 'state', 'model-20', 'weights.safetensors')).tensors;
+  const b = loadSafetensors(path.join(out, 'state', 'model-20', 'weights.safetensors')).tensors;
+  assert.ok(Object.keys(a).some((k) => k.startsWith('arcface.')));
+  for (const [name, value] of Object.entries(a)) assert.ok(value.equal(b[name]!), `${name} differs after resume`);
 
   // A folder of 8 identities: 1 for validation, 2 for the test, 5 to train on.
   const people = path.join(dir, 'people');

@@ -146,6 +146,8 @@ interface RunData {
 
 /** The images of a run: digit canvases of the chosen classes, or a file set split into training and validation images (seeded). */
 async function detectionData(config: Readonly<DetectRunConfig>): Promise<RunData> {
+  // The grid's stride is 8 (three pooling blocks).
+  if (config.imageSize % 8 !== 0) throw new ConfigError(`image-size must be a multiple of 8 (the detector's grid stride), got ${config.imageSize}`);
   if (config.data === 'digits') {
     const bad = (config.classes ?? []).filter((c) => c > 9);
     if (bad.length > 0) throw new ConfigError(`classes ${bad.join(', ')} are not digits (0-9)`);
@@ -201,7 +203,7 @@ export async function runDetection(input: Partial<DetectRunConfig> & { out: stri
       newHead = loaded.classNames.join('\n') !== classNames.join('\n');
       if (newHead) model.resetHead(classNames.length);
     }
-    if (data.train.height % model.stride !== 0 || data.train.width % model.stride !== 0) throw new ConfigError(`image-size ${data.train.height} is not a multiple of the detector's grid stride ${model.stride}`);
+    if (data.train.height % model.stride !== 0) throw new ConfigError(`image-size must be a multiple of ${model.stride} (the detector's grid stride), got ${data.train.height}`);
     const normalization = data.normalization;
     const group = callbacks.distributed;
     const world = group?.worldSize ?? 1;

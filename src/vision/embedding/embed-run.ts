@@ -45,8 +45,8 @@ export const EMBED_RUN_SCHEMA = {
   data: str('digit-instances', 'digit-instances (each identity one MNIST digit, its images views of it) or a folder DIR/<identity>/<images>', { valueName: 'digit-instances|DIR' }),
   identities: int(1000, 'digit-instances: training identities'),
   views: int(8, 'digit-instances: images of each identity'),
-  valIdentities: int(100, 'identities held out for validation (the best checkpoint is chosen on them)'),
-  testIdentities: int(300, 'identities held out for the test (digit-instances: from MNIST test digits)'),
+  valIdentities: int(100, 'identities held out for validation (the best checkpoint is chosen on them)', 0),
+  testIdentities: int(300, 'identities held out for the test (digit-instances: from MNIST test digits)', 0),
   imageSize: int(32, 'folders: resize images to N x N'),
   channels: custom<1 | 3>(3, 'folders: 1 (grey) or 3 (RGB)', 'int', (value, key) => {
     if (value === 1 || value === 3) return value;
