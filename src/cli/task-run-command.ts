@@ -205,7 +205,16 @@ function embedSpec(m: EmbedRun): TaskSpec<import('../vision/embedding/embed-run.
 /** The tasks this module runs. */
 export const RUN_TASKS = ['detect', 'embed'] as const;
 
-export async function runTaskCommand(task: (typeof RUN_TASKS)[number], command: Command, argv: readonly string[]): Promise<number> {
+async function specOf(task: (typeof RUN_TASKS)[number]): Promise<TaskSpec<unknown, RunResult>> {
   const spec = task === 'detect' ? detectSpec(await import('../vision/detection/detect-run.js')) : embedSpec(await import('../vision/embedding/embed-run.js'));
-  return train(spec as unknown as TaskSpec<unknown, RunResult>, argv, command);
+  return spec as unknown as TaskSpec<unknown, RunResult>;
+}
+
+/** The flags of `kiln pretrain|finetune --task TASK`. */
+export async function taskRunFlags(task: (typeof RUN_TASKS)[number], command: Command): Promise<FlagSpec[]> {
+  return flagsOf(await specOf(task), command);
+}
+
+export async function runTaskCommand(task: (typeof RUN_TASKS)[number], command: Command, argv: readonly string[]): Promise<number> {
+  return train(await specOf(task), argv, command);
 }

@@ -18,7 +18,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
-import path from 'node:path';
 import { writeAll, writeFileAtomic } from '../util/atomic-write.js';
 import { TokenFileError } from './token-file-error.js';
 

@@ -13,6 +13,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ProcessGroup } from '../distributed/process-group.js';
+import { EPOCH_RESUMABLE, epochLoopSchema, epochLoopSettings, epochTrainingSchema } from '../train/epoch-run-settings.js';
 import { type FinetuneLog, type LoopResult, runTrainer, writeRunConfig, writeTestEvaluation } from '../train/trainer.js';
 import { crossEntropy } from '../nn/functional.js';
 import { nanoGptAdamW } from '../train/optimizer-groups.js';
@@ -27,7 +28,7 @@ import { buildImageClassifier, type ImageModelSpec, loadImageClassifier, saveIma
 import { IMAGE_ARCHITECTURES, type ImageClassifier } from './models/image-classifier.js';
 import { parseClassList } from './subsets.js';
 import { mergeConfigLayers } from '../train/pretrain-config.js';
-import { bool, checkSetting, choice, custom, defaultsOf, duration, int, num, optionalChoice, optionalInt, optionalStr, type SettingsOf, str } from '../util/settings.js';
+import { bool, checkSetting, choice, custom, defaultsOf, int, num, optionalChoice, optionalInt, optionalStr, type SettingsOf, str } from '../util/settings.js';
 import { type Normalization, pixelsToTensor } from './normalize.js';
 
 export const IMAGE_TRAIN_MODES = ['full', 'freeze'] as const;
@@ -74,22 +75,11 @@ export const IMAGE_RUN_SCHEMA = {
   }),
   badImages: choice(['skip', 'error'] as const, 'error', 'a file that does not decode: skip it (reported by name) or stop with an error'),
   // Training.
-  epochs: int(3, 'passes over the training images'),
-  maxSteps: optionalInt(null, 'optimizer steps instead of epochs passes', { defaultText: "the epochs' steps" }),
-  batchSize: int(64, 'images per micro-batch (per process under kiln launch)'),
-  gradAccumulation: int(1, 'micro-batches per optimizer step (one batch of N x batch-size)'),
-  lr: num(1e-3, 'peak learning rate (AdamW, warm-up then cosine decay to 0)', 'positive'),
-  weightDecay: num(1e-4, 'AdamW weight decay (not on biases and norms)'),
-  warmup: optionalInt(null, 'linear warm-up steps', { defaultText: '5% of the steps, at most 200' }, 0),
-  gradClip: num(0, 'clip the gradient norm to X (0: off)'),
+  ...epochTrainingSchema({ epochs: 3, batchSize: 64, lr: 1e-3, weightDecay: 1e-4, gradClip: 0, items: 'images' }),
   cropPadding: int(0, 'augment: random crop after padding by N pixels (0: off)', 0),
   flip: bool(false, 'augment: random horizontal flips'),
   seed: int(0, 'seeds the weights, order, sampling, split and augmentation', 0),
-  logEvery: int(50, 'log the training loss every N steps'),
-  evalEvery: optionalInt(null, 'evaluate on the validation images and checkpoint every N steps, and at the end', { defaultText: 'once an epoch' }),
-  patience: int(0, 'stop after N evaluations without a better validation accuracy (0: never)', 0),
-  timeLimit: duration(null, 'stop (evaluated and saved) after this wall-clock time, e.g. 90s, 10m', { defaultText: 'unset' }),
-  threads: optionalInt(null, 'libtorch threads', { defaultText: 'all cores' }),
+  ...epochLoopSchema({ validation: 'validation images', best: 'validation accuracy' }),
   out: str('runs/images', 'run folder: config.json, metrics.jsonl, model/ (last), best/ (best validation accuracy), state/, eval.json', { valueName: 'DIR' }),
 } as const;
 
@@ -105,7 +95,7 @@ export const IMAGE_RUN_DEFAULTS: Readonly<ImageRunConfig> = defaultsOf(IMAGE_RUN
 const IMAGE_RUN_KEYS = Object.keys(IMAGE_RUN_SCHEMA) as (keyof ImageRunConfig)[];
 
 /** Settings a resumed image run may change; any other difference from the saved run is refused. */
-const RESUMABLE: readonly (keyof ImageRunConfig)[] = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'out'];
+const RESUMABLE: readonly (keyof ImageRunConfig)[] = EPOCH_RESUMABLE;
 
 export interface ImageRunResult extends LoopResult {
   out: string;
@@ -260,18 +250,7 @@ export async function runImageClassification(input: Partial<ImageRunConfig> & { 
     });
     setModes(model, config.mode);
     const loop = await runTrainer<number, LoadedImages>({
-      settings: {
-        warmup: config.warmup ?? Math.min(200, Math.floor(maxSteps * 0.05)),
-        minLr: 0,
-        gradClip: config.gradClip,
-        batchSize: B,
-        gradAccumulation: config.gradAccumulation,
-        logEvery: config.logEvery,
-        evalEvery: config.evalEvery ?? stepsPerEpoch,
-        patience: config.patience,
-        timeLimit: config.timeLimit,
-        seed: config.seed,
-      },
+      settings: epochLoopSettings(config, maxSteps, stepsPerEpoch),
       run: { config: config as unknown as Record<string, unknown>, defaults: IMAGE_RUN_DEFAULTS as unknown as Record<string, unknown>, resumable: RESUMABLE },
       out,
       metricKey: 'val_accuracy',

@@ -1,4 +1,4 @@
-// One declaration per setting: every entry of the pretraining, fine-tuning and image schemas has
+// One declaration per setting: every entry of the pretraining, fine-tuning, image, detection and metric-learning schemas has
 // its flag (named after it, of its kind, with its doc as the help and its default shown), its
 // default passes its own check, and every command's --config refuses an unknown key by name.
 import { test } from 'node:test';
@@ -15,6 +15,9 @@ import { FINETUNE_DEFAULTS, FINETUNE_SCHEMA, resolveFinetuneConfig } from '../..
 import { PRETRAIN_DEFAULTS, PRETRAIN_SCHEMA, resolvePretrainConfig } from '../../src/train/pretrain-config.js';
 import { kebabCase, type Schema } from '../../src/util/settings.js';
 import { IMAGE_RUN_DEFAULTS, IMAGE_RUN_SCHEMA, resolveImageRunConfig } from '../../src/vision/image-run.js';
+import { taskRunFlags } from '../../src/cli/task-run-command.js';
+import { DETECT_RUN_DEFAULTS, DETECT_RUN_SCHEMA } from '../../src/vision/detection/detect-run.js';
+import { EMBED_RUN_DEFAULTS, EMBED_RUN_SCHEMA } from '../../src/vision/embedding/embed-run.js';
 import { scratchFolder } from '../models/reference.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -24,6 +27,10 @@ const CASES: [string, Schema, readonly FlagSpec[], readonly string[]][] = [
   ['kiln finetune', FINETUNE_SCHEMA, FINETUNE_FLAGS, []],
   ['kiln finetune --task image-classification', IMAGE_RUN_SCHEMA, IMAGE_FINETUNE_FLAGS, []],
   ['kiln pretrain --task image-classification', IMAGE_RUN_SCHEMA, IMAGE_PRETRAIN_FLAGS, ['from', 'mode']],
+  ['kiln pretrain --task detect', DETECT_RUN_SCHEMA, await taskRunFlags('detect', 'pretrain'), ['from']],
+  ['kiln finetune --task detect', DETECT_RUN_SCHEMA, await taskRunFlags('detect', 'finetune'), ['width', 'anchor']],
+  ['kiln pretrain --task embed', EMBED_RUN_SCHEMA, await taskRunFlags('embed', 'pretrain'), ['from']],
+  ['kiln finetune --task embed', EMBED_RUN_SCHEMA, await taskRunFlags('embed', 'finetune'), []],
 ];
 
 test('settings schemas: every setting has a one-line doc, a default that passes its own check, and its flag in the command', () => {
@@ -43,7 +50,7 @@ test('settings schemas: every setting has a one-line doc, a default that passes 
     }
   }
   // The option types' defaults are the schemas'.
-  for (const [defaults, schema] of [[PRETRAIN_DEFAULTS, PRETRAIN_SCHEMA], [FINETUNE_DEFAULTS, FINETUNE_SCHEMA], [IMAGE_RUN_DEFAULTS, IMAGE_RUN_SCHEMA]] as const) {
+  for (const [defaults, schema] of [[PRETRAIN_DEFAULTS, PRETRAIN_SCHEMA], [FINETUNE_DEFAULTS, FINETUNE_SCHEMA], [IMAGE_RUN_DEFAULTS, IMAGE_RUN_SCHEMA], [DETECT_RUN_DEFAULTS, DETECT_RUN_SCHEMA], [EMBED_RUN_DEFAULTS, EMBED_RUN_SCHEMA]] as const) {
     assert.deepEqual(Object.keys(defaults), Object.keys(schema));
     for (const [key, setting] of Object.entries(schema as Schema)) assert.deepEqual((defaults as Record<string, unknown>)[key], setting.default, key);
   }
@@ -63,7 +70,8 @@ test('every training command refuses an unknown --config key by name (exit 2)', 
   const dir = scratchFolder('kiln-settings-');
   const file = path.join(dir, 'run.json');
   writeFileSync(file, JSON.stringify({ 'max-stepz': 5 }));
-  for (const args of [['pretrain'], ['finetune'], ['pretrain', '--task', 'image-classification', '--data', 'mnist', '--out', dir], ['finetune', '--task', 'image-classification', '--from', 'scratch:cnn', '--data', 'mnist', '--out', dir]]) {
+  for (const args of [['pretrain'], ['finetune'], ['pretrain', '--task', 'image-classification', '--data', 'mnist', '--out', dir], ['finetune', '--task', 'image-classification', '--from', 'scratch:cnn', '--data', 'mnist', '--out', dir],
+    ['pretrain', '--task', 'detect', '--out', dir], ['finetune', '--task', 'embed', '--from', dir, '--out', dir]]) {
     const run = spawnSync(process.execPath, [MAIN, ...args, '--config', file], { encoding: 'utf8' });
     assert.equal(run.status, 2, `kiln ${args.join(' ')}: ${run.stderr}`);
     assert.match(run.stderr, /unknown setting 'max-stepz'; the settings are .*max-steps/, `kiln ${args.join(' ')}`);

@@ -23,11 +23,12 @@ import { getNumThreads, setNumThreads } from '../../tensor/runtime.js';
 import { ConfigError } from '../../train/config-error.js';
 import { nanoGptAdamW } from '../../train/optimizer-groups.js';
 import { mergeConfigLayers } from '../../train/pretrain-config.js';
+import { EPOCH_RESUMABLE, epochLoopSchema, epochLoopSettings, epochTrainingSchema } from '../../train/epoch-run-settings.js';
 import { type FinetuneLog, type LoopResult, runTrainer, writeRunConfig } from '../../train/trainer.js';
 import { stateToResume } from '../../train/training-state.js';
 import { writeJsonAtomic } from '../../util/atomic-write.js';
 import { EVAL_FILE } from '../../util/run-files.js';
-import { checkSetting, custom, defaultsOf, duration, int, num, optionalInt, optionalStr, type SettingsOf, str } from '../../util/settings.js';
+import { checkSetting, custom, defaultsOf, int, num, optionalInt, optionalStr, type SettingsOf, str } from '../../util/settings.js';
 import { IDX_NORMALIZATION } from '../mnist.js';
 import { defaultNormalization, type Normalization, pixelsToTensor } from '../normalize.js';
 import { parseClassList } from '../subsets.js';
@@ -67,28 +68,17 @@ export const DETECT_RUN_SCHEMA = {
   clutter: int(4, 'at most N unlabelled fragments of digits on a canvas (clutter the detector must ignore)', 0),
   width: int(16, 'channels of the first block (then x2, x4)'),
   anchor: num(24, 'the box side (pixels) a zero size prediction means', 'positive'),
-  epochs: int(10, 'passes over the training canvases'),
-  maxSteps: optionalInt(null, 'optimizer steps instead of epochs passes', { defaultText: "the epochs' steps" }),
-  batchSize: int(32, 'canvases per micro-batch (per process under kiln launch)'),
-  gradAccumulation: int(1, 'micro-batches per optimizer step'),
-  lr: num(2e-3, 'peak learning rate (AdamW, warm-up then cosine decay to 0)', 'positive'),
-  weightDecay: num(5e-4, 'AdamW weight decay (not on biases and norms)'),
-  warmup: optionalInt(null, 'linear warm-up steps', { defaultText: '5% of the steps, at most 200' }, 0),
-  gradClip: num(10, 'clip the gradient norm to X (0: off)'),
+  ...epochTrainingSchema({ epochs: 10, batchSize: 32, lr: 2e-3, weightDecay: 5e-4, gradClip: 10, items: 'images' }),
   shift: int(8, 'augment: shift each image by up to N pixels each way, its boxes with it (0: off)', 0),
   seed: int(0, 'seeds the weights, the training canvases, their order and the augmentation', 0),
-  logEvery: int(50, 'log the training loss every N steps'),
-  evalEvery: optionalInt(null, 'evaluate mAP on the validation canvases and checkpoint every N steps, and at the end', { defaultText: 'once an epoch' }),
-  patience: int(0, 'stop after N evaluations without a better validation mAP@0.5 (0: never)', 0),
-  timeLimit: duration(null, 'stop (evaluated and saved) after this wall-clock time, e.g. 90s, 10m', { defaultText: 'unset' }),
-  threads: optionalInt(null, 'libtorch threads', { defaultText: 'all cores' }),
+  ...epochLoopSchema({ validation: 'validation images (mAP)', best: 'validation mAP@0.5' }),
   out: str('runs/detect', 'run folder: config.json, metrics.jsonl, model/, best/ (best validation mAP@0.5), state/, eval.json', { valueName: 'DIR' }),
 } as const;
 
 export type DetectRunConfig = SettingsOf<typeof DETECT_RUN_SCHEMA>;
 export const DETECT_RUN_DEFAULTS: Readonly<DetectRunConfig> = defaultsOf(DETECT_RUN_SCHEMA);
 const DETECT_RUN_KEYS = Object.keys(DETECT_RUN_SCHEMA) as (keyof DetectRunConfig)[];
-const RESUMABLE: readonly (keyof DetectRunConfig)[] = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'out'];
+const RESUMABLE: readonly (keyof DetectRunConfig)[] = EPOCH_RESUMABLE;
 /** Test canvases are made with this seed whatever the run's: every run scores on the same images. */
 const TEST_SEED = 0;
 
@@ -225,18 +215,7 @@ export async function runDetection(input: Partial<DetectRunConfig> & { out: stri
     const shape = (n: number): [number, number, number, number] => [n, data.train.channels, data.train.height, data.train.width];
     model.train();
     const loop = await runTrainer<number, DetectionImages>({
-      settings: {
-        warmup: config.warmup ?? Math.min(200, Math.floor(maxSteps * 0.05)),
-        minLr: 0,
-        gradClip: config.gradClip,
-        batchSize: B,
-        gradAccumulation: config.gradAccumulation,
-        logEvery: config.logEvery,
-        evalEvery: config.evalEvery ?? stepsPerEpoch,
-        patience: config.patience,
-        timeLimit: config.timeLimit,
-        seed: config.seed,
-      },
+      settings: epochLoopSettings(config, maxSteps, stepsPerEpoch),
       run: { config: config as unknown as Record<string, unknown>, defaults: DETECT_RUN_DEFAULTS as unknown as Record<string, unknown>, resumable: RESUMABLE },
       out,
       metricKey: 'val_map50',

@@ -25,11 +25,12 @@ import { getNumThreads, setNumThreads } from '../../tensor/runtime.js';
 import { ConfigError } from '../../train/config-error.js';
 import { nanoGptAdamW } from '../../train/optimizer-groups.js';
 import { mergeConfigLayers } from '../../train/pretrain-config.js';
+import { EPOCH_RESUMABLE, epochLoopSchema, epochLoopSettings, epochTrainingSchema } from '../../train/epoch-run-settings.js';
 import { type FinetuneLog, type LoopResult, runTrainer, writeRunConfig } from '../../train/trainer.js';
 import { stateToResume } from '../../train/training-state.js';
 import { writeJsonAtomic } from '../../util/atomic-write.js';
 import { EVAL_FILE } from '../../util/run-files.js';
-import { checkSetting, custom, defaultsOf, duration, int, num, optionalInt, optionalStr, type SettingsOf, str } from '../../util/settings.js';
+import { checkSetting, custom, defaultsOf, int, num, optionalStr, type SettingsOf, str } from '../../util/settings.js';
 import { ImageFolder } from '../image-folder.js';
 import { buildImageClassifier, loadImageClassifier, saveImageClassifier } from '../image-model-folder.js';
 import type { ImageSource } from '../image-source.js';
@@ -55,27 +56,16 @@ export const EMBED_RUN_SCHEMA = {
   embeddingSize: int(128, 'numbers in an embedding'),
   margin: num(0.3, 'ArcFace angular margin m (radians)'),
   scale: num(30, 'ArcFace logit scale s', 'positive'),
-  epochs: int(5, 'passes over the training images'),
-  maxSteps: optionalInt(null, 'optimizer steps instead of epochs passes', { defaultText: "the epochs' steps" }),
-  batchSize: int(64, 'images per micro-batch (per process under kiln launch)'),
-  gradAccumulation: int(1, 'micro-batches per optimizer step'),
-  lr: num(1e-3, 'peak learning rate (AdamW, warm-up then cosine decay to 0)', 'positive'),
-  weightDecay: num(1e-4, 'AdamW weight decay (not on biases and norms)'),
-  warmup: optionalInt(null, 'linear warm-up steps', { defaultText: '5% of the steps, at most 200' }, 0),
-  gradClip: num(0, 'clip the gradient norm to X (0: off)'),
+  ...epochTrainingSchema({ epochs: 5, batchSize: 64, lr: 1e-3, weightDecay: 1e-4, gradClip: 0, items: 'images' }),
   seed: int(0, 'seeds the new weights, the identity split, the order and the views', 0),
-  logEvery: int(50, 'log the training loss every N steps'),
-  evalEvery: optionalInt(null, 'evaluate on the validation identities and checkpoint every N steps, and at the end', { defaultText: 'once an epoch' }),
-  patience: int(0, 'stop after N evaluations without a better validation identification (0: never)', 0),
-  timeLimit: duration(null, 'stop (evaluated and saved) after this wall-clock time, e.g. 90s, 10m', { defaultText: 'unset' }),
-  threads: optionalInt(null, 'libtorch threads', { defaultText: 'all cores' }),
+  ...epochLoopSchema({ validation: 'validation identities', best: 'validation identification' }),
   out: str('runs/embed', 'run folder: config.json, metrics.jsonl, model/, best/ (best validation identification), state/, eval.json', { valueName: 'DIR' }),
 } as const;
 
 export type EmbedRunConfig = SettingsOf<typeof EMBED_RUN_SCHEMA>;
 export const EMBED_RUN_DEFAULTS: Readonly<EmbedRunConfig> = defaultsOf(EMBED_RUN_SCHEMA);
 const EMBED_RUN_KEYS = Object.keys(EMBED_RUN_SCHEMA) as (keyof EmbedRunConfig)[];
-const RESUMABLE: readonly (keyof EmbedRunConfig)[] = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'out'];
+const RESUMABLE: readonly (keyof EmbedRunConfig)[] = EPOCH_RESUMABLE;
 
 export function resolveEmbedRunConfig(...layers: (Partial<EmbedRunConfig> | Readonly<Record<string, unknown>>)[]): Readonly<EmbedRunConfig> {
   const config: EmbedRunConfig = { ...EMBED_RUN_DEFAULTS };
@@ -206,18 +196,7 @@ export async function runEmbedding(input: Partial<EmbedRunConfig> & { out: strin
     const dims = Array.from({ length: D }, (_, i) => `dim${i}`);
     learner.train();
     const loop = await runTrainer<number, { pixels: Uint8Array; labels: Int32Array; n: number }>({
-      settings: {
-        warmup: config.warmup ?? Math.min(200, Math.floor(maxSteps * 0.05)),
-        minLr: 0,
-        gradClip: config.gradClip,
-        batchSize: B,
-        gradAccumulation: config.gradAccumulation,
-        logEvery: config.logEvery,
-        evalEvery: config.evalEvery ?? stepsPerEpoch,
-        patience: config.patience,
-        timeLimit: config.timeLimit,
-        seed: config.seed,
-      },
+      settings: epochLoopSettings(config, maxSteps, stepsPerEpoch),
       run: { config: config as unknown as Record<string, unknown>, defaults: EMBED_RUN_DEFAULTS as unknown as Record<string, unknown>, resumable: RESUMABLE },
       out,
       metricKey: 'val_identification',
