@@ -14,7 +14,6 @@
  *
  * N = images, C = channels, H = height, W = width, S = grid cells, K = classes.
  */
-import { BatchNorm2d } from '../../nn/batch-norm.js';
 import { Conv2d } from '../../nn/conv2d.js';
 import { bceWithLogits, crossEntropy, mseLoss } from '../../nn/functional.js';
 import { Module } from '../../nn/module.js';
@@ -35,22 +34,6 @@ export interface GridDetectorConfig {
 
 export const GRID_DETECTOR_DEFAULTS: Omit<GridDetectorConfig, 'numClasses'> = { inChannels: 1, channels: [16, 32, 64], anchor: 24 };
 
-/** conv 3×3 (padding 1) → BatchNorm → ReLU, same size. */
-class ConvBnRelu extends Module {
-  conv: Conv2d;
-  bn: BatchNorm2d;
-
-  constructor(inChannels: number, outChannels: number) {
-    super();
-    this.conv = new Conv2d(inChannels, outChannels, 3, { padding: 1, bias: false });
-    this.bn = new BatchNorm2d(outChannels);
-  }
-
-  forward(x: Tensor): Tensor {
-    return this.bn.forward(this.conv.forward(x)).relu();
-  }
-}
-
 /** The raw outputs on the grid, channels last. */
 export interface GridOutputs {
   /** (N, Sy, Sx) objectness logits */
@@ -66,7 +49,7 @@ export class GridDetector extends Module {
   readonly headName = 'classifier';
   readonly config: Readonly<GridDetectorConfig>;
   blocks: ConvBlock[];
-  neck: ConvBnRelu[];
+  neck: ConvBlock[];
   /** (C_last) → objectness + 4 box numbers per cell */
   box: Conv2d;
   /** (C_last) → K class logits per cell */
@@ -80,7 +63,7 @@ export class GridDetector extends Module {
     this.config = c;
     this.blocks = c.channels.map((out, i) => new ConvBlock(i === 0 ? c.inChannels : c.channels[i - 1]!, out));
     const width = c.channels.at(-1)!;
-    this.neck = [new ConvBnRelu(width, width), new ConvBnRelu(width, width)];
+    this.neck = [new ConvBlock(width, width, false), new ConvBlock(width, width, false)];
     this.box = new Conv2d(width, 5, 1);
     this.classifier = new Conv2d(width, c.numClasses, 1);
   }

@@ -31,20 +31,21 @@ export interface SmallCnnConfig {
 
 export const SMALL_CNN_DEFAULTS: SmallCnnConfig = { inChannels: 1, numClasses: 10, imageSize: [28, 28], channels: [32, 64], hidden: 128, dropout: 0.25 };
 
-/** conv 3×3 (padding 1, no bias: the BatchNorm has one) → BatchNorm → ReLU → max-pool 2×2. */
+/** conv 3×3 (padding 1, no bias: the BatchNorm has one) → BatchNorm → ReLU → max-pool 2×2 (unless `pool` is false). */
 export class ConvBlock extends Module {
   conv: Conv2d;
   bn: BatchNorm2d;
 
-  constructor(inChannels: number, outChannels: number) {
+  constructor(inChannels: number, outChannels: number, readonly pool = true) {
     super();
     this.conv = new Conv2d(inChannels, outChannels, 3, { padding: 1, bias: false });
     this.bn = new BatchNorm2d(outChannels);
   }
 
-  /** (B, Cin, H, W) -> (B, Cout, ⌊H/2⌋, ⌊W/2⌋) */
+  /** (B, Cin, H, W) -> (B, Cout, ⌊H/2⌋, ⌊W/2⌋), or (B, Cout, H, W) without pooling */
   forward(x: Tensor): Tensor {
-    return maxPool2d(this.bn.forward(this.conv.forward(x)).relu(), 2);
+    const y = this.bn.forward(this.conv.forward(x)).relu();
+    return this.pool ? maxPool2d(y, 2) : y;
   }
 }
 
