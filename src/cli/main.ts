@@ -85,9 +85,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     throw new UsageError(`kiln: unknown command '${command}'${suggestion === undefined ? '' : `; did you mean '${suggestion}'?`} (commands: ${Object.keys(COMMANDS).join(', ')})`);
   }
   const task = taskOf(rest);
-  if ((command === 'pretrain' || command === 'finetune') && (task === 'detect' || task === 'embed')) {
-    const { runTaskCommand } = await import('./task-run-command.js');
-    return runTaskCommand(task, command, rest);
+  if ((command === 'pretrain' || command === 'finetune' || command === 'evaluate') && (task === 'detect' || task === 'embed')) {
+    const { runTaskCommand, runTaskEvaluate } = await import('./task-run-command.js');
+    return command === 'evaluate' ? runTaskEvaluate(task, rest) : runTaskCommand(task, command, rest);
   }
   if (command in IMAGE_COMMANDS && task === 'image-classification') {
     const images = await import('./image-command.js');

@@ -218,3 +218,60 @@ export async function taskRunFlags(task: (typeof RUN_TASKS)[number], command: Co
 export async function runTaskCommand(task: (typeof RUN_TASKS)[number], command: Command, argv: readonly string[]): Promise<number> {
   return train(await specOf(task), argv, command);
 }
+
+const EVALUATE_FLAGS: Record<(typeof RUN_TASKS)[number], FlagSpec[]> = {
+  detect: [
+    { name: 'task', kind: 'string', help: 'must be detect', valueName: 'detect' },
+    { name: 'model', kind: 'string', help: 'a detector or run folder', valueName: 'DIR' },
+    { name: 'data', kind: 'string', help: "digits (the test canvases of the model's digits), a YOLO folder or a COCO JSON file", valueName: 'digits|DIR|FILE.json' },
+    { name: 'images', kind: 'int', help: 'digits: test canvases', defaultText: '500' },
+    { name: 'json', kind: 'boolean', help: 'print mAP@0.5, mAP@0.75, mAP@[.5:.95] and each class\'s AP@0.5 as JSON' },
+    { name: 'help', kind: 'boolean', help: 'print this help' },
+  ],
+  embed: [
+    { name: 'task', kind: 'string', help: 'must be embed', valueName: 'embed' },
+    { name: 'model', kind: 'string', help: 'an embedding or run folder (kiln pretrain|finetune --task embed)', valueName: 'DIR' },
+    { name: 'data', kind: 'string', help: 'digit-instances (the test identities of a run) or a folder DIR/<identity>/<images>', valueName: 'digit-instances|DIR' },
+    { name: 'identities', kind: 'int', help: 'digit-instances: identities', defaultText: '300' },
+    { name: 'json', kind: 'boolean', help: 'print the scores as JSON' },
+    { name: 'help', kind: 'boolean', help: 'print this help' },
+  ],
+};
+
+/** `kiln evaluate --task detect|embed`: a saved model's mAP, or its identification and verification AUC. */
+export async function runTaskEvaluate(task: (typeof RUN_TASKS)[number], argv: readonly string[]): Promise<number> {
+  const flagList = EVALUATE_FLAGS[task];
+  const flags = parseCommandFlags(argv, flagList, 'evaluate', () =>
+    [
+      `Usage: kiln evaluate --task ${task} --model DIR --data ${task === 'detect' ? 'digits|DIR|FILE.json' : 'digit-instances|DIR'} [--json]`,
+      '',
+      task === 'detect'
+        ? "A detector's mAP@0.5 (COCO's AP50), mAP@0.75 and COCO mAP@[.5:.95] on images with known boxes."
+        : "An embedding's nearest-neighbour identification (a gallery of one image per identity) and verification ROC AUC.",
+      '',
+      'Flags:',
+      formatFlags(flagList),
+    ].join('\n'),
+  );
+  if (flags === undefined) return 0;
+  if (flags.get('task') !== task) throw new UsageError(`kiln evaluate: --task ${String(flags.get('task'))} is not ${task}`);
+  const model = flags.get('model');
+  if (typeof model !== 'string') throw new UsageError('kiln evaluate: --model DIR is required (a folder kiln pretrain/finetune wrote)');
+  const json = flags.get('json') === true;
+  if (task === 'detect') {
+    const { evaluateDetectorFolder } = await import('../vision/detection/detect-run.js');
+    const images = flags.get('images') as number | undefined;
+    const r = await evaluateDetectorFolder(model, (flags.get('data') as string | undefined) ?? 'digits', images === undefined ? {} : { images });
+    process.stdout.write(json
+      ? JSON.stringify({ map50: r.map50, map75: r.map75, map: r.map, per_class_ap50: Object.fromEntries(r.classNames.map((c, k) => [c, r.perClass50[k]])), images: r.images, objects: r.objects, detections: r.detections }) + '\n'
+      : `mAP@0.5 ${pct(r.map50)}, mAP@0.75 ${pct(r.map75)}, mAP@[.5:.95] ${pct(r.map)} on ${r.images} images (${r.objects} objects)\n`);
+    return 0;
+  }
+  const { evaluateEmbeddingFolder } = await import('../vision/embedding/embed-run.js');
+  const identities = flags.get('identities') as number | undefined;
+  const r = await evaluateEmbeddingFolder(model, (flags.get('data') as string | undefined) ?? 'digit-instances', identities === undefined ? {} : { identities });
+  process.stdout.write(json
+    ? JSON.stringify({ identification: r.identification, verification_auc: r.verificationAuc, identities: r.identities, gallery: r.gallery, queries: r.queries, pairs: r.pairs }) + '\n'
+    : `identification ${pct(r.identification)}% (${r.queries} queries against ${r.gallery} gallery images), verification AUC ${r.verificationAuc.toFixed(4)} over ${r.pairs} pairs\n`);
+  return 0;
+}

@@ -90,9 +90,16 @@ test('kiln pretrain --task detect on a YOLO folder, then kiln finetune --task de
   assert.match(pre.stdout, /val mAP@0\.5 \d/);
   const tuned = kiln('finetune', '--task', 'detect', '--from', path.join(dir, 'run-yolo'), '--classes', '5', '--train-images', '20', '--val-images', '10', '--test-images', '20', '--max-steps', '4', '--threads', '1', '--json', '--no-report', '--out', path.join(dir, 'run-digits'));
   assert.equal(tuned.status, 0, tuned.stderr);
-  const result = JSON.parse(tuned.stdout.trim().split('\n').at(-1)!) as { steps: number; test_map50: number };
+  const result = JSON.parse(tuned.stdout.trim().split('\n').at(-1)!) as { steps: number; test_map50: number; test_map: number };
   assert.equal(result.steps, 4);
   assert.ok(result.test_map50 >= 0 && result.test_map50 <= 1);
+  // kiln evaluate makes the same test canvases and scores the best checkpoint as the run did.
+  const evaluated = kiln('evaluate', '--task', 'detect', '--model', path.join(dir, 'run-digits'), '--data', 'digits', '--images', '20', '--json');
+  assert.equal(evaluated.status, 0, evaluated.stderr);
+  const scores = JSON.parse(evaluated.stdout) as { map50: number; map: number; per_class_ap50: Record<string, number> };
+  assert.equal(scores.map50, result.test_map50);
+  assert.equal(scores.map, result.test_map);
+  assert.deepEqual(Object.keys(scores.per_class_ap50), ['5']);
   const wrong = kiln('finetune', '--task', 'detect', '--from', path.join(dir, 'run-yolo'), '--width', '8', '--out', path.join(dir, 'x'));
   assert.equal(wrong.status, 2);
   assert.match(wrong.stderr, /unknown flag --width/);

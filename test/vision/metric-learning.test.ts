@@ -13,7 +13,7 @@ import { tensor } from '../../src/tensor/creation.js';
 import { noGrad } from '../../src/tensor/autograd.js';
 import { runImageClassification } from '../../src/vision/image-run.js';
 import { digitInstances } from '../../src/vision/embedding/digit-instances.js';
-import { runEmbedding } from '../../src/vision/embedding/embed-run.js';
+import { evaluateEmbeddingFolder, runEmbedding } from '../../src/vision/embedding/embed-run.js';
 import { ArcFaceLoss, recognitionScores } from '../../src/vision/embedding/metric-learning.js';
 import { loadImageClassifier } from '../../src/vision/image-model-folder.js';
 import { loadSafetensors } from '../../src/io/safetensors.js';
@@ -84,6 +84,9 @@ test('metric learning: a run from a pretrained classifier identifies unseen iden
   assert.ok(run.test.verificationAuc > run.start.verificationAuc, `AUC ${run.start.verificationAuc} → ${run.test.verificationAuc}`);
   assert.equal(run.trainIdentities, 200);
   assert.equal(loadImageClassifier(run.bestDir).model.numClasses, 128);
+  const again = await evaluateEmbeddingFolder(run.bestDir, 'digit-instances', { identities: 60, views: 6 });
+  // kiln evaluate --task embed: the run's test identities, the same scores (to the last bits the thread count changes).
+  assert.ok(Math.abs(again.identification - run.test.identification) < 1e-9 && Math.abs(again.verificationAuc - run.test.verificationAuc) < 1e-6, `${JSON.stringify(again)} vs ${JSON.stringify(run.test)}`);
 
   // Stopped at its first checkpoint and resumed: the uninterrupted run's weights (ArcFace's centres too) exactly.
   const short = { from: path.join(dir, 'cls'), identities: 50, views: 4, valIdentities: 10, testIdentities: 0, maxSteps: 20, evalEvery: 10, batchSize: 16, threads: 1, seed: 3 };

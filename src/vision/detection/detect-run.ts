@@ -267,3 +267,23 @@ export async function runDetection(input: Partial<DetectRunConfig> & { out: stri
     if (config.threads !== null) setNumThreads(previousThreads);
   }
 }
+
+/**
+ * A saved detector scored on images with known boxes (`kiln evaluate --task detect`): 'digits'
+ * (the test canvases a run of these classes makes: the model's class names are its digits), a YOLO
+ * folder or a COCO file (its classes must be the model's, in order).
+ */
+export async function evaluateDetectorFolder(modelDir: string, data: string, options: { images?: number; maxDigits?: number; clutter?: number } = {}): Promise<DetectionEvaluation & { classNames: string[] }> {
+  const { model, config, classNames } = loadDetector(modelDir);
+  const [H] = config.image_size;
+  let images: DetectionImages;
+  if (data === 'digits') {
+    const classes = classNames.map(Number);
+    if (classes.some((c) => !Number.isInteger(c) || c < 0 || c > 9)) throw new ConfigError(`${modelDir} detects ${classNames.join(', ')}, not digits; give --data DIR or FILE.json`);
+    images = digitCanvases({ split: 'test', classes, count: options.images ?? DETECT_RUN_DEFAULTS.testImages, seed: TEST_SEED, size: H, maxScale: Math.min(32, H), maxDigits: options.maxDigits ?? DETECT_RUN_DEFAULTS.maxDigits, clutter: options.clutter ?? DETECT_RUN_DEFAULTS.clutter });
+  } else {
+    images = await readDetectionFiles(data, { size: H, channels: config.num_channels as 1 | 3 });
+    if (images.classNames.join('\n') !== classNames.join('\n')) throw new ConfigError(`${data} has classes ${images.classNames.join(', ')}; ${modelDir} detects ${classNames.join(', ')}`);
+  }
+  return { ...evaluateDetector(model, images, config.normalization), classNames };
+}

@@ -242,3 +242,18 @@ export async function runEmbedding(input: Partial<EmbedRunConfig> & { out: strin
     if (config.threads !== null) setNumThreads(previousThreads);
   }
 }
+
+/**
+ * A saved embedding scored on identities (`kiln evaluate --task embed`): 'digit-instances' (the
+ * test identities a run makes, from MNIST's test digits) or a folder DIR/<identity>/<images>, every
+ * identity of it.
+ */
+export async function evaluateEmbeddingFolder(modelDir: string, data: string, options: { identities?: number; views?: number } = {}): Promise<RecognitionScores & { identities: number }> {
+  const { model, config } = loadImageClassifier(modelDir);
+  const [H] = config.image_size;
+  const images = data === 'digit-instances'
+    ? digitInstances({ split: 'test', identities: options.identities ?? EMBED_RUN_DEFAULTS.testIdentities, views: options.views ?? EMBED_RUN_DEFAULTS.views, seed: 0 })
+    : await ImageFolder.open(data, { size: H, channels: config.num_channels as 1 | 3 });
+  if (images.height !== H || images.channels !== config.num_channels) throw new ConfigError(`${modelDir} reads ${config.num_channels}x${H}x${H} images, ${data} has ${images.channels}x${images.height}x${images.width}`);
+  return { ...(await scoreEmbedding(model, images, config.normalization)), identities: images.classNames.length };
+}
