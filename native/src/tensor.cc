@@ -2,6 +2,7 @@
 #include "kiln.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/function.h>
@@ -293,6 +294,31 @@ KILN_OP(setNumThreads) {
 }
 
 KILN_OP(getNumThreads) { return Napi::Number::New(env, at::get_num_threads()); }
+
+// ---- autocast (mixed precision on the CPU, as torch.autocast('cpu', dtype)) ----
+
+// enterCpuAutocast(dtype): autocast on for this thread in `dtype`; returns the state it replaced
+// ({enabled, dtype}) for exitCpuAutocast.
+KILN_OP(enterCpuAutocast) {
+  Napi::Object previous = Napi::Object::New(env);
+  previous.Set("enabled", at::autocast::is_cpu_enabled());
+  previous.Set("dtype", dtypeName(at::autocast::get_autocast_cpu_dtype()));
+  at::autocast::set_autocast_cpu_dtype(dtypeArg(info, 0));
+  at::autocast::increment_nesting();
+  at::autocast::set_cpu_enabled(true);
+  return previous;
+}
+
+// exitCpuAutocast(enabled, dtype): puts back the state enterCpuAutocast returned; leaving the
+// outermost region clears the cache of weights cast for it.
+KILN_OP(exitCpuAutocast) {
+  at::autocast::set_cpu_enabled(boolArg(info, 0, false));
+  at::autocast::set_autocast_cpu_dtype(dtypeArg(info, 1));
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  return env.Undefined();
+}
+
+KILN_OP(isCpuAutocastEnabled) { return Napi::Boolean::New(env, at::autocast::is_cpu_enabled()); }
 KILN_OP(cudaAvailable) { return Napi::Boolean::New(env, at::hasCUDA()); }
 
 KILN_OP(buildInfo) {
@@ -315,7 +341,7 @@ const OpEntry entries[] = {
     KILN_ENTRY(gradFn), KILN_ENTRY(grad), KILN_ENTRY(setGrad), KILN_ENTRY(retainGrad),
     KILN_ENTRY(backward), KILN_ENTRY(autogradGrad), KILN_ENTRY(setGradEnabled),
     KILN_ENTRY(isGradEnabled), KILN_ENTRY(setNumThreads), KILN_ENTRY(getNumThreads),
-    KILN_ENTRY(cudaAvailable), KILN_ENTRY(buildInfo),
+    KILN_ENTRY(cudaAvailable), KILN_ENTRY(buildInfo), KILN_ENTRY(enterCpuAutocast), KILN_ENTRY(exitCpuAutocast), KILN_ENTRY(isCpuAutocastEnabled),
 };
 
 }  // namespace

@@ -4,7 +4,8 @@
  * limits — as schema entries (each run puts its own settings between them), and the Trainer's
  * loop settings made from them.
  */
-import { duration, int, num, optionalInt } from '../util/settings.js';
+import { PRECISIONS, type Precision } from '../tensor/autocast.js';
+import { choice, duration, int, num, optionalInt } from '../util/settings.js';
 import type { LoopSettings } from './trainer.js';
 
 /** How a run trains: epochs or steps, batches, AdamW and its schedule. `items` names what a batch holds ('images', 'canvases'). */
@@ -18,6 +19,7 @@ export function epochTrainingSchema(d: { epochs: number; batchSize: number; lr: 
     weightDecay: num(d.weightDecay, 'AdamW weight decay (not on biases and norms)'),
     warmup: optionalInt(null, 'linear warm-up steps', { defaultText: '5% of the steps, at most 200' }, 0),
     gradClip: num(d.gradClip, 'clip the gradient norm to X (0: off)'),
+    precision: choice(PRECISIONS, 'fp32', 'fp32, or bf16: matrix products and convolutions in bfloat16 under CPU autocast (weights, gradients and optimizer state stay fp32)'),
   } as const;
 }
 
@@ -35,7 +37,7 @@ export function epochLoopSchema(d: { validation: string; best: string }) {
 /** Settings a resumed epoch run may change; any other difference from the saved run is refused. */
 export const EPOCH_RESUMABLE = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'out'] as const;
 
-type EpochSettings = { warmup: number | null; gradClip: number; batchSize: number; gradAccumulation: number; logEvery: number; evalEvery: number | null; patience: number; timeLimit: number | null; seed: number };
+type EpochSettings = { warmup: number | null; gradClip: number; precision: Precision; batchSize: number; gradAccumulation: number; logEvery: number; evalEvery: number | null; patience: number; timeLimit: number | null; seed: number };
 
 /** The Trainer's settings for an epoch run: warm-up 5% of the steps (at most 200) unless given, an evaluation once an epoch unless given, no lr floor. */
 export function epochLoopSettings(config: Readonly<EpochSettings>, maxSteps: number, stepsPerEpoch: number): LoopSettings {
@@ -50,5 +52,6 @@ export function epochLoopSettings(config: Readonly<EpochSettings>, maxSteps: num
     patience: config.patience,
     timeLimit: config.timeLimit,
     seed: config.seed,
+    precision: config.precision,
   };
 }

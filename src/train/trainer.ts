@@ -22,6 +22,7 @@ import { clipGradNorm_ } from '../optim/clip.js';
 import type { AdamW } from '../optim/adamw.js';
 import { CosineLR } from '../optim/schedules/cosine.js';
 import { scope } from '../tensor/scope.js';
+import { autocast, type Precision } from '../tensor/autocast.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { appendText, removeStaleTemporaryFiles, writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 import { EVAL_FILE, METRICS_FILE, RUN_CONFIG_FILE } from '../util/run-files.js';
@@ -49,6 +50,8 @@ export interface LoopSettings {
   /** Wall-clock budget in seconds, or null. */
   timeLimit: number | null;
   seed: number;
+  /** bf16: each micro-batch's forward and loss run under CPU autocast (fp32 weights, gradients and optimizer state). @default 'fp32' */
+  precision?: Precision;
 }
 
 /**
@@ -294,7 +297,7 @@ export async function runTrainer<Example, Batch = Example[]>(hooks: LoopHooks<Ex
     let stepLoss = 0;
     micro.forEach(({ batch, share }, i) => {
       if (i === micro.length - 1) ddp?.armGradientSync(); // this backward completes the step's gradients
-      const microLoss = hooks.loss(batch);
+      const microLoss = autocast(config.precision ?? 'fp32', () => hooks.loss(batch));
       microLoss.mul(share * world).backward();
       stepLoss += microLoss.item() * share;
     });
