@@ -39,6 +39,7 @@ export { deferredReleases, keep, scope } from './tensor/scope.js';
 export { gradcheck } from './tensor/gradcheck.js';
 export type { GradcheckOptions, GradcheckMismatch } from './tensor/gradcheck.js';
 export { setNumThreads, getNumThreads, cudaAvailable, buildInfo } from './tensor/runtime.js';
+export { autocast, isAutocastEnabled, PRECISIONS, type Precision } from './tensor/autocast.js';
 export type { BuildInfo } from './tensor/runtime.js';
 export * as F from './nn/functional.js';
 export * as nn from './nn/index.js';

@@ -59,3 +59,35 @@ export {
 } from './face/face-detect.js';
 export { readRgbImage, netInput, resizeBilinear, padToSquare, type RgbImage } from './face/face-image.js';
 export { saveFaceNetwork, loadFaceNetwork, type FaceNetwork } from './face/face-folder.js';
+export { boxIou, suppress } from './boxes.js';
+export { digitCanvases, selectDetections, shiftDetections, type LabelledBox, type DetectionImages, type DigitCanvasOptions } from './detection/detection-data.js';
+export { readDetectionFiles, type DetectionFileOptions } from './detection/detection-files.js';
+export { GridDetector, gridTargets, detectionLoss, GRID_DETECTOR_DEFAULTS, DETECTION_LOSS_WEIGHTS, type GridDetectorConfig, type GridOutputs, type GridTargets } from './detection/grid-detector.js';
+export { detectObjects, type DetectedObject, type DetectObjectsOptions } from './detection/detect-objects.js';
+export { saveDetector, loadDetector, type DetectorFolderConfig, type LoadedDetector } from './detection/detector-folder.js';
+export { averagePrecision, meanAveragePrecision, COCO_IOU_THRESHOLDS, type ScoredDetection, type GroundTruthBox, type MeanAveragePrecision } from './detection/mean-average-precision.js';
+export {
+  runDetection,
+  evaluateDetector,
+  evaluateDetectorFolder,
+  resolveDetectRunConfig,
+  DETECT_RUN_SCHEMA,
+  DETECT_RUN_DEFAULTS,
+  type DetectRunConfig,
+  type DetectRunResult,
+  type DetectRunCallbacks,
+  type DetectionEvaluation,
+} from './detection/detect-run.js';
+export { ArcFaceLoss, normalizeRows, embedImages, recognitionScores, type RecognitionScores } from './embedding/metric-learning.js';
+export { digitInstances, type DigitInstanceOptions } from './embedding/digit-instances.js';
+export {
+  runEmbedding,
+  scoreEmbedding,
+  evaluateEmbeddingFolder,
+  resolveEmbedRunConfig,
+  EMBED_RUN_SCHEMA,
+  EMBED_RUN_DEFAULTS,
+  type EmbedRunConfig,
+  type EmbedRunResult,
+  type EmbedRunCallbacks,
+} from './embedding/embed-run.js';
