@@ -26,7 +26,7 @@ import { ImageDraws, type LoadedImages } from './image-draws.js';
 import { type ImageData, prepareImageData } from './image-data.js';
 import { buildImageClassifier, type ImageModelSpec, loadImageClassifier, saveImageClassifier } from './image-model-folder.js';
 import { IMAGE_ARCHITECTURES, type ImageClassifier } from './models/image-classifier.js';
-import { parseClassList } from './subsets.js';
+import { classListSetting } from './subsets.js';
 import { mergeConfigLayers } from '../train/pretrain-config.js';
 import { bool, checkSetting, choice, custom, defaultsOf, int, num, optionalChoice, optionalInt, optionalStr, type SettingsOf, str } from '../util/settings.js';
 import { type Normalization, pixelsToTensor } from './normalize.js';
@@ -53,18 +53,7 @@ export const IMAGE_RUN_SCHEMA = {
   heads: int(4, 'vit: attention heads'),
   // The images.
   data: str('mnist', 'MNIST, Fashion-MNIST or a folder DIR/<class>/<image>', { valueName: 'mnist|fashion-mnist|DIR' }),
-  classes: custom<number[] | null>(null, 'keep these labels only, relabelled 0..k-1 in order', 'string', (value, key) => {
-    if (value === null) return null;
-    if (typeof value === 'string') {
-      try {
-        return parseClassList(value);
-      } catch (error) {
-        throw new ConfigError(`${key}: ${(error as Error).message}`);
-      }
-    }
-    if (Array.isArray(value) && value.length > 0 && value.every((c) => Number.isInteger(c) && (c as number) >= 0)) return [...(value as number[])];
-    throw new ConfigError(`${key} must be class numbers such as 0-4 or 1,3,5 (or a list of them), got ${JSON.stringify(value)}`);
-  }, { valueName: 'LIST', defaultText: 'all, e.g. 0-4 or 1,3,5' }),
+  classes: classListSetting('keep these labels only, relabelled 0..k-1 in order'),
   perClass: optionalInt(null, 'train on N seeded images per class (few-shot)', { defaultText: 'all' }),
   valFraction: num(0.1, 'share of the training images held out for validation', 'unit'),
   valSize: int(2000, 'at most N validation images (few-shot runs validate on images left over)', 0),

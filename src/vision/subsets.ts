@@ -4,6 +4,8 @@
  */
 import { SeededRandom } from '../data/random.js';
 import type { ImageSource } from './image-source.js';
+import { ConfigError } from '../train/config-error.js';
+import { custom, type Setting } from '../util/settings.js';
 
 /** The images of `source` at `indices`, with labels mapped through `labelMap` and new class names. */
 export class ImageSubset implements ImageSource {
@@ -105,4 +107,20 @@ export function splitValidation(source: ImageSource, fraction: number, seed: num
   const val = order.slice(0, valCount).sort((a, b) => a - b);
   const train = order.slice(valCount).sort((a, b) => a - b);
   return { train: new ImageSubset(source, train), val: new ImageSubset(source, val) };
+}
+
+/** A run setting that keeps some classes: `0-4`, `1,3,5` (or a list of numbers); null keeps them all. */
+export function classListSetting(doc: string): Setting<number[] | null> {
+  return custom<number[] | null>(null, doc, 'string', (value, key) => {
+    if (value === null) return null;
+    if (typeof value === 'string') {
+      try {
+        return parseClassList(value);
+      } catch (error) {
+        throw new ConfigError(`${key}: ${(error as Error).message}`);
+      }
+    }
+    if (Array.isArray(value) && value.length > 0 && value.every((c) => Number.isInteger(c) && (c as number) >= 0)) return [...(value as number[])];
+    throw new ConfigError(`${key} must be class numbers such as 0-4 or 1,3,5 (or a list of them), got ${JSON.stringify(value)}`);
+  }, { valueName: 'LIST', defaultText: 'all, e.g. 0-4 or 1,3,5' });
 }

@@ -31,7 +31,7 @@ import { EVAL_FILE } from '../../util/run-files.js';
 import { checkSetting, custom, defaultsOf, int, num, optionalInt, optionalStr, type SettingsOf, str } from '../../util/settings.js';
 import { IDX_NORMALIZATION } from '../mnist.js';
 import { defaultNormalization, type Normalization, pixelsToTensor } from '../normalize.js';
-import { parseClassList } from '../subsets.js';
+import { classListSetting } from '../subsets.js';
 import { type DetectionImages, digitCanvases, selectDetections, shiftDetections } from './detection-data.js';
 import { readDetectionFiles } from './detection-files.js';
 import { detectObjects, type DetectObjectsOptions } from './detect-objects.js';
@@ -44,18 +44,7 @@ export const DETECT_RUN_SCHEMA = {
   from: optionalStr(null, 'a detector or run folder (its best/) to start from, a new class head when the labels differ; unset: a new detector', 'a model folder', { valueName: 'DIR' }),
   data: str('digits', 'digits (MNIST digits placed at random on canvases, with their boxes), a YOLO folder (images/, labels/) or a COCO JSON file', { valueName: 'digits|DIR|FILE.json' }),
   testData: optionalStr(null, 'a YOLO folder or COCO JSON file of test images (digits make their own test canvases)', 'a folder or file', { valueName: 'DIR|FILE.json' }),
-  classes: custom<number[] | null>(null, 'keep these digits only, relabelled 0..k-1 in order', 'string', (value, key) => {
-    if (value === null) return null;
-    if (typeof value === 'string') {
-      try {
-        return parseClassList(value);
-      } catch (error) {
-        throw new ConfigError(`${key}: ${(error as Error).message}`);
-      }
-    }
-    if (Array.isArray(value) && value.length > 0 && value.every((c) => Number.isInteger(c) && (c as number) >= 0)) return [...(value as number[])];
-    throw new ConfigError(`${key} must be class numbers such as 0-4 or 1,3,5 (or a list of them), got ${JSON.stringify(value)}`);
-  }, { valueName: 'LIST', defaultText: 'all, e.g. 0-4 or 1,3,5' }),
+  classes: classListSetting('keep these digits only, relabelled 0..k-1 in order'),
   trainImages: optionalInt(null, 'training images: canvases to make, or the first N of a file set after the validation share', { defaultText: '8000 canvases, or all' }),
   valImages: int(200, 'validation images (the best checkpoint is chosen on them); a file set holds out at most this many, and at most a fifth', 0),
   testImages: int(500, 'digits: test canvases, from MNIST test digits, the same for every seed', 0),
