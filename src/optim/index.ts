@@ -19,3 +19,5 @@ export type { RMSpropOptions, RMSpropHyperparameters, RMSpropState } from './rms
 export { clipGradNorm_, clipGradValue_ } from './clip.js';
 export type { ClipGradNormOptions } from './clip.js';
 export * from './schedules/index.js';
+export { GradScaler } from './grad-scaler.js';
+export type { GradScalerOptions, GradScalerState } from './grad-scaler.js';
