@@ -11,10 +11,12 @@
  *   --gallery DIR (one sub-folder of photographs per person, or one photograph per person
  *   named after them), who each face in a photograph is.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { writeJsonAtomic } from '../util/atomic-write.js';
+import { resolveModelFolder } from '../util/run-files.js';
+import { IMAGE_EXTENSIONS } from '../vision/decode-image.js';
 import { type FlagSpec, type FlagValue, formatFlags, parseCommandFlags } from './args.js';
 import { UsageError } from './usage-error.js';
 
@@ -22,7 +24,6 @@ export const DETECT_SUMMARY = 'find objects with a detector Kiln trained, or fac
 export const EMBED_SUMMARY = 'the 128-d descriptor of every face in photographs (detect, landmarks, align, embed)';
 export const VERIFY_SUMMARY = 'whether two photographs show the same person, or who a face is in a gallery';
 
-const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.bmp']);
 
 const DETECTOR_FLAGS: FlagSpec[] = [
   { name: 'min-score', kind: 'number', help: 'the lowest score a face may have', defaultText: '0.5' },
@@ -152,11 +153,10 @@ async function detectObjectsIn(files: readonly string[], dir: string, minScore: 
   return 0;
 }
 
-/** The architecture a model folder's config.json names, if it can be read. */
+/** The architecture a model folder's config.json names (a run folder: its best/), if it can be read. */
 function folderArchitecture(dir: string): unknown {
   try {
-    const config = path.join(existsSync(path.join(dir, 'best', 'config.json')) ? path.join(dir, 'best') : dir, 'config.json');
-    return (JSON.parse(readFileSync(config, 'utf8')) as { architecture?: unknown }).architecture;
+    return (JSON.parse(readFileSync(path.join(resolveModelFolder(dir).dir, 'config.json'), 'utf8')) as { architecture?: unknown }).architecture;
   } catch {
     return undefined;
   }

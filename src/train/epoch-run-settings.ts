@@ -39,6 +39,12 @@ export const EPOCH_RESUMABLE = ['timeLimit', 'threads', 'logEvery', 'evalEvery',
 
 type EpochSettings = { warmup: number | null; gradClip: number; precision: Precision; batchSize: number; gradAccumulation: number; logEvery: number; evalEvery: number | null; patience: number; timeLimit: number | null; seed: number };
 
+/** Optimizer steps per pass over `examples` (each step takes batch-size × grad-accumulation × processes of them), and the run's steps: maxSteps, or the epochs' steps. */
+export function epochSteps(examples: number, config: Readonly<Pick<EpochSettings, 'batchSize' | 'gradAccumulation'> & { maxSteps: number | null; epochs: number }>, world: number): { stepsPerEpoch: number; maxSteps: number } {
+  const stepsPerEpoch = Math.max(1, Math.ceil(examples / (config.batchSize * config.gradAccumulation * world)));
+  return { stepsPerEpoch, maxSteps: config.maxSteps ?? stepsPerEpoch * config.epochs };
+}
+
 /** The Trainer's settings for an epoch run: warm-up 5% of the steps (at most 200) unless given, an evaluation once an epoch unless given, no lr floor. */
 export function epochLoopSettings(config: Readonly<EpochSettings>, maxSteps: number, stepsPerEpoch: number): LoopSettings {
   return {

@@ -9,6 +9,9 @@ import { ImageDataError } from './image-data-error.js';
 
 /** The most pixels an input image may have (a 10,000 × 10,000 photograph). */
 export const MAX_INPUT_PIXELS = 100_000_000;
+
+/** The file extensions commands read as images when given a folder (lower case, with the dot). */
+export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.bmp']);
 /** DEFLATE expands data at most 1032 times (zlib's technical notes); a PNG's pixels cannot exceed that. */
 const DEFLATE_MAX_RATIO = 1032;
 

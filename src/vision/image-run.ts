@@ -13,7 +13,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ProcessGroup } from '../distributed/process-group.js';
-import { EPOCH_RESUMABLE, epochLoopSchema, epochLoopSettings, epochTrainingSchema } from '../train/epoch-run-settings.js';
+import { EPOCH_RESUMABLE, epochLoopSchema, epochLoopSettings, epochSteps, epochTrainingSchema } from '../train/epoch-run-settings.js';
 import { type FinetuneLog, type LoopResult, runTrainer, writeRunConfig, writeTestEvaluation } from '../train/trainer.js';
 import { crossEntropy } from '../nn/functional.js';
 import { nanoGptAdamW } from '../train/optimizer-groups.js';
@@ -209,9 +209,7 @@ export async function runImageClassification(input: Partial<ImageRunConfig> & { 
     const rank = group?.rank ?? 0;
     const writer = rank === 0;
     const B = config.batchSize;
-    const perStep = B * config.gradAccumulation * world;
-    const stepsPerEpoch = Math.max(1, Math.ceil(train.length / perStep));
-    const maxSteps = config.maxSteps ?? stepsPerEpoch * config.epochs;
+    const { stepsPerEpoch, maxSteps } = epochSteps(train.length, config, world);
 
     if (config.mode === 'freeze') {
       model.freeze();

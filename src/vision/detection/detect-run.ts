@@ -23,7 +23,7 @@ import { getNumThreads, setNumThreads } from '../../tensor/runtime.js';
 import { ConfigError } from '../../train/config-error.js';
 import { nanoGptAdamW } from '../../train/optimizer-groups.js';
 import { mergeConfigLayers } from '../../train/pretrain-config.js';
-import { EPOCH_RESUMABLE, epochLoopSchema, epochLoopSettings, epochTrainingSchema } from '../../train/epoch-run-settings.js';
+import { EPOCH_RESUMABLE, epochLoopSchema, epochLoopSettings, epochSteps, epochTrainingSchema } from '../../train/epoch-run-settings.js';
 import { type FinetuneLog, type LoopResult, runTrainer, writeRunConfig } from '../../train/trainer.js';
 import { stateToResume } from '../../train/training-state.js';
 import { writeJsonAtomic } from '../../util/atomic-write.js';
@@ -32,7 +32,7 @@ import { checkSetting, custom, defaultsOf, int, num, optionalInt, optionalStr, t
 import { IDX_NORMALIZATION } from '../mnist.js';
 import { defaultNormalization, type Normalization, pixelsToTensor } from '../normalize.js';
 import { classListSetting } from '../subsets.js';
-import { type DetectionImages, digitCanvases, selectDetections, shiftDetections } from './detection-data.js';
+import { type DetectionImages, type DigitCanvasOptions, digitCanvases, selectDetections, shiftDetections } from './detection-data.js';
 import { readDetectionFiles } from './detection-files.js';
 import { detectObjects, type DetectObjectsOptions } from './detect-objects.js';
 import { loadDetector, saveDetector } from './detector-folder.js';
@@ -68,8 +68,10 @@ export type DetectRunConfig = SettingsOf<typeof DETECT_RUN_SCHEMA>;
 export const DETECT_RUN_DEFAULTS: Readonly<DetectRunConfig> = defaultsOf(DETECT_RUN_SCHEMA);
 const DETECT_RUN_KEYS = Object.keys(DETECT_RUN_SCHEMA) as (keyof DetectRunConfig)[];
 const RESUMABLE: readonly (keyof DetectRunConfig)[] = EPOCH_RESUMABLE;
-/** Test canvases are made with this seed whatever the run's: every run scores on the same images. */
-const TEST_SEED = 0;
+/** The test canvases: from MNIST's test digits, with one seed whatever the run's, so every run (and kiln evaluate) scores on the same images. */
+function testCanvases(options: Omit<DigitCanvasOptions, 'split' | 'seed'>): DetectionImages {
+  return digitCanvases({ ...options, split: 'test', seed: 0 });
+}
 
 export function resolveDetectRunConfig(...layers: (Partial<DetectRunConfig> | Readonly<Record<string, unknown>>)[]): Readonly<DetectRunConfig> {
   const config: DetectRunConfig = { ...DETECT_RUN_DEFAULTS };
@@ -135,7 +137,7 @@ async function detectionData(config: Readonly<DetectRunConfig>): Promise<RunData
     return {
       train: digitCanvases({ ...common, split: 'train', count: config.trainImages ?? 8000, seed: config.seed }),
       val: config.valImages === 0 ? null : digitCanvases({ ...common, split: 'train', count: config.valImages, seed: 1_000_003 + config.seed }),
-      test: config.testImages === 0 ? null : digitCanvases({ ...common, split: 'test', count: config.testImages, seed: TEST_SEED }),
+      test: config.testImages === 0 ? null : testCanvases({ ...common, count: config.testImages }),
       normalization: IDX_NORMALIZATION.mnist,
     };
   }
@@ -187,11 +189,9 @@ export async function runDetection(input: Partial<DetectRunConfig> & { out: stri
     const group = callbacks.distributed;
     const world = group?.worldSize ?? 1;
     const rank = group?.rank ?? 0;
-    const B = config.batchSize;
     const N = data.train.objects.length;
     if (N === 0) throw new ConfigError('detection run: no training images');
-    const stepsPerEpoch = Math.max(1, Math.ceil(N / (B * config.gradAccumulation * world)));
-    const maxSteps = config.maxSteps ?? stepsPerEpoch * config.epochs;
+    const { stepsPerEpoch, maxSteps } = epochSteps(N, config, world);
     model.requiresGrad_(true);
     const optimizer = nanoGptAdamW(model, { lr: config.lr, weightDecay: config.weightDecay, beta1: 0.9, beta2: 0.999 });
     const sampler = epochSampler(N, config.seed);
@@ -227,8 +227,7 @@ export async function runDetection(input: Partial<DetectRunConfig> & { out: stri
       loss: (batch) => detectionLoss(model.forward(pixelsToTensor(batch.pixels, shape(batch.objects.length), normalization)), batch.objects, model.stride, model.config.anchor),
       evaluate: () => {
         if (data.val === null) return { val_loss: Number.NaN };
-        const evaluation = evaluateDetector(model, data.val, normalization);
-        model.train();
+        const evaluation = evaluateDetector(model, data.val, normalization); // puts the model back in training mode
         return { val_loss: Number.NaN, val_map50: evaluation.map50, val_map: evaluation.map };
       },
       save: (dir, step, metrics) =>
@@ -269,7 +268,7 @@ export async function evaluateDetectorFolder(modelDir: string, data: string, opt
   if (data === 'digits') {
     const classes = classNames.map(Number);
     if (classes.some((c) => !Number.isInteger(c) || c < 0 || c > 9)) throw new ConfigError(`${modelDir} detects ${classNames.join(', ')}, not digits; give --data DIR or FILE.json`);
-    images = digitCanvases({ split: 'test', classes, count: options.images ?? DETECT_RUN_DEFAULTS.testImages, seed: TEST_SEED, size: H, maxScale: Math.min(32, H), maxDigits: options.maxDigits ?? DETECT_RUN_DEFAULTS.maxDigits, clutter: options.clutter ?? DETECT_RUN_DEFAULTS.clutter });
+    images = testCanvases({ classes, size: H, maxScale: Math.min(32, H), count: options.images ?? DETECT_RUN_DEFAULTS.testImages, maxDigits: options.maxDigits ?? DETECT_RUN_DEFAULTS.maxDigits, clutter: options.clutter ?? DETECT_RUN_DEFAULTS.clutter });
   } else {
     images = await readDetectionFiles(data, { size: H, channels: config.num_channels as 1 | 3 });
     if (images.classNames.join('\n') !== classNames.join('\n')) throw new ConfigError(`${data} has classes ${images.classNames.join(', ')}; ${modelDir} detects ${classNames.join(', ')}`);

@@ -16,11 +16,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { decodeImage, MAX_INPUT_PIXELS } from '../decode-image.js';
+import { decodeImage, IMAGE_EXTENSIONS, MAX_INPUT_PIXELS } from '../decode-image.js';
 import { ImageDataError } from '../image-data-error.js';
 import type { DetectionImages, LabelledBox } from './detection-data.js';
-
-const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.gif', '.bmp', '.tif', '.tiff']);
 
 export interface DetectionFileOptions {
   /** Images are resized to size × size. */

@@ -32,7 +32,7 @@ export function saveDetector(model: GridDetector, dir: string, options: { classN
   if (options.classNames.length !== model.numClasses) throw new RangeError(`saveDetector: ${options.classNames.length} class names for a detector of ${model.numClasses} classes`);
   const config: DetectorFolderConfig = {
     architecture: 'grid-detector',
-    model: { ...model.config },
+    model: { ...model.config, numClasses: model.numClasses },
     num_channels: model.config.inChannels,
     image_size: options.imageSize,
     num_labels: model.numClasses,

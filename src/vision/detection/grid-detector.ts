@@ -47,6 +47,7 @@ export interface GridOutputs {
 export class GridDetector extends Module {
   readonly architecture = 'grid-detector' as const;
   readonly headName = 'classifier';
+  /** The settings it was built with (numClasses: the classes it was built for; `numClasses` below is the head's now). */
   readonly config: Readonly<GridDetectorConfig>;
   blocks: ConvBlock[];
   neck: ConvBlock[];
@@ -80,7 +81,6 @@ export class GridDetector extends Module {
   /** A new class head for K classes (fine-tuning on other labels); the box head stays. */
   resetHead(numClasses: number): void {
     this.classifier = new Conv2d(this.config.channels.at(-1)!, numClasses, 1);
-    (this.config as GridDetectorConfig).numClasses = numClasses;
   }
 
   /** x (N, C, H, W) → the grid's outputs, (H/stride) × (W/stride) cells. */

@@ -25,7 +25,7 @@ import { getNumThreads, setNumThreads } from '../../tensor/runtime.js';
 import { ConfigError } from '../../train/config-error.js';
 import { nanoGptAdamW } from '../../train/optimizer-groups.js';
 import { mergeConfigLayers } from '../../train/pretrain-config.js';
-import { EPOCH_RESUMABLE, epochLoopSchema, epochLoopSettings, epochTrainingSchema } from '../../train/epoch-run-settings.js';
+import { EPOCH_RESUMABLE, epochLoopSchema, epochLoopSettings, epochSteps, epochTrainingSchema } from '../../train/epoch-run-settings.js';
 import { type FinetuneLog, type LoopResult, runTrainer, writeRunConfig } from '../../train/trainer.js';
 import { stateToResume } from '../../train/training-state.js';
 import { writeJsonAtomic } from '../../util/atomic-write.js';
@@ -33,7 +33,7 @@ import { EVAL_FILE } from '../../util/run-files.js';
 import { checkSetting, custom, defaultsOf, int, num, optionalStr, type SettingsOf, str } from '../../util/settings.js';
 import { ImageFolder } from '../image-folder.js';
 import { buildImageClassifier, loadImageClassifier, saveImageClassifier } from '../image-model-folder.js';
-import type { ImageSource } from '../image-source.js';
+import type { ImageSource, InMemoryImages } from '../image-source.js';
 import { IDX_NORMALIZATION } from '../mnist.js';
 import type { ImageClassifier } from '../models/image-classifier.js';
 import { defaultNormalization, type Normalization, pixelsToTensor } from '../normalize.js';
@@ -102,13 +102,18 @@ function identitySubset(source: ImageSource, identities: readonly number[]): Ima
   return new ImageSubset(source, indices, identities.map((id) => source.classNames[id]!), keep);
 }
 
+/** The test identities of digit-instances: MNIST's test digits, one seed whatever the run's, so every run (and kiln evaluate) scores on the same images. */
+function testInstances(identities: number, views: number): InMemoryImages {
+  return digitInstances({ split: 'test', identities, views, seed: 0 });
+}
+
 async function identitiesOf(config: Readonly<EmbedRunConfig>): Promise<Identities> {
   if (config.data === 'digit-instances') {
     const views = config.views;
     return {
       train: digitInstances({ split: 'train', identities: config.identities, views, seed: config.seed }),
       val: config.valIdentities === 0 ? null : digitInstances({ split: 'train', identities: config.valIdentities, first: config.identities, views, seed: config.seed + 1 }),
-      test: config.testIdentities === 0 ? null : digitInstances({ split: 'test', identities: config.testIdentities, views, seed: 0 }),
+      test: config.testIdentities === 0 ? null : testInstances(config.testIdentities, views),
       normalization: IDX_NORMALIZATION.mnist,
     };
   }
@@ -181,10 +186,8 @@ export async function runEmbedding(input: Partial<EmbedRunConfig> & { out: strin
     const group = callbacks.distributed;
     const world = group?.worldSize ?? 1;
     const rank = group?.rank ?? 0;
-    const B = config.batchSize;
     const N = data.train.length;
-    const stepsPerEpoch = Math.max(1, Math.ceil(N / (B * config.gradAccumulation * world)));
-    const maxSteps = config.maxSteps ?? stepsPerEpoch * config.epochs;
+    const { stepsPerEpoch, maxSteps } = epochSteps(N, config, world);
     learner.requiresGrad_(true);
     const optimizer = nanoGptAdamW(learner, { lr: config.lr, weightDecay: config.weightDecay, beta1: 0.9, beta2: 0.999 });
     const sampler = epochSampler(N, config.seed);
@@ -213,8 +216,7 @@ export async function runEmbedding(input: Partial<EmbedRunConfig> & { out: strin
       loss: (batch) => learner.arcface.forward(net.forward(pixelsToTensor(batch.pixels, [batch.n, data.train.channels, data.train.height, data.train.width], normalization)), tensor(batch.labels).long()),
       evaluate: async () => {
         if (data.val === null) return { val_loss: Number.NaN };
-        const scores = await scoreEmbedding(net, data.val, normalization);
-        learner.train();
+        const scores = await scoreEmbedding(net, data.val, normalization); // puts the net back in training mode
         return { val_loss: Number.NaN, val_identification: scores.identification, val_auc: scores.verificationAuc };
       },
       save: (dir, step, metrics) =>
@@ -252,7 +254,7 @@ export async function evaluateEmbeddingFolder(modelDir: string, data: string, op
   const { model, config } = loadImageClassifier(modelDir);
   const [H] = config.image_size;
   const images = data === 'digit-instances'
-    ? digitInstances({ split: 'test', identities: options.identities ?? EMBED_RUN_DEFAULTS.testIdentities, views: options.views ?? EMBED_RUN_DEFAULTS.views, seed: 0 })
+    ? testInstances(options.identities ?? EMBED_RUN_DEFAULTS.testIdentities, options.views ?? EMBED_RUN_DEFAULTS.views)
     : await ImageFolder.open(data, { size: H, channels: config.num_channels as 1 | 3 });
   if (images.height !== H || images.channels !== config.num_channels) throw new ConfigError(`${modelDir} reads ${config.num_channels}x${H}x${H} images, ${data} has ${images.channels}x${images.height}x${images.width}`);
   return { ...(await scoreEmbedding(model, images, config.normalization)), identities: images.classNames.length };

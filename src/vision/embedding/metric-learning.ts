@@ -34,7 +34,7 @@ export class ArcFaceLoss extends Module {
   /** embeddings (N, D), identities (N) int64 → the mean ArcFace loss. */
   forward(embeddings: Tensor, identities: Tensor): Tensor {
     const K = this.weight.shape[0]!;
-    const centres = this.weight.div(this.weight.norm(2, [1], true).clamp(1e-12, null)); // (K, D)
+    const centres = normalizeRows(this.weight); // (K, D)
     const cos = normalizeRows(embeddings).matmul(centres.t()).clamp(-1 + 1e-7, 1 - 1e-7); // (N, K)
     const sin = cos.pow(2).rsub(1).sqrt();
     const m = this.margin;
