@@ -11,6 +11,7 @@ import { reportRun } from './run-report.js';
 import { schemaFlags, settingLayers } from './setting-flags.js';
 import { withStopSignals } from './stop-signals.js';
 import { UsageError } from './usage-error.js';
+import type { ProcessGroup } from '../distributed/process-group.js';
 import type { FinetuneLog, LoopResult } from '../train/trainer.js';
 import { camelCase, kebabCase, type Schema } from '../util/settings.js';
 
@@ -28,13 +29,13 @@ interface StartInfo {
   what: string;
 }
 
-interface TaskSpec<Config, Result extends LoopResult & { out: string; steps: number; bestDir: string }> {
+interface TaskSpec<Config, Result extends RunResult> {
   task: string;
   schema: Schema;
   /** Settings that describe a new model (refused beside --from). */
   modelSettings: readonly string[];
   resolve(layer: Record<string, unknown>): Readonly<Config>;
-  run(config: Partial<Config> & { out: string }, callbacks: { resume: boolean; signal: AbortSignal; distributed?: unknown; onStart: (info: StartInfo) => void; onLog: (log: FinetuneLog, info: { totalSteps: number; isEval: boolean }) => void }): Promise<Result>;
+  run(config: Partial<Config> & { out: string }, callbacks: { resume: boolean; signal: AbortSignal; distributed?: ProcessGroup; onStart: (info: StartInfo) => void; onLog: (log: FinetuneLog, info: { totalSteps: number; isEval: boolean }) => void }): Promise<Result>;
   /** The help's description lines and example, per command. */
   about: Record<Command, { usage: string; lines: string[] }>;
   /** An evaluation line's metrics, and the end's summary and JSON. */
@@ -134,7 +135,6 @@ function detectSpec(m: DetectRun): TaskSpec<import('../vision/detection/detect-r
     run: (config, cb) =>
       m.runDetection(config, {
         ...cb,
-        distributed: cb.distributed as never,
         onStart: ({ config: c, parameters, newHead, maxSteps, resumedAt, classNames, trainImages, valImages }) =>
           cb.onStart({ from: c.from === null ? null : `${c.from}${newHead ? ' (new class head for the new labels)' : ''}`, parameters, maxSteps, resumedAt, what: `${trainImages} training, ${valImages} validation images of ${classNames.length} classes (${classNames.join(',')})` }),
       }),
@@ -173,7 +173,6 @@ function embedSpec(m: EmbedRun): TaskSpec<import('../vision/embedding/embed-run.
     run: (config, cb) =>
       m.runEmbedding(config, {
         ...cb,
-        distributed: cb.distributed as never,
         onStart: ({ config: c, parameters, maxSteps, resumedAt, trainImages, trainIdentities, start }) =>
           cb.onStart({ from: c.from, parameters, maxSteps, resumedAt, what: `${trainImages} images of ${trainIdentities} training identities${start === null ? '' : `; the starting embedding identifies ${pct(start.identification)}% of the test identities' queries (AUC ${start.verificationAuc.toFixed(4)})`}` }),
       }),
