@@ -26,6 +26,7 @@ import { defaultCorpus } from '../src/data/default-corpus.js';
 import type { Precision } from '../src/tensor/autocast.js';
 import { pretrainLanguageModel } from '../src/train/pretrain.js';
 import type { PretrainConfig } from '../src/train/pretrain-config.js';
+import { median } from './torch-side.js';
 
 const LOSS_TOLERANCE = 0.05;
 const SPEED_TARGET = 1.5;
@@ -43,10 +44,6 @@ for (let i = 0; i < argv.length; i += 2) {
 }
 
 const work = mkdtempSync(path.join(tmpdir(), 'kiln-bench-precision-'));
-const median = (values: number[]): number => {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 interface Shape {
   name: string;
