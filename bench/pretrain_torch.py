@@ -112,7 +112,7 @@ class CharGPT(nn.Module):
 
     def forward(self, ids, targets):  # (B, T), (B, T) -> scalar loss
         T = ids.shape[1]
-        pos = torch.arange(T, dtype=torch.long)
+        pos = torch.arange(T, dtype=torch.long, device=ids.device)
         x = self.wte(ids) + self.wpe(pos)
         for block in self.h:
             x = block(x)

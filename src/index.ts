@@ -33,7 +33,8 @@ export {
 } from './tensor/creation.js';
 export type { TensorOptions } from './tensor/creation.js';
 export { cat, stack, where, einsum, addmm, matmul, bmm, maximum, minimum } from './tensor/ops.js';
-export { noGrad, enableGrad, isGradEnabled, setGradEnabled, grad } from './tensor/autograd.js';
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled, grad, checkpoint } from './tensor/autograd.js';
+export { setGradientCheckpointing } from './nn/gradient-checkpointing.js';
 export type { GradOptions } from './tensor/autograd.js';
 export { deferredReleases, keep, scope } from './tensor/scope.js';
 export { gradcheck } from './tensor/gradcheck.js';

@@ -5,6 +5,7 @@
 #include <ATen/autocast_mode.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/custom_function.h>
 #include <torch/csrc/autograd/function.h>
 #include <torch/version.h>
 
@@ -276,6 +277,134 @@ KILN_OP(autogradGrad) {
   return tensorList(env, grads);
 }
 
+// ---- autocast state, per device type ----
+
+// libtorch 2.4 replaced the per-device autocast functions (is_cpu_enabled, …) with ones that
+// take the device type; 1.13 has only the former.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+bool autocastEnabled(at::DeviceType d) { return at::autocast::is_autocast_enabled(d); }
+void setAutocastEnabled(at::DeviceType d, bool on) { at::autocast::set_autocast_enabled(d, on); }
+at::ScalarType autocastDtype(at::DeviceType d) { return at::autocast::get_autocast_dtype(d); }
+void setAutocastDtype(at::DeviceType d, at::ScalarType t) { at::autocast::set_autocast_dtype(d, t); }
+#else
+bool autocastEnabled(at::DeviceType d) { return d == at::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled(); }
+void setAutocastEnabled(at::DeviceType d, bool on) {
+  if (d == at::kCUDA) at::autocast::set_enabled(on);
+  else at::autocast::set_cpu_enabled(on);
+}
+at::ScalarType autocastDtype(at::DeviceType d) {
+  return d == at::kCUDA ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+}
+void setAutocastDtype(at::DeviceType d, at::ScalarType t) {
+  if (d == at::kCUDA) at::autocast::set_autocast_gpu_dtype(t);
+  else at::autocast::set_autocast_cpu_dtype(t);
+}
+#endif
+
+// The autocast state of the device types Kiln runs on, to save and put back.
+struct AutocastState {
+  bool cpu, cuda;
+  at::ScalarType cpuDtype, cudaDtype;
+  static AutocastState now() {
+    return {autocastEnabled(at::kCPU), autocastEnabled(at::kCUDA), autocastDtype(at::kCPU), autocastDtype(at::kCUDA)};
+  }
+  void apply() const {
+    setAutocastEnabled(at::kCPU, cpu);
+    setAutocastEnabled(at::kCUDA, cuda);
+    setAutocastDtype(at::kCPU, cpuDtype);
+    setAutocastDtype(at::kCUDA, cudaDtype);
+  }
+};
+
+// ---- activation checkpointing (torch.utils.checkpoint, reentrant form) ----
+
+// The JS function a checkpointed region runs, kept alive by the autograd node that needs it.
+struct JsRegion : torch::CustomClassHolder {
+  explicit JsRegion(Napi::Function fn) : fn(Napi::Persistent(fn)) {}
+  Napi::FunctionReference fn;
+
+  // Calls fn(handles) and returns the tensor it hands back.
+  at::Tensor run(const std::vector<at::Tensor>& inputs) {
+    Napi::Env env = fn.Env();
+    Napi::HandleScope scope(env);
+    Napi::Array handles = Napi::Array::New(env, inputs.size());
+    for (size_t i = 0; i < inputs.size(); ++i) handles.Set(static_cast<uint32_t>(i), wrap(env, inputs[i]));
+    Napi::Value result = fn.Call({handles});
+    Handle* h = handleOf(result);
+    if (h == nullptr || !h->tensor.defined()) {
+      throw ArgError("the checkpointed function must return one (undisposed) Tensor", true);
+    }
+    // A fresh alias made for this call (autograd.ts): let go of it, or its JS object would keep
+    // a recomputed region's graph alive until the GC collects it.
+    at::Tensor output = h->tensor;
+    release(h);
+    return output;
+  }
+};
+
+// Runs a region without keeping its activations; backward runs it again, with the random state
+// and autocast state it had, and backpropagates through the recomputation.
+struct CheckpointFunction : torch::autograd::Function<CheckpointFunction> {
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, at::TensorList inputs,
+                                                c10::intrusive_ptr<JsRegion> region) {
+    ctx->saved_data["region"] = c10::IValue::make_capsule(region);
+    ctx->saved_data["rng"] = at::detail::getDefaultCPUGenerator().get_state();
+    AutocastState autocast = AutocastState::now();
+    ctx->saved_data["autocast"] = c10::List<bool>({autocast.cpu, autocast.cuda});
+    ctx->saved_data["autocastCpuDtype"] = autocast.cpuDtype;
+    ctx->saved_data["autocastCudaDtype"] = autocast.cudaDtype;
+    ctx->save_for_backward(inputs.vec());
+    return {region->run(inputs.vec())};
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list gradOutputs) {
+    auto region = c10::static_intrusive_pointer_cast<JsRegion>(ctx->saved_data["region"].toCapsule());
+    std::vector<at::Tensor> inputs;
+    for (const at::Tensor& saved : ctx->get_saved_variables()) {
+      at::Tensor input = saved.detach();
+      input.set_requires_grad(saved.requires_grad());
+      inputs.push_back(input);
+    }
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    at::Tensor rngNow = generator.get_state();
+    AutocastState autocastNow = AutocastState::now();
+    auto restore = [&]() {
+      generator.set_state(rngNow);
+      autocastNow.apply();
+    };
+    at::Tensor output;
+    try {
+      generator.set_state(ctx->saved_data["rng"].toTensor());
+      c10::List<bool> enabled = ctx->saved_data["autocast"].toBoolList();
+      AutocastState{enabled.get(0), enabled.get(1), ctx->saved_data["autocastCpuDtype"].toScalarType(),
+                    ctx->saved_data["autocastCudaDtype"].toScalarType()}
+          .apply();
+      at::AutoGradMode enable(true);
+      output = region->run(inputs);
+    } catch (...) {
+      restore();
+      throw;
+    }
+    restore();
+    if (output.requires_grad()) torch::autograd::backward({output}, {gradOutputs[0]});
+    torch::autograd::variable_list grads;
+    for (const at::Tensor& input : inputs) grads.push_back(input.requires_grad() ? input.grad() : at::Tensor());
+    grads.emplace_back();  // the region
+    return grads;
+  }
+};
+
+// checkpoint(fn, inputs[]): fn(handles[]) -> handle, run without keeping activations for
+// backward (it runs again there). Outside grad mode it is a plain call.
+KILN_OP(checkpoint) {
+  if (info.Length() < 1 || !info[0].IsFunction()) throwArgError(info, 0, "a function");
+  std::vector<at::Tensor> inputs = tensorsArg(info, 1);
+  auto region = c10::make_intrusive<JsRegion>(info[0].As<Napi::Function>());
+  if (!at::GradMode::is_enabled()) return wrap(env, region->run(inputs));
+  return wrap(env, CheckpointFunction::apply(at::TensorList(inputs), region)[0]);
+}
+
 KILN_OP(setGradEnabled) {
   bool previous = at::GradMode::is_enabled();
   at::GradMode::set_enabled(boolArg(info, 0, true));
@@ -297,28 +426,38 @@ KILN_OP(getNumThreads) { return Napi::Number::New(env, at::get_num_threads()); }
 
 // ---- autocast (mixed precision on the CPU, as torch.autocast('cpu', dtype)) ----
 
-// enterCpuAutocast(dtype): autocast on for this thread in `dtype`; returns the state it replaced
-// ({enabled, dtype}) for exitCpuAutocast.
-KILN_OP(enterCpuAutocast) {
+// enterAutocast(deviceType 'cpu' | 'cuda', dtype): autocast on for this thread's tensors of that
+// device type in `dtype` (torch.autocast(deviceType, dtype)); returns the state it replaced
+// ({enabled, dtype}) for exitAutocast.
+at::DeviceType autocastDeviceArg(const Napi::CallbackInfo& info, size_t i) {
+  std::string name = stringArg(info, i);
+  if (name == "cpu") return at::kCPU;
+  if (name == "cuda") return at::kCUDA;
+  throw ArgError("autocast device type must be 'cpu' or 'cuda', got '" + name + "'", true);
+}
+
+KILN_OP(enterAutocast) {
+  at::DeviceType device = autocastDeviceArg(info, 0);
   Napi::Object previous = Napi::Object::New(env);
-  previous.Set("enabled", at::autocast::is_cpu_enabled());
-  previous.Set("dtype", dtypeName(at::autocast::get_autocast_cpu_dtype()));
-  at::autocast::set_autocast_cpu_dtype(dtypeArg(info, 0));
+  previous.Set("enabled", autocastEnabled(device));
+  previous.Set("dtype", dtypeName(autocastDtype(device)));
+  setAutocastDtype(device, dtypeArg(info, 1));
   at::autocast::increment_nesting();
-  at::autocast::set_cpu_enabled(true);
+  setAutocastEnabled(device, true);
   return previous;
 }
 
-// exitCpuAutocast(enabled, dtype): puts back the state enterCpuAutocast returned; leaving the
-// outermost region clears the cache of weights cast for it.
-KILN_OP(exitCpuAutocast) {
-  at::autocast::set_cpu_enabled(boolArg(info, 0, false));
-  at::autocast::set_autocast_cpu_dtype(dtypeArg(info, 1));
+// exitAutocast(deviceType, enabled, dtype): puts back the state enterAutocast returned; leaving
+// the outermost region clears the cache of weights cast for it.
+KILN_OP(exitAutocast) {
+  at::DeviceType device = autocastDeviceArg(info, 0);
+  setAutocastEnabled(device, boolArg(info, 1, false));
+  setAutocastDtype(device, dtypeArg(info, 2));
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
   return env.Undefined();
 }
 
-KILN_OP(isCpuAutocastEnabled) { return Napi::Boolean::New(env, at::autocast::is_cpu_enabled()); }
+KILN_OP(isAutocastEnabled) { return Napi::Boolean::New(env, autocastEnabled(autocastDeviceArg(info, 0))); }
 KILN_OP(cudaAvailable) { return Napi::Boolean::New(env, at::hasCUDA()); }
 
 KILN_OP(buildInfo) {
@@ -339,9 +478,9 @@ const OpEntry entries[] = {
     KILN_ENTRY(clone), KILN_ENTRY(detach), KILN_ENTRY(setData), KILN_ENTRY(dispose), KILN_ENTRY(adopt), KILN_ENTRY(setOpenScopes), KILN_ENTRY(deferredReleases),
     KILN_ENTRY(requiresGrad), KILN_ENTRY(setRequiresGrad), KILN_ENTRY(isLeaf),
     KILN_ENTRY(gradFn), KILN_ENTRY(grad), KILN_ENTRY(setGrad), KILN_ENTRY(retainGrad),
-    KILN_ENTRY(backward), KILN_ENTRY(autogradGrad), KILN_ENTRY(setGradEnabled),
+    KILN_ENTRY(backward), KILN_ENTRY(autogradGrad), KILN_ENTRY(checkpoint), KILN_ENTRY(setGradEnabled),
     KILN_ENTRY(isGradEnabled), KILN_ENTRY(setNumThreads), KILN_ENTRY(getNumThreads),
-    KILN_ENTRY(cudaAvailable), KILN_ENTRY(buildInfo), KILN_ENTRY(enterCpuAutocast), KILN_ENTRY(exitCpuAutocast), KILN_ENTRY(isCpuAutocastEnabled),
+    KILN_ENTRY(cudaAvailable), KILN_ENTRY(buildInfo), KILN_ENTRY(enterAutocast), KILN_ENTRY(exitAutocast), KILN_ENTRY(isAutocastEnabled),
 };
 
 }  // namespace

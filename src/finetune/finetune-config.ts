@@ -3,7 +3,7 @@
  * merges defaults → config file → flags (keys in camelCase or kebab-case; unknown keys and bad
  * values are ConfigErrors).
  */
-import { PRECISIONS } from '../tensor/autocast.js';
+import { COMPUTE_SCHEMA } from '../train/compute-settings.js';
 import { ConfigError } from '../train/config-error.js';
 import type { LoopSettings, SavedRunSettings } from '../train/trainer.js';
 import { isBaseline, TFIDF_BASELINE } from './tfidf/baseline-name.js';
@@ -73,7 +73,7 @@ export const FINETUNE_SCHEMA = {
   warmup: int(20, 'linear warm-up steps', 0),
   weightDecay: num(0.01, 'AdamW weight decay on matrices'),
   gradClip: num(1, 'gradient-norm clip (0: off)'),
-  precision: choice(PRECISIONS, 'fp32', 'fp32, or bf16: matrix products and convolutions in bfloat16 under CPU autocast (weights, gradients and optimizer state stay fp32)'),
+  ...COMPUTE_SCHEMA,
   batchSize: int(16, 'examples per micro-batch (per process under kiln launch)'),
   gradAccumulation: int(1, 'micro-batches per optimizer step (one batch of N × batch-size)'),
   maxSteps: int(300, 'optimizer steps (overridden by epochs when set)'),
@@ -124,7 +124,7 @@ export function resolveFinetuneConfig(...layers: FinetuneConfigInput[]): Readonl
 }
 
 /** Settings a resumed fine-tuning run may change; any other difference from the saved run is refused. */
-const RESUMABLE: readonly (keyof FinetuneConfig)[] = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'out'];
+const RESUMABLE: readonly (keyof FinetuneConfig)[] = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'gradCheckpointing', 'out'];
 
 /** A fine-tuning run's settings, as the Trainer reads and saves them. */
 export function finetuneRunSettings(config: Readonly<FinetuneConfig>): { settings: LoopSettings; run: SavedRunSettings } {

@@ -13,6 +13,7 @@ import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Dropout } from '../nn/dropout.js';
 import { Embedding } from '../nn/embedding.js';
+import { runBlocks } from '../nn/gradient-checkpointing.js';
 import { crossEntropy } from '../nn/functional.js';
 import { normal_, ones_, zeros_ } from '../nn/init.js';
 import { LayerNorm } from '../nn/layer-norm.js';
@@ -157,6 +158,8 @@ export class BertLayer extends Module {
 
 export class BertEncoder extends Module {
   layer: BertLayer[];
+  /** Recompute each layer's activations in backward (setGradientCheckpointing). */
+  gradientCheckpointing = false;
 
   constructor(config: Readonly<BertConfig>) {
     super();
@@ -164,8 +167,7 @@ export class BertEncoder extends Module {
   }
 
   forward(x: Tensor, additiveMask: Tensor | null): Tensor {
-    for (const layer of this.layer) x = layer.forward(x, additiveMask); // (B, T, C)
-    return x;
+    return runBlocks(x, this.layer, (layer, h) => layer.forward(h, additiveMask), this.gradientCheckpointing); // (B, T, C)
   }
 }
 

@@ -13,6 +13,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { Dropout } from '../nn/dropout.js';
 import { Embedding } from '../nn/embedding.js';
 import { GPTBlock } from '../nn/gpt-block.js';
+import { runBlocks } from '../nn/gradient-checkpointing.js';
 import { normal_, zeros_ } from '../nn/init.js';
 import { LayerNorm } from '../nn/layer-norm.js';
 import { Linear } from '../nn/linear.js';
@@ -32,6 +33,8 @@ export class GPTTransformer extends Module {
   drop: Dropout;
   h: GPTBlock[];
   ln_f: LayerNorm;
+  /** Recompute each block's activations in backward (setGradientCheckpointing). */
+  gradientCheckpointing = false;
 
   constructor(readonly config: Readonly<GPTConfig>) {
     super();
@@ -52,7 +55,7 @@ export class GPTTransformer extends Module {
     const positions = arange(T, { dtype: 'int64', device: ids.device }); // (T)
     const tokens = this.wte.forward(ids); // (B, T, C)
     let x = this.drop.forward(tokens.add(this.wpe.forward(positions))); // (B, T, C) + (T, C) -> (B, T, C)
-    for (const block of this.h) x = block.forward(x); // (B, T, C)
+    x = runBlocks(x, this.h, (block, h) => block.forward(h), this.gradientCheckpointing); // (B, T, C)
     return this.ln_f.forward(x); // (B, T, C)
   }
 }

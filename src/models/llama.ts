@@ -9,6 +9,7 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import { Embedding } from '../nn/embedding.js';
+import { runBlocks } from '../nn/gradient-checkpointing.js';
 import type { KVCache, LayerCache } from '../nn/kv-cache.js';
 import { GroupedQueryAttention } from '../nn/grouped-query-attention.js';
 import { normal_ } from '../nn/init.js';
@@ -58,6 +59,8 @@ export class LlamaModel extends Module {
   embed_tokens: Embedding;
   layers: LlamaDecoderLayer[];
   norm: RMSNorm;
+  /** Recompute each layer's activations in backward (setGradientCheckpointing). */
+  gradientCheckpointing = false;
 
   constructor(readonly config: Readonly<LlamaConfig>) {
     super();
@@ -70,7 +73,7 @@ export class LlamaModel extends Module {
   /** ids (B, T) int64, already checked by Llama -> hidden states (B, T, C) */
   forward(ids: Tensor): Tensor {
     let x = this.embed_tokens.forward(ids); // (B, T, C); positions enter through RoPE only
-    for (const layer of this.layers) x = layer.forward(x); // (B, T, C)
+    x = runBlocks(x, this.layers, (layer, h) => layer.forward(h), this.gradientCheckpointing); // (B, T, C)
     return this.norm.forward(x); // (B, T, C)
   }
 }

@@ -12,18 +12,21 @@ import { native as N } from './native.js';
 export type Precision = 'fp32' | 'bf16';
 export const PRECISIONS: readonly Precision[] = ['fp32', 'bf16'];
 
-/** Runs `fn` with autocast in `dtype` (float32: as it is). */
-export function autocast<T>(precision: Precision, fn: () => T): T {
+/**
+ * Runs `fn` with autocast in `precision` (fp32: as it is) for tensors on `deviceType`'s devices
+ * (libtorch keeps one autocast state per device type, as torch.autocast('cpu' | 'cuda')).
+ */
+export function autocast<T>(precision: Precision, fn: () => T, deviceType: 'cpu' | 'cuda' = 'cpu'): T {
   if (precision === 'fp32') return fn();
-  const previous = N['enterCpuAutocast']!('bfloat16') as { enabled: boolean; dtype: string };
+  const previous = N['enterAutocast']!(deviceType, 'bfloat16') as { enabled: boolean; dtype: string };
   try {
     return fn();
   } finally {
-    N['exitCpuAutocast']!(previous.enabled, previous.dtype);
+    N['exitAutocast']!(deviceType, previous.enabled, previous.dtype);
   }
 }
 
-/** Whether autocast is on on this thread. */
-export function isAutocastEnabled(): boolean {
-  return N['isCpuAutocastEnabled']!() as boolean;
+/** Whether autocast is on on this thread for `deviceType`'s tensors. */
+export function isAutocastEnabled(deviceType: 'cpu' | 'cuda' = 'cpu'): boolean {
+  return N['isAutocastEnabled']!(deviceType) as boolean;
 }

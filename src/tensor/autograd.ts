@@ -1,5 +1,6 @@
 /** Autograd controls: grad mode, and gradients of outputs with respect to chosen inputs. */
 import { native as N, type Handle } from './native.js';
+import { scope } from './scope.js';
 import { Tensor, wrap } from './tensor.js';
 
 function withGradMode<T>(enabled: boolean, fn: () => T, name: string): T {
@@ -62,4 +63,26 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opti
     options.allowUnused ?? false,
   ) as (Handle | null)[];
   return result.map((h) => (h === null ? null : wrap(h)));
+}
+
+/**
+ * Activation checkpointing (torch.utils.checkpoint, reentrant): runs `fn(...inputs)` without
+ * keeping its intermediate activations; backward runs it again — with the random state (dropout
+ * masks) and autocast state it had — and backpropagates through that recomputation. Memory for
+ * compute: one more forward of `fn` per backward. Tensors that need gradients must reach `fn`
+ * as `inputs` (or be parameters), not through its closure; as with PyTorch's reentrant form, the
+ * output has a gradient only when an input needs one. Without grad mode it is a plain call.
+ * @example
+ * for (const block of blocks) x = checkpoint((h) => block.forward(h), x);
+ */
+export function checkpoint(fn: (...inputs: Tensor[]) => Tensor, ...inputs: Tensor[]): Tensor {
+  // Its own scope: the region's intermediate tensors go when it returns (the graph keeps what
+  // backward needs). It hands back a fresh alias of its output, which the addon lets go of once it
+  // holds the tensor: no JS object is left keeping a recomputation's graph alive until the GC.
+  const region = (handles: Handle[]): Handle =>
+    scope(() => {
+      const y = fn(...handles.map(wrap));
+      return y.view(y.shape);
+    }).handle;
+  return wrap(N['checkpoint']!(region, inputs.map((t) => t.handle)) as Handle);
 }

@@ -4,8 +4,9 @@
  * limits — as schema entries (each run puts its own settings between them), and the Trainer's
  * loop settings made from them.
  */
-import { PRECISIONS, type Precision } from '../tensor/autocast.js';
-import { choice, duration, int, num, optionalInt } from '../util/settings.js';
+import type { Precision } from '../tensor/autocast.js';
+import { duration, int, num, optionalInt } from '../util/settings.js';
+import { COMPUTE_SCHEMA } from './compute-settings.js';
 import type { LoopSettings } from './trainer.js';
 
 /** How a run trains: epochs or steps, batches, AdamW and its schedule. `items` names what a batch holds ('images', 'canvases'). */
@@ -19,7 +20,7 @@ export function epochTrainingSchema(d: { epochs: number; batchSize: number; lr: 
     weightDecay: num(d.weightDecay, 'AdamW weight decay (not on biases and norms)'),
     warmup: optionalInt(null, 'linear warm-up steps', { defaultText: '5% of the steps, at most 200' }, 0),
     gradClip: num(d.gradClip, 'clip the gradient norm to X (0: off)'),
-    precision: choice(PRECISIONS, 'fp32', 'fp32, or bf16: matrix products and convolutions in bfloat16 under CPU autocast (weights, gradients and optimizer state stay fp32)'),
+    ...COMPUTE_SCHEMA,
   } as const;
 }
 
@@ -35,9 +36,9 @@ export function epochLoopSchema(d: { validation: string; best: string }) {
 }
 
 /** Settings a resumed epoch run may change; any other difference from the saved run is refused. */
-export const EPOCH_RESUMABLE = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'out'] as const;
+export const EPOCH_RESUMABLE = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'gradCheckpointing', 'out'] as const;
 
-type EpochSettings = { warmup: number | null; gradClip: number; precision: Precision; batchSize: number; gradAccumulation: number; logEvery: number; evalEvery: number | null; patience: number; timeLimit: number | null; seed: number };
+type EpochSettings = { warmup: number | null; gradClip: number; precision: Precision; device: string; gradCheckpointing: boolean; batchSize: number; gradAccumulation: number; logEvery: number; evalEvery: number | null; patience: number; timeLimit: number | null; seed: number };
 
 /** Optimizer steps per pass over `examples` (each step takes batch-size × grad-accumulation × processes of them), and the run's steps: maxSteps, or the epochs' steps. */
 export function epochSteps(examples: number, config: Readonly<Pick<EpochSettings, 'batchSize' | 'gradAccumulation'> & { maxSteps: number | null; epochs: number }>, world: number): { stepsPerEpoch: number; maxSteps: number } {
@@ -59,5 +60,7 @@ export function epochLoopSettings(config: Readonly<EpochSettings>, maxSteps: num
     timeLimit: config.timeLimit,
     seed: config.seed,
     precision: config.precision,
+    device: config.device,
+    gradCheckpointing: config.gradCheckpointing,
   };
 }

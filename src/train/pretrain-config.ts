@@ -2,7 +2,7 @@
  * The configuration of a pretraining run, its documented defaults (nanoGPT's character-level
  * CPU recipe, "baby GPT") and the pure function that merges defaults → config file → flags.
  */
-import { PRECISIONS } from '../tensor/autocast.js';
+import { COMPUTE_SCHEMA } from './compute-settings.js';
 import { ConfigError } from './config-error.js';
 import { camelCase, checkSetting, choice, custom, defaultsOf, duration, int, kebabCase, num, optionalInt, optionalStr, parseDuration, type SettingsOf, str } from '../util/settings.js';
 
@@ -42,7 +42,7 @@ export const PRETRAIN_SCHEMA = {
   beta1: num(0.9, 'AdamW beta1', 'unit'),
   beta2: num(0.99, 'AdamW beta2', 'unit'),
   gradClip: num(1.0, 'global gradient-norm clip (0: off)'),
-  precision: choice(PRECISIONS, 'fp32', 'fp32, or bf16: matrix products and convolutions in bfloat16 under CPU autocast (weights, gradients and optimizer state stay fp32)'),
+  ...COMPUTE_SCHEMA,
   dropout: num(0, 'dropout probability while training', 'unit'),
   maxSteps: int(2000, 'optimizer steps in the whole run (also the cosine schedule\'s length)'),
   timeLimit: duration(null, 'stop (after evaluating and saving) when this much time has passed in one invocation, e.g. 10m', { defaultText: 'unset' }),
@@ -163,4 +163,4 @@ export function pretrainOutDir(...layers: PretrainConfigInput[]): string {
  * Settings a resumed run may change: they do not alter the trajectory of the steps already
  * planned (maxSteps extends or shortens the cosine schedule, so it is not among them).
  */
-export const RESUMABLE_OVERRIDES: readonly (keyof PretrainConfig)[] = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'out'];
+export const RESUMABLE_OVERRIDES: readonly (keyof PretrainConfig)[] = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'gradCheckpointing', 'out'];

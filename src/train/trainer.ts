@@ -22,17 +22,18 @@ import { clipGradNorm_ } from '../optim/clip.js';
 import type { AdamW } from '../optim/adamw.js';
 import { CosineLR } from '../optim/schedules/cosine.js';
 import { scope } from '../tensor/scope.js';
-import { autocast, type Precision } from '../tensor/autocast.js';
+import { autocast } from '../tensor/autocast.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { appendText, removeStaleTemporaryFiles, writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 import { EVAL_FILE, METRICS_FILE, RUN_CONFIG_FILE } from '../util/run-files.js';
+import { applyComputeSettings, type ComputeSettings } from './compute-settings.js';
 import { ConfigError } from './config-error.js';
 import { truncateMetrics } from './metrics-file.js';
 import { kebabCase } from './pretrain-config.js';
 import { loadOptimizerState, restoreRng, saveTrainingState, stateToResume } from './training-state.js';
 
 /** What the loop itself reads of a run's settings (FinetuneConfig's names; an image run maps its own onto them). */
-export interface LoopSettings {
+export interface LoopSettings extends ComputeSettings {
   /** Linear warm-up steps. */
   warmup: number;
   /** The cosine schedule's floor (× each group's multiplier). */
@@ -50,8 +51,6 @@ export interface LoopSettings {
   /** Wall-clock budget in seconds, or null. */
   timeLimit: number | null;
   seed: number;
-  /** bf16: each micro-batch's forward and loss run under CPU autocast (fp32 weights, gradients and optimizer state). @default 'fp32' */
-  precision?: Precision;
 }
 
 /**
@@ -160,6 +159,7 @@ export async function runTrainer<Example, Batch = Example[]>(hooks: LoopHooks<Ex
   const { settings: config, out, optimizer, maxSteps } = hooks;
   const load = hooks.load ?? ((examples: Example[]) => examples as unknown as Batch);
   const rateKey = hooks.rateKey ?? 'tokens_per_s';
+  applyComputeSettings(hooks.module, config);
   const trained = hooks.module.parameters().filter((p) => p.requiresGrad);
   const group = hooks.distributed;
   const writer = group === undefined || group.rank === 0;

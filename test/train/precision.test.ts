@@ -55,13 +55,13 @@ const lossLines = (out: string): number[] => readFileSync(path.join(out, 'metric
 
 const allFp32 = (file: string): boolean => Object.values(loadSafetensors(file).tensors).every((t) => t.dtype === 'float32' || t.dtype === 'int64');
 
-test('every task of the Trainer trains with --precision bf16: weights stay fp32, losses close to fp32', async () => {
+test('every task of the Trainer trains with --device cpu --precision bf16: weights stay fp32, losses close to fp32', async () => {
   const corpus = path.join(dir, 'corpus.txt');
   writeFileSync(corpus, 'the quick brown fox jumps over the lazy dog. '.repeat(400));
   const losses: Record<string, number[]> = {};
   for (const precision of ['fp32', 'bf16'] as const) {
     const out = path.join(dir, `gpt-${precision}`);
-    await pretrainLanguageModel({ config: { data: [corpus], layers: 2, heads: 2, dim: 64, blockSize: 32, batchSize: 8, maxSteps: 20, evalEvery: 20, evalIters: 2, logEvery: 1, warmup: 0, threads: 1, precision, out } });
+    await pretrainLanguageModel({ config: { data: [corpus], layers: 2, heads: 2, dim: 64, blockSize: 32, batchSize: 8, maxSteps: 20, evalEvery: 20, evalIters: 2, logEvery: 1, warmup: 0, threads: 1, precision, device: precision === 'bf16' ? 'cpu' : 'auto', out } });
     losses[precision] = lossLines(out);
     assert.ok(allFp32(path.join(out, 'model', 'model.safetensors')), `${precision}: saved weights are fp32`);
   }
@@ -75,7 +75,7 @@ test('every task of the Trainer trains with --precision bf16: weights stay fp32,
   writeFileSync(labelled, 'text,label\n' + Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? `good great fine ${i},pos` : `bad awful poor ${i},neg`)).join('\n') + '\n');
   const pairs = path.join(dir, 'pairs.jsonl');
   writeFileSync(pairs, Array.from({ length: 60 }, (_, i) => JSON.stringify({ prompt: `w${i % 7}>`, completion: `${i % 7}` })).join('\n') + '\n');
-  const tiny = { layers: 1, heads: 2, dim: 32, blockSize: 16, maxSteps: 4, evalEvery: 4, batchSize: 8, threads: 1, precision: 'bf16' as const };
+  const tiny = { layers: 1, heads: 2, dim: 32, blockSize: 16, maxSteps: 4, evalEvery: 4, batchSize: 8, threads: 1, precision: 'bf16' as const, device: 'cpu' };
   await finetune({ config: { ...tiny, train: labelled, out: path.join(dir, 'classify') } });
   await finetune({ config: { ...tiny, task: 'generate', train: pairs, out: path.join(dir, 'generate') } });
   for (const name of ['classify', 'generate']) {
@@ -83,9 +83,9 @@ test('every task of the Trainer trains with --precision bf16: weights stay fp32,
     assert.ok(lossLines(out).every(Number.isFinite), `${name}: finite losses`);
     assert.ok(allFp32(path.join(out, 'model', 'model.safetensors')), `${name}: fp32 weights`);
   }
-  const image = await runImageClassification({ data: 'mnist', classes: [0, 1], maxSteps: 4, evalEvery: 4, valSize: 50, batchSize: 16, threads: 1, precision: 'bf16', out: path.join(dir, 'image') });
-  const detect = await runDetection({ classes: [0, 1], trainImages: 40, valImages: 10, testImages: 10, width: 4, maxSteps: 4, evalEvery: 4, batchSize: 8, threads: 1, precision: 'bf16', out: path.join(dir, 'detect') });
-  const embed = await runEmbedding({ identities: 20, views: 4, valIdentities: 5, testIdentities: 5, embeddingSize: 16, maxSteps: 4, evalEvery: 4, batchSize: 8, threads: 1, precision: 'bf16', out: path.join(dir, 'embed') });
+  const image = await runImageClassification({ data: 'mnist', classes: [0, 1], maxSteps: 4, evalEvery: 4, valSize: 50, batchSize: 16, threads: 1, precision: 'bf16', device: 'cpu', out: path.join(dir, 'image') });
+  const detect = await runDetection({ classes: [0, 1], trainImages: 40, valImages: 10, testImages: 10, width: 4, maxSteps: 4, evalEvery: 4, batchSize: 8, threads: 1, precision: 'bf16', device: 'cpu', out: path.join(dir, 'detect') });
+  const embed = await runEmbedding({ identities: 20, views: 4, valIdentities: 5, testIdentities: 5, embeddingSize: 16, maxSteps: 4, evalEvery: 4, batchSize: 8, threads: 1, precision: 'bf16', device: 'cpu', out: path.join(dir, 'embed') });
   for (const [name, result] of [['image', image], ['detect', detect], ['embed', embed]] as const) {
     assert.equal(result.step, 4, name);
     assert.ok(lossLines(result.out).every(Number.isFinite), `${name}: finite losses`);
@@ -95,10 +95,14 @@ test('every task of the Trainer trains with --precision bf16: weights stay fp32,
   assert.equal(state.precision, 'bf16');
 });
 
-test('--precision is one of fp32, bf16, in every training command', () => {
+test('--precision is one of fp32, bf16, and --device cuda is refused on this build, in every training command', () => {
   for (const args of [['pretrain'], ['finetune', '--train', 'x.csv'], ['pretrain', '--task', 'image-classification', '--data', 'mnist'], ['pretrain', '--task', 'detect']]) {
     const run = spawnSync(process.execPath, [MAIN, ...args, '--precision', 'fp16', '--out', path.join(dir, 'bad')], { encoding: 'utf8' });
     assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
     assert.match(run.stderr, /precision must be one of fp32, bf16, got .fp16./, args.join(' '));
+    // A CUDA device on this CPU-only build: one line that says how to get a CUDA build.
+    const cuda = spawnSync(process.execPath, [MAIN, ...args, '--device', 'cuda:0', '--out', path.join(dir, 'bad')], { encoding: 'utf8' });
+    assert.equal(cuda.status, 2, `${args.join(' ')}: ${cuda.stderr}`);
+    assert.match(cuda.stderr, /^kiln \w+: --device cuda:0: this Kiln addon is built against a libtorch without CUDA; build one with CUDA: LIBTORCH=.*npm run build:native.*\n$/, args.join(' '));
   }
 });

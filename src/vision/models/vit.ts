@@ -12,6 +12,7 @@
  */
 import { Conv2d } from '../../nn/conv2d.js';
 import { Dropout } from '../../nn/dropout.js';
+import { runBlocks } from '../../nn/gradient-checkpointing.js';
 import { normal_, zeros_ } from '../../nn/init.js';
 import { LayerNorm } from '../../nn/layer-norm.js';
 import { Linear } from '../../nn/linear.js';
@@ -175,6 +176,8 @@ export class ViTLayer extends Module {
 
 export class ViTEncoder extends Module {
   layer: ViTLayer[];
+  /** Recompute each layer's activations in backward (setGradientCheckpointing). */
+  gradientCheckpointing = false;
 
   constructor(c: Readonly<ViTConfig>) {
     super();
@@ -182,7 +185,7 @@ export class ViTEncoder extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.layer.reduce((h, block) => block.forward(h), x);
+    return runBlocks(x, this.layer, (block, h) => block.forward(h), this.gradientCheckpointing);
   }
 }
 

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# GPU check (issue 20): on a machine with an NVIDIA GPU, builds Kiln's addon against a CUDA
+# libtorch, trains a GPT-2-124M-shaped model (12 layers, 12 heads, width 768, context 1024) in
+# bf16 for a few dozen steps with Kiln and with the PyTorch on that machine (same model shape,
+# initialisation scheme, data and batch order), and prints tokens/s, MFU and the losses of both.
+#
+#   bash scripts/gpu-check.sh [--steps N] [--batch N] [--peak-tflops X]
+#
+# Needs: nvidia-smi and a visible GPU; Node.js ≥ 20 (the GPU images have none: carry one, e.g.
+# `xz -c "$(command -v node)" > .gpu/node.xz` here and `KILN_NODE_XZ=.gpu/node.xz` there) and
+# Node's headers for node-gyp (/usr/include/node, or KILN_NODE_HEADERS=DIR); dist/ built here
+# (`npx tsc -p tsconfig.json`) and node_modules/node-addon-api; python3 with a CUDA PyTorch,
+# whose libtorch the addon is built against (or LIBTORCH=DIR).
+# Without a GPU it stops, before anything that needs one, with a line saying what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { echo "[gpu-check] $*" >&2; }
+stop() { say "$*"; exit 3; }
+steps=40 batch=8 peak=989
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --steps) steps="$2"; shift 2 ;;
+    --batch) batch="$2"; shift 2 ;;
+    --peak-tflops) peak="$2"; shift 2 ;;
+    *) stop "unknown argument $1 (use --steps N --batch N --peak-tflops X)" ;;
+  esac
+done
+
+# 1. What does not need a GPU: Node, the compiled TypeScript, the addon's build inputs.
+if [ -n "${KILN_NODE_XZ:-}" ] && ! command -v node >/dev/null; then
+  mkdir -p /tmp/kiln-node/bin && xz -dc "$KILN_NODE_XZ" > /tmp/kiln-node/bin/node && chmod +x /tmp/kiln-node/bin/node
+  export PATH="/tmp/kiln-node/bin:$PATH"
+fi
+command -v node >/dev/null || stop "Node.js is not on this machine: carry a node binary (KILN_NODE_XZ=path to an xz-compressed one)"
+[ -f dist/bench/gpu-check.js ] || stop "dist/ is missing: build the TypeScript first (npx tsc -p tsconfig.json) and carry dist"
+[ -d node_modules/node-addon-api ] || stop "node_modules/node-addon-api is missing: carry it (the addon's build reads its headers)"
+
+# 2. The GPU.
+command -v nvidia-smi >/dev/null || stop "no NVIDIA GPU here (nvidia-smi is not installed): this check needs one; nothing was built or run"
+gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 || true)
+[ -n "$gpu" ] || stop "nvidia-smi lists no GPU: this check needs one; nothing was built or run"
+say "GPU: $gpu"
+
+# 3. A CUDA libtorch: LIBTORCH, else the one inside python3's PyTorch wheel.
+if [ -z "${LIBTORCH:-}" ]; then
+  LIBTORCH=$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))' 2>/dev/null) || stop "python3 cannot import torch: set LIBTORCH to a CUDA libtorch"
+fi
+[ -f "$LIBTORCH/lib/libtorch_cuda.so" ] || stop "$LIBTORCH has no lib/libtorch_cuda.so: not a CUDA libtorch"
+export LIBTORCH
+say "building the addon against $LIBTORCH"
+# Straight g++ (no node-gyp, which a lone node binary lacks): N-API needs only node_api.h and its three siblings.
+headers=${KILN_NODE_HEADERS:-/usr/include/node}
+[ -f "$headers/node_api.h" ] || stop "Node's N-API headers are not in $headers: carry node_api.h, node_api_types.h, js_native_api.h and js_native_api_types.h (KILN_NODE_HEADERS=DIR)"
+includes=$(node native/libtorch.cjs include); defines=$(node native/libtorch.cjs defines)
+mkdir -p native/build/Release
+# shellcheck disable=SC2046,SC2086
+g++ -shared -fPIC -O2 -std=c++17 -fexceptions -frtti -DNAPI_EXPERIMENTAL -DNODE_ADDON_API_DISABLE_DEPRECATED \
+  $(for d in $defines; do printf -- '-D%s ' "$d"; done) $(node native/libtorch.cjs cflags) \
+  -I"$headers" -I"$(node -p "require('node-addon-api').include_dir")" $(for d in $includes; do printf -- '-I%s ' "$d"; done) \
+  native/src/*.cc -o native/build/Release/kiln.node $(node native/libtorch.cjs libs) >/tmp/kiln-gpu-build.log 2>&1 ||
+  { tail -30 /tmp/kiln-gpu-build.log >&2; stop "the addon did not build against $LIBTORCH (log above)"; }
+node --input-type=module -e "const k = await import('./dist/src/index.js'); const b = k.buildInfo(); console.error('[gpu-check] libtorch', b.torchVersion, 'cuda', b.cuda, 'visible', k.cudaAvailable()); if (!k.cudaAvailable()) process.exit(3);" || stop "the addon sees no CUDA device"
+
+# 4. Engine, nn and optim on cuda: a tensor round trip, a matmul against the CPU, one AdamW step.
+node --input-type=module -e "
+const k = await import('./dist/src/index.js');
+k.manualSeed(0);
+const a = k.randn([256, 256]), b = k.randn([256, 256]);
+const diff = a.cuda().matmul(b.cuda()).cpu().sub(a.matmul(b)).abs().max().item();
+if (!(diff < 1e-3)) throw new Error('cuda matmul differs from the CPU by ' + diff);
+console.error('[gpu-check] engine: cuda matmul within', diff, 'of the CPU');
+"
+
+# 5. Kiln, then PyTorch, on the same tokens.
+common=(--steps "$steps" --batch "$batch" --peak-tflops "$peak")
+node dist/bench/gpu-check.js --device cuda --tokens /tmp/kiln-gpu-tokens.bin "${common[@]}" | tail -1 > /tmp/kiln-gpu-kiln.json
+python3 bench/gpu_check_torch.py --device cuda --tokens /tmp/kiln-gpu-tokens.bin "${common[@]}" | tail -1 > /tmp/kiln-gpu-torch.json
+python3 - <<'PY'
+import json
+k = json.load(open('/tmp/kiln-gpu-kiln.json')); t = json.load(open('/tmp/kiln-gpu-torch.json'))
+print(f"{'':8} {'tokens/s':>10} {'MFU':>6} {'first loss':>10} {'last loss':>10}")
+for s in (k, t):
+    print(f"{s['side']:8} {s['tokens_per_s']:10.0f} {100 * s['mfu']:5.1f}% {s['losses'][0]:10.4f} {s['losses'][-1]:10.4f}")
+gap = max(abs(a - b) / b for a, b in zip(k['losses'][-10:], t['losses'][-10:]))
+print(f"Kiln / PyTorch tokens/s: {k['tokens_per_s'] / t['tokens_per_s']:.2f}; largest loss gap over the last 10 steps: {100 * gap:.1f}%")
+print(json.dumps({'kiln_tokens_per_s': k['tokens_per_s'], 'torch_tokens_per_s': t['tokens_per_s'], 'kiln_mfu': k['mfu'], 'torch_mfu': t['mfu'], 'loss_gap': gap, 'torch': t['torch']}))
+PY
