@@ -308,6 +308,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   kiln::registerTensorOps(env, exports);
   kiln::registerMathOps(env, exports);
   kiln::registerNnOps(env, exports);
+  kiln::registerOptimOps(env, exports);
   kiln::registerDistributedOps(env, exports);
   return exports;
 }

@@ -188,6 +188,7 @@ void registerTensorOps(Napi::Env env, Napi::Object exports);
 void registerMathOps(Napi::Env env, Napi::Object exports);
 void registerNnOps(Napi::Env env, Napi::Object exports);
 void registerDistributedOps(Napi::Env env, Napi::Object exports);
+void registerOptimOps(Napi::Env env, Napi::Object exports);
 
 void registerAll(Napi::Env env, Napi::Object exports, const OpEntry* entries, size_t count);
 

@@ -88,7 +88,7 @@ export function finetuneOptimizer(
   const list = [...groups.values()];
   const optimizer = new AdamW(
     list.map(({ params, lr, weightDecay }) => ({ params, lr, weightDecay })),
-    { lr: config.lr, betas: [0.9, 0.999] },
+    { lr: config.lr, betas: [0.9, 0.999], fused: true },
   );
   return { optimizer, multipliers: list.map((g) => g.multiplier) };
 }

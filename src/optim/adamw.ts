@@ -1,11 +1,12 @@
 /** AdamW (Loshchilov & Hutter, 2017): Adam with weight decay decoupled from the gradient. */
 import type { Tensor } from '../tensor/tensor.js';
-import { Optimizer, type Params } from './optimizer.js';
+import { Optimizer, type ParamGroup, type Params } from './optimizer.js';
 import { mergeOptions } from './options.js';
 import {
   ADAM_DEFAULTS,
   adamUpdate,
   checkAdam,
+  fusedAdamStep,
   initialAdamState,
   type AdamHyperparameters,
   type AdamOptions,
@@ -40,8 +41,15 @@ export class AdamW extends Optimizer<AdamWHyperparameters, AdamState> {
     checkAdam(hyperparameters, where);
   }
 
+  protected override updateGroup(group: ParamGroup<AdamWHyperparameters>): void {
+    super.updateGroup(group, group.fused ? fusedAdamStep(group.params, group, (p) => this.#stateOf(p, group), true) : group.params);
+  }
+
   protected override update(param: Tensor, grad: Tensor, group: Readonly<AdamWHyperparameters>): void {
-    const state = this.state.get(param) ?? this.setState(param, initialAdamState(param, group.amsgrad));
-    adamUpdate(param, grad, state, group, true);
+    adamUpdate(param, grad, this.#stateOf(param, group), group, true);
+  }
+
+  #stateOf(param: Tensor, group: Readonly<AdamWHyperparameters>): AdamState {
+    return this.state.get(param) ?? this.setState(param, initialAdamState(param, group.amsgrad));
   }
 }

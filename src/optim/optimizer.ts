@@ -142,16 +142,19 @@ export abstract class Optimizer<H extends BaseHyperparameters = BaseHyperparamet
   /** Updates every parameter that has a gradient; parameters whose grad is null are skipped. */
   step(): void {
     noGrad(() => {
-      for (const group of this.paramGroups) {
-        for (const param of group.params) {
-          // one scope per parameter, so its temporaries are freed before the next one's exist
-          scope(() => {
-            const grad = param.grad;
-            if (grad !== null) this.update(param, grad, group);
-          });
-        }
-      }
+      for (const group of this.paramGroups) this.updateGroup(group);
     });
+  }
+
+  /** Updates a group's parameters that have gradients (under noGrad): update() for each, one scope per parameter. */
+  protected updateGroup(group: ParamGroup<H>, params: readonly Tensor[] = group.params): void {
+    for (const param of params) {
+      // one scope per parameter, so its temporaries are freed before the next one's exist
+      scope(() => {
+        const grad = param.grad;
+        if (grad !== null) this.update(param, grad, group);
+      });
+    }
   }
 
   /**

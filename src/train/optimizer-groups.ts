@@ -14,5 +14,5 @@ export function nanoGptAdamW(model: Module, config: Pick<PretrainConfig, 'lr' | 
   const noDecay = params.filter((p) => p.ndim < 2);
   const groups = [{ params: decay, weightDecay: config.weightDecay }];
   if (noDecay.length > 0) groups.push({ params: noDecay, weightDecay: 0 });
-  return new AdamW(groups, { lr: config.lr, betas: [config.beta1, config.beta2] });
+  return new AdamW(groups, { lr: config.lr, betas: [config.beta1, config.beta2], fused: true });
 }

@@ -91,8 +91,8 @@ test("stateDict has PyTorch's layout: numbered state and groups listing their pa
   train(optimizer, params, x, y, 2);
   const saved = optimizer.stateDict();
   assert.deepEqual(saved.paramGroups, [
-    { lr: 0.01, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, params: [0, 1] },
-    { lr: 0.002, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, params: [2, 3] },
+    { lr: 0.01, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, fused: false, params: [0, 1] },
+    { lr: 0.002, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, maximize: false, fused: false, params: [2, 3] },
   ]);
   assert.deepEqual(Object.keys(saved.state), ['0', '1', '2', '3']);
   assert.deepEqual(Object.keys(saved.state[0]!), ['step', 'expAvg', 'expAvgSq']);

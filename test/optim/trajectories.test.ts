@@ -1,6 +1,8 @@
 /**
  * Optimizer trajectories against PyTorch's: from the same float32 weights, 20 steps of each
  * optimizer configuration in test/fixtures/optim.json, the parameters compared after every step.
+ * Adam and AdamW run twice: composed op by op, and fused (one native pass per parameter), both
+ * held to the same tolerance.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,12 +12,12 @@ import { Deviation, PARAM_NAMES, fixture, floats, lossOf, makeProblem, type Opti
 
 const TOLERANCE = 1e-5;
 
-function build(c: OptimizerCase, params: Record<ParamName, Tensor>): Optimizer {
+function build(c: OptimizerCase, params: Record<ParamName, Tensor>, fused = false): Optimizer {
   const spec = c.groups === null
     ? PARAM_NAMES.map((n) => params[n])
     : c.groups.map((g) => ({ ...g, params: g.params.map((n) => params[n]) }));
   // the fixture's options are Kiln's option names; unknown ones would throw
-  const options = c.options as never;
+  const options = (fused ? { ...c.options, fused: true } : c.options) as never;
   switch (c.optimizer) {
     case 'SGD': return new SGD(spec as never, options);
     case 'Adam': return new Adam(spec as never, options);
@@ -26,10 +28,11 @@ function build(c: OptimizerCase, params: Record<ParamName, Tensor>): Optimizer {
 
 const overall = new Deviation();
 
-for (const c of fixture.optimizers) {
-  test(`${c.name}: 20 steps match PyTorch's`, (t) => {
+const runs = fixture.optimizers.flatMap((c) => [{ c, fused: false }, ...(c.optimizer === 'Adam' || c.optimizer === 'AdamW' ? [{ c, fused: true }] : [])]);
+for (const { c, fused } of runs) {
+  test(`${c.name}${fused ? ' (fused)' : ''}: 20 steps match PyTorch's`, (t) => {
     const { x, y, params } = makeProblem(c.frozen);
-    const optimizer = build(c, params);
+    const optimizer = build(c, params, fused);
     const deviation = new Deviation();
     c.steps.forEach((expected, step) => {
       optimizer.zeroGrad();
@@ -46,7 +49,7 @@ for (const c of fixture.optimizers) {
 
 test('every optimizer case was compared (largest deviation in the diagnostic)', (t) => {
   let values = 0;
-  for (const c of fixture.optimizers) for (const snapshot of c.steps) for (const name of PARAM_NAMES) values += snapshot[name].length;
+  for (const { c } of runs) for (const snapshot of c.steps) for (const name of PARAM_NAMES) values += snapshot[name].length;
   assert.equal(overall.total, values);
   t.diagnostic(overall.toString());
 });

@@ -1,0 +1,102 @@
+// Fused optimizer steps: one pass over each parameter's elements instead of the eight to ten
+// tensor ops of the composed update (src/optim/adam.ts keeps that composition as the reference).
+#include "kiln.h"
+
+#include <ATen/Parallel.h>
+
+#include <cmath>
+
+namespace kiln {
+namespace {
+
+// The constants of one parameter's step.
+struct AdamConstants {
+  float sign, b1, b2, oneMinusB1, oneMinusB2, decay, l2, eps, negStepSize, bc2Sqrt;
+};
+
+// Elements [begin, end) of one Adam/AdamW step. Compiled for AVX-512, AVX2 and baseline x86-64,
+// picked by the CPU at load time, so GCC's vectoriser can use the widest registers there are (the
+// addon is otherwise built for baseline x86-64); sqrt and division stay IEEE, so every width gives
+// the same floats. (binding.gyp's -fno-math-errno lets sqrt vectorise: its errno path kept the
+// loop scalar.)
+template <int Decay>  // 0: none, 1: decoupled (AdamW), 2: L2 on the gradient (Adam)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+__attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#endif
+void adamElements(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
+                  int64_t begin, int64_t end, const AdamConstants c) {
+  for (int64_t k = begin; k < end; ++k) {
+    float grad = c.sign * g[k];
+    float param = p[k];
+    if (Decay == 1) param *= c.decay;
+    if (Decay == 2) grad += c.l2 * param;
+    const float mk = m[k] * c.b1 + c.oneMinusB1 * grad;
+    const float vk = v[k] * c.b2 + c.oneMinusB2 * grad * grad;
+    const float denominator = std::sqrt(vk) / c.bc2Sqrt + c.eps;
+    p[k] = param + c.negStepSize * mk / denominator;
+    m[k] = mk;
+    v[k] = vk;
+  }
+}
+
+// adamStep(params[], grads[], expAvgs[], expAvgSqs[], steps[], lr, beta1, beta2, eps,
+//          weightDecay, decoupled, maximize): one Adam (decoupled = false) or AdamW step of every
+// parameter, its running averages updated in place, the same arithmetic as PyTorch's
+// single-tensor Adam/AdamW (without AMSGrad) in float32. steps[i] counts this step. Every tensor
+// is float32, contiguous and on the CPU, and the four of a parameter have its shape.
+KILN_OP(adamStep) {
+  std::vector<at::Tensor> params = tensorsArg(info, 0), grads = tensorsArg(info, 1), expAvgs = tensorsArg(info, 2),
+                          expAvgSqs = tensorsArg(info, 3);
+  std::vector<int64_t> steps = intsArg(info, 4);
+  const double lr = numberArg(info, 5), beta1 = numberArg(info, 6), beta2 = numberArg(info, 7), eps = numberArg(info, 8),
+               weightDecay = numberArg(info, 9);
+  const bool decoupled = boolArg(info, 10, true), maximize = boolArg(info, 11, false);
+  size_t n = params.size();
+  if (grads.size() != n || expAvgs.size() != n || expAvgSqs.size() != n || steps.size() != n) {
+    throw ArgError("params, grads, expAvgs, expAvgSqs and steps must have one entry per parameter", false);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    for (const at::Tensor* t : {&params[i], &grads[i], &expAvgs[i], &expAvgSqs[i]}) {
+      if (t->scalar_type() != at::kFloat || !t->device().is_cpu() || !t->is_contiguous() ||
+          t->numel() != params[i].numel()) {
+        throw ArgError("parameter " + std::to_string(i) + ": every tensor must be float32, contiguous, on the CPU and of the parameter's size; got " +
+                           describeTensor(*t) + " for " + describeTensor(params[i]),
+                       false);
+      }
+    }
+    if (steps[i] < 1) throw ArgError("steps must count from 1", false);
+  }
+  const int decayKind = weightDecay == 0 ? 0 : decoupled ? 1 : 2;
+  at::NoGradGuard noGrad;
+  for (size_t i = 0; i < n; ++i) {
+    float* p = params[i].data_ptr<float>();
+    const float* g = grads[i].data_ptr<float>();
+    float* m = expAvgs[i].data_ptr<float>();
+    float* v = expAvgSqs[i].data_ptr<float>();
+    const double biasCorrection1 = 1 - std::pow(beta1, static_cast<double>(steps[i]));
+    const double biasCorrection2 = 1 - std::pow(beta2, static_cast<double>(steps[i]));
+    const AdamConstants c{maximize ? -1.0f : 1.0f, static_cast<float>(beta1), static_cast<float>(beta2),
+                          static_cast<float>(1 - beta1), static_cast<float>(1 - beta2),
+                          static_cast<float>(1 - lr * weightDecay), static_cast<float>(weightDecay),
+                          static_cast<float>(eps), static_cast<float>(-(lr / biasCorrection1)),
+                          static_cast<float>(std::sqrt(biasCorrection2))};
+    at::parallel_for(0, params[i].numel(), 32768, [&](int64_t begin, int64_t end) {
+      if (decayKind == 0) adamElements<0>(p, g, m, v, begin, end, c);
+      else if (decayKind == 1) adamElements<1>(p, g, m, v, begin, end, c);
+      else adamElements<2>(p, g, m, v, begin, end, c);
+    });
+  }
+  return env.Undefined();
+}
+
+const OpEntry entries[] = {
+    KILN_ENTRY(adamStep),
+};
+
+}  // namespace
+
+void registerOptimOps(Napi::Env env, Napi::Object exports) {
+  registerAll(env, exports, entries, sizeof(entries) / sizeof(entries[0]));
+}
+
+}  // namespace kiln
