@@ -21,8 +21,9 @@
  * Progress goes to stderr.
  *
  * Run: `npm run bench:pretrain`, or `node dist/bench/pretrain.js [--steps N] [--windows N]
- * [--window-steps N]` (e.g. --steps 100 --windows 2 --window-steps 50 for a quick check; the
- * targets are for the full 2000 steps).
+ * [--window-steps N] [--precision fp32|bf16]` (e.g. --steps 100 --windows 2 --window-steps 50 for
+ * a quick check; the targets are for the full 2000 steps). `--precision bf16` runs both sides
+ * under bf16 autocast (Kiln's `--precision bf16`, PyTorch's `torch.autocast('cpu')`).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +33,7 @@ import { packageRoot } from '../src/tensor/native.js';
 import { PYTHON, checkPythonTorch, median, round, runChild } from './torch-side.js';
 import { buildInfo, defaultCorpus, getNumThreads, pretrainLanguageModel } from '../src/index.js';
 import { PRETRAIN_DEFAULTS } from '../src/train/pretrain-config.js';
+import type { Precision } from '../src/tensor/autocast.js';
 
 const VAL_LOSS_TOLERANCE = 0.03;
 const THROUGHPUT_RATIO_TARGET = 1.0;
@@ -67,16 +69,24 @@ interface BenchArgs {
   windows: number;
   /** Steps per throughput window. */
   windowSteps: number;
+  /** Both sides' precision: fp32, or bf16 autocast (Kiln's --precision bf16, PyTorch's torch.autocast). */
+  precision: Precision;
 }
 
-const USAGE = 'usage: node dist/bench/pretrain.js [--steps N] [--windows N] [--window-steps N]';
+const USAGE = 'usage: node dist/bench/pretrain.js [--steps N] [--windows N] [--window-steps N] [--precision fp32|bf16]';
 
 function parseArgs(argv: string[]): BenchArgs {
-  const args: BenchArgs = { steps: PRETRAIN_DEFAULTS.maxSteps, windows: 9, windowSteps: 200 };
-  const keys: Record<string, keyof BenchArgs> = { '--steps': 'steps', '--windows': 'windows', '--window-steps': 'windowSteps' };
+  const args: BenchArgs = { steps: PRETRAIN_DEFAULTS.maxSteps, windows: 9, windowSteps: 200, precision: 'fp32' };
+  const keys: Record<string, 'steps' | 'windows' | 'windowSteps'> = { '--steps': 'steps', '--windows': 'windows', '--window-steps': 'windowSteps' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    if (flag === '--precision') {
+      const value = inline ?? argv[++i];
+      if (value !== 'fp32' && value !== 'bf16') throw new Error(`--precision must be fp32 or bf16, got ${JSON.stringify(value)}`);
+      args.precision = value;
+      continue;
+    }
     const key = keys[flag];
     if (key === undefined) throw new Error(`unknown argument '${arg}'; ${USAGE}`);
     const value = inline ?? argv[++i];
@@ -90,7 +100,7 @@ function parseArgs(argv: string[]): BenchArgs {
 
 
 
-async function runKiln(textFile: string, outDir: string, steps: number, threads: number): Promise<KilnResult> {
+async function runKiln(textFile: string, outDir: string, steps: number, threads: number, precision: Precision): Promise<KilnResult> {
   const config = resolveRecipe(steps);
   let trainSeconds = Number.NaN;
   let finalTrainLoss = Number.NaN;
@@ -105,6 +115,7 @@ async function runKiln(textFile: string, outDir: string, steps: number, threads:
       evalEvery: steps,
       evalIters: config.evalIters,
       threads,
+      precision,
       out: outDir,
     },
     onStart: (s) => {
@@ -128,7 +139,7 @@ function resolveRecipe(steps: number): { warmup: number; evalIters: number } {
   return { warmup: Math.min(PRETRAIN_DEFAULTS.warmup, steps), evalIters: PRETRAIN_DEFAULTS.evalIters };
 }
 
-function runTorch(textFile: string, steps: number, threads: number, env: NodeJS.ProcessEnv): Promise<TorchResult> {
+function runTorch(textFile: string, steps: number, threads: number, precision: Precision, env: NodeJS.ProcessEnv): Promise<TorchResult> {
   const d = PRETRAIN_DEFAULTS;
   const { warmup, evalIters } = resolveRecipe(steps);
   const script = path.join(packageRoot(), 'bench', 'pretrain_torch.py');
@@ -151,6 +162,7 @@ function runTorch(textFile: string, steps: number, threads: number, env: NodeJS.
     '--grad-clip', String(d.gradClip),
     '--val-fraction', String(d.valFraction),
     '--seed', String(d.seed),
+    '--precision', precision,
   ];
   return runChild<TorchResult>(PYTHON, args, env, 'pretrain_torch.py');
 }
@@ -159,8 +171,8 @@ function runTorch(textFile: string, steps: number, threads: number, env: NodeJS.
  * A Kiln window in a fresh Node process, as each PyTorch window is a fresh Python process: the
  * bench's own process has run the full recipe and holds its heap, threads and allocator state.
  */
-function runKilnProcess(textFile: string, outDir: string, steps: number, threads: number, env: NodeJS.ProcessEnv): Promise<KilnResult> {
-  const args = [fileURLToPath(import.meta.url), KILN_WINDOW, textFile, outDir, String(steps), String(threads)];
+function runKilnProcess(textFile: string, outDir: string, steps: number, threads: number, precision: Precision, env: NodeJS.ProcessEnv): Promise<KilnResult> {
+  const args = [fileURLToPath(import.meta.url), KILN_WINDOW, textFile, outDir, String(steps), String(threads), precision];
   return runChild<KilnResult>(process.execPath, args, env, 'the Kiln window');
 }
 
@@ -170,7 +182,7 @@ function verdict(ok: boolean): string {
 }
 
 async function main(): Promise<void> {
-  const { steps, windows, windowSteps } = parseArgs(process.argv.slice(2));
+  const { steps, windows, windowSteps, precision } = parseArgs(process.argv.slice(2));
   // Importing Kiln loaded the addon, which set OPENBLAS_CORETYPE (on AVX-512 CPUs) and the
   // thread count; the child inherits this very environment and is told the same thread count.
   const threads = getNumThreads();
@@ -183,9 +195,9 @@ async function main(): Promise<void> {
     writeFileSync(textFile, defaultCorpus({ sources: ['moby-dick'] }), 'utf8');
 
     process.stderr.write(`[bench:pretrain] Kiln: ${steps} steps, ${threads} threads ...\n`);
-    const kiln = await runKiln(textFile, path.join(work, 'run'), steps, threads);
+    const kiln = await runKiln(textFile, path.join(work, 'run'), steps, threads, precision);
     process.stderr.write(`[bench:pretrain] PyTorch: ${steps} steps, ${threads} threads ...\n`);
-    const torch = await runTorch(textFile, steps, threads, env);
+    const torch = await runTorch(textFile, steps, threads, precision, env);
     if (torch.threads !== threads || torch.openblas_coretype !== (process.env['OPENBLAS_CORETYPE'] ?? null)) {
       throw new Error(
         `PyTorch ran with threads=${torch.threads}, OPENBLAS_CORETYPE=${torch.openblas_coretype} but Kiln with ` +
@@ -205,8 +217,8 @@ async function main(): Promise<void> {
     for (let round = 0; round < windows; round++) {
       process.stderr.write(`[bench:pretrain] throughput window ${round + 1}/${windows}: ${windowSteps} steps each ...\n`);
       const sides = [
-        async () => kilnWindows.push((await runKilnProcess(textFile, path.join(work, 'window'), windowSteps, threads, env)).tokensPerSecond),
-        async () => torchWindows.push((await runTorch(textFile, windowSteps, threads, env)).tokens_per_s),
+        async () => kilnWindows.push((await runKilnProcess(textFile, path.join(work, 'window'), windowSteps, threads, precision, env)).tokensPerSecond),
+        async () => torchWindows.push((await runTorch(textFile, windowSteps, threads, precision, env)).tokens_per_s),
       ];
       if (round % 2 === 1) sides.reverse();
       for (const side of sides) await side();
@@ -218,7 +230,7 @@ async function main(): Promise<void> {
     const delta = kiln.valLoss - torch.val_loss;
     const ratio = kilnTokensPerSecond / torchTokensPerSecond;
     console.log(`Kiln (libtorch ${buildInfo().torchVersion}, Node ${process.version}) vs PyTorch ${torch.torch} (${PYTHON})`);
-    console.log(`intra-op threads: ${threads} both; OPENBLAS_CORETYPE: ${process.env['OPENBLAS_CORETYPE'] ?? '(unset)'} both`);
+    console.log(`intra-op threads: ${threads} both; OPENBLAS_CORETYPE: ${process.env['OPENBLAS_CORETYPE'] ?? '(unset)'} both; precision ${precision} both (Kiln's AdamW fused, PyTorch's eager)`);
     console.log(
       `recipe: char-level, ${d.layers} layers, ${d.heads} heads, dim ${d.dim}, block ${d.blockSize}, batch ${d.batchSize}, ` +
         `${steps} steps, lr ${d.lr} cosine to ${d.minLr}, warm-up ${Math.min(d.warmup, steps)}, AdamW b2 ${d.beta2} wd ${d.weightDecay}, clip ${d.gradClip}`,
@@ -250,6 +262,7 @@ async function main(): Promise<void> {
         torch_tokens_per_s: round(torchTokensPerSecond, 1),
         kiln_val_loss: round(kiln.valLoss, 4),
         torch_val_loss: round(torch.val_loss, 4),
+        precision,
       }),
     );
   } finally {
@@ -261,8 +274,8 @@ async function main(): Promise<void> {
 const KILN_WINDOW = '--kiln-window';
 
 async function kilnWindow(argv: string[]): Promise<void> {
-  const [textFile, outDir, steps, threads] = argv;
-  console.log(JSON.stringify(await runKiln(textFile!, outDir!, Number(steps), Number(threads))));
+  const [textFile, outDir, steps, threads, precision] = argv;
+  console.log(JSON.stringify(await runKiln(textFile!, outDir!, Number(steps), Number(threads), precision === 'bf16' ? 'bf16' : 'fp32')));
 }
 
 (process.argv[2] === KILN_WINDOW ? kilnWindow(process.argv.slice(3)) : main()).catch((error: unknown) => {
