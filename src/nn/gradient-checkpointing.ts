@@ -25,8 +25,8 @@ function isCheckpointable(module: Module): module is Module & CheckpointableBloc
  */
 export function runBlocks<B extends Module>(x: Tensor, blocks: readonly B[], forward: (block: B, h: Tensor) => Tensor, checkpointed: boolean): Tensor {
   for (const block of blocks) {
-    const trainable = checkpointed && isGradEnabled() && block.parameters().some((p) => p.requiresGrad);
-    if (!trainable) {
+    const recompute = checkpointed && isGradEnabled() && block.parameters().some((p) => p.requiresGrad);
+    if (!recompute) {
       x = forward(block, x);
       continue;
     }
