@@ -23,7 +23,10 @@
  * Run: `npm run bench:pretrain`, or `node dist/bench/pretrain.js [--steps N] [--windows N]
  * [--window-steps N] [--precision fp32|bf16]` (e.g. --steps 100 --windows 2 --window-steps 50 for
  * a quick check; the targets are for the full 2000 steps). `--precision bf16` runs both sides
- * under bf16 autocast (Kiln's `--precision bf16`, PyTorch's `torch.autocast('cpu')`).
+ * under bf16 autocast (Kiln's `--precision bf16`, PyTorch's `torch.autocast('cpu')`). `--shape gemm`
+ * trains the GEMM-bound shape of the speed issue instead (12 layers, 12 heads, width 768, context
+ * 256, batch 4; the recipe's character vocabulary), e.g. `--shape gemm --steps 20 --windows 3
+ * --window-steps 10`.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -71,12 +74,25 @@ interface BenchArgs {
   windowSteps: number;
   /** Both sides' precision: fp32, or bf16 autocast (Kiln's --precision bf16, PyTorch's torch.autocast). */
   precision: Precision;
+  /** The model: nanoGPT's recipe, or the GEMM-bound shape (12 layers, 12 heads, width 768, context 256, batch 4). */
+  shape: ShapeName;
 }
 
-const USAGE = 'usage: node dist/bench/pretrain.js [--steps N] [--windows N] [--window-steps N] [--precision fp32|bf16]';
+type ShapeName = 'recipe' | 'gemm';
+type Shape = Pick<typeof PRETRAIN_DEFAULTS, 'layers' | 'heads' | 'dim' | 'blockSize' | 'batchSize'>;
+const SHAPES: Record<ShapeName, Shape> = {
+  recipe: PRETRAIN_DEFAULTS,
+  gemm: { layers: 12, heads: 12, dim: 768, blockSize: 256, batchSize: 4 },
+};
+const shapeOf = (name: ShapeName): Shape => {
+  const { layers, heads, dim, blockSize, batchSize } = SHAPES[name];
+  return { layers, heads, dim, blockSize, batchSize };
+};
+
+const USAGE = 'usage: node dist/bench/pretrain.js [--steps N] [--windows N] [--window-steps N] [--precision fp32|bf16] [--shape recipe|gemm]';
 
 function parseArgs(argv: string[]): BenchArgs {
-  const args: BenchArgs = { steps: PRETRAIN_DEFAULTS.maxSteps, windows: 9, windowSteps: 200, precision: 'fp32' };
+  const args: BenchArgs = { steps: PRETRAIN_DEFAULTS.maxSteps, windows: 9, windowSteps: 200, precision: 'fp32', shape: 'recipe' };
   const keys: Record<string, 'steps' | 'windows' | 'windowSteps'> = { '--steps': 'steps', '--windows': 'windows', '--window-steps': 'windowSteps' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -85,6 +101,12 @@ function parseArgs(argv: string[]): BenchArgs {
       const value = inline ?? argv[++i];
       if (value !== 'fp32' && value !== 'bf16') throw new Error(`--precision must be fp32 or bf16, got ${JSON.stringify(value)}`);
       args.precision = value;
+      continue;
+    }
+    if (flag === '--shape') {
+      const value = inline ?? argv[++i];
+      if (value !== 'recipe' && value !== 'gemm') throw new Error(`--shape must be recipe or gemm, got ${JSON.stringify(value)}`);
+      args.shape = value;
       continue;
     }
     const key = keys[flag];
@@ -100,7 +122,7 @@ function parseArgs(argv: string[]): BenchArgs {
 
 
 
-async function runKiln(textFile: string, outDir: string, steps: number, threads: number, precision: Precision): Promise<KilnResult> {
+async function runKiln(textFile: string, outDir: string, steps: number, threads: number, precision: Precision, shape: ShapeName): Promise<KilnResult> {
   const config = resolveRecipe(steps);
   let trainSeconds = Number.NaN;
   let finalTrainLoss = Number.NaN;
@@ -116,6 +138,7 @@ async function runKiln(textFile: string, outDir: string, steps: number, threads:
       evalIters: config.evalIters,
       threads,
       precision,
+      ...shapeOf(shape),
       out: outDir,
     },
     onStart: (s) => {
@@ -130,7 +153,7 @@ async function runKiln(textFile: string, outDir: string, steps: number, threads:
     },
   });
   if (result.step !== steps) throw new Error(`Kiln's run stopped at step ${result.step} of ${steps} (${result.stoppedBy})`);
-  const tokens = steps * PRETRAIN_DEFAULTS.batchSize * PRETRAIN_DEFAULTS.blockSize;
+  const tokens = steps * SHAPES[shape].batchSize * SHAPES[shape].blockSize;
   return { tokensPerSecond: tokens / trainSeconds, trainSeconds, valLoss: result.valLoss, finalTrainLoss, ...info };
 }
 
@@ -139,8 +162,8 @@ function resolveRecipe(steps: number): { warmup: number; evalIters: number } {
   return { warmup: Math.min(PRETRAIN_DEFAULTS.warmup, steps), evalIters: PRETRAIN_DEFAULTS.evalIters };
 }
 
-function runTorch(textFile: string, steps: number, threads: number, precision: Precision, env: NodeJS.ProcessEnv): Promise<TorchResult> {
-  const d = PRETRAIN_DEFAULTS;
+function runTorch(textFile: string, steps: number, threads: number, precision: Precision, shape: ShapeName, env: NodeJS.ProcessEnv): Promise<TorchResult> {
+  const d = { ...PRETRAIN_DEFAULTS, ...SHAPES[shape] };
   const { warmup, evalIters } = resolveRecipe(steps);
   const script = path.join(packageRoot(), 'bench', 'pretrain_torch.py');
   const args = [
@@ -171,8 +194,8 @@ function runTorch(textFile: string, steps: number, threads: number, precision: P
  * A Kiln window in a fresh Node process, as each PyTorch window is a fresh Python process: the
  * bench's own process has run the full recipe and holds its heap, threads and allocator state.
  */
-function runKilnProcess(textFile: string, outDir: string, steps: number, threads: number, precision: Precision, env: NodeJS.ProcessEnv): Promise<KilnResult> {
-  const args = [fileURLToPath(import.meta.url), KILN_WINDOW, textFile, outDir, String(steps), String(threads), precision];
+function runKilnProcess(textFile: string, outDir: string, steps: number, threads: number, precision: Precision, shape: ShapeName, env: NodeJS.ProcessEnv): Promise<KilnResult> {
+  const args = [fileURLToPath(import.meta.url), KILN_WINDOW, textFile, outDir, String(steps), String(threads), precision, shape];
   return runChild<KilnResult>(process.execPath, args, env, 'the Kiln window');
 }
 
@@ -182,7 +205,7 @@ function verdict(ok: boolean): string {
 }
 
 async function main(): Promise<void> {
-  const { steps, windows, windowSteps, precision } = parseArgs(process.argv.slice(2));
+  const { steps, windows, windowSteps, precision, shape } = parseArgs(process.argv.slice(2));
   // Importing Kiln loaded the addon, which set OPENBLAS_CORETYPE (on AVX-512 CPUs) and the
   // thread count; the child inherits this very environment and is told the same thread count.
   const threads = getNumThreads();
@@ -195,9 +218,9 @@ async function main(): Promise<void> {
     writeFileSync(textFile, defaultCorpus({ sources: ['moby-dick'] }), 'utf8');
 
     process.stderr.write(`[bench:pretrain] Kiln: ${steps} steps, ${threads} threads ...\n`);
-    const kiln = await runKiln(textFile, path.join(work, 'run'), steps, threads, precision);
+    const kiln = await runKiln(textFile, path.join(work, 'run'), steps, threads, precision, shape);
     process.stderr.write(`[bench:pretrain] PyTorch: ${steps} steps, ${threads} threads ...\n`);
-    const torch = await runTorch(textFile, steps, threads, precision, env);
+    const torch = await runTorch(textFile, steps, threads, precision, shape, env);
     if (torch.threads !== threads || torch.openblas_coretype !== (process.env['OPENBLAS_CORETYPE'] ?? null)) {
       throw new Error(
         `PyTorch ran with threads=${torch.threads}, OPENBLAS_CORETYPE=${torch.openblas_coretype} but Kiln with ` +
@@ -217,8 +240,8 @@ async function main(): Promise<void> {
     for (let round = 0; round < windows; round++) {
       process.stderr.write(`[bench:pretrain] throughput window ${round + 1}/${windows}: ${windowSteps} steps each ...\n`);
       const sides = [
-        async () => kilnWindows.push((await runKilnProcess(textFile, path.join(work, 'window'), windowSteps, threads, precision, env)).tokensPerSecond),
-        async () => torchWindows.push((await runTorch(textFile, windowSteps, threads, precision, env)).tokens_per_s),
+        async () => kilnWindows.push((await runKilnProcess(textFile, path.join(work, 'window'), windowSteps, threads, precision, shape, env)).tokensPerSecond),
+        async () => torchWindows.push((await runTorch(textFile, windowSteps, threads, precision, shape, env)).tokens_per_s),
       ];
       if (round % 2 === 1) sides.reverse();
       for (const side of sides) await side();
@@ -226,7 +249,7 @@ async function main(): Promise<void> {
     const kilnTokensPerSecond = median(kilnWindows);
     const torchTokensPerSecond = median(torchWindows);
 
-    const d = PRETRAIN_DEFAULTS;
+    const d = { ...PRETRAIN_DEFAULTS, ...SHAPES[shape] };
     const delta = kiln.valLoss - torch.val_loss;
     const ratio = kilnTokensPerSecond / torchTokensPerSecond;
     console.log(`Kiln (libtorch ${buildInfo().torchVersion}, Node ${process.version}) vs PyTorch ${torch.torch} (${PYTHON})`);
@@ -263,6 +286,7 @@ async function main(): Promise<void> {
         kiln_val_loss: round(kiln.valLoss, 4),
         torch_val_loss: round(torch.val_loss, 4),
         precision,
+        shape,
       }),
     );
   } finally {
@@ -274,8 +298,8 @@ async function main(): Promise<void> {
 const KILN_WINDOW = '--kiln-window';
 
 async function kilnWindow(argv: string[]): Promise<void> {
-  const [textFile, outDir, steps, threads, precision] = argv;
-  console.log(JSON.stringify(await runKiln(textFile!, outDir!, Number(steps), Number(threads), precision === 'bf16' ? 'bf16' : 'fp32')));
+  const [textFile, outDir, steps, threads, precision, shape] = argv;
+  console.log(JSON.stringify(await runKiln(textFile!, outDir!, Number(steps), Number(threads), precision === 'bf16' ? 'bf16' : 'fp32', shape === 'gemm' ? 'gemm' : 'recipe')));
 }
 
 (process.argv[2] === KILN_WINDOW ? kilnWindow(process.argv.slice(3)) : main()).catch((error: unknown) => {
