@@ -374,6 +374,10 @@ struct CheckpointFunction : torch::autograd::Function<CheckpointFunction> {
       autocastNow.apply();
     };
     at::Tensor output;
+    // The rerun is an autocast region of its own (as torch.autocast around PyTorch's rerun): the
+    // weights it casts are cached only until it ends, not into the next step, where the
+    // optimizer will have changed them.
+    at::autocast::increment_nesting();
     try {
       generator.set_state(ctx->saved_data["rng"].toTensor());
       c10::List<bool> enabled = ctx->saved_data["autocast"].toBoolList();
@@ -384,9 +388,11 @@ struct CheckpointFunction : torch::autograd::Function<CheckpointFunction> {
       output = region->run(inputs);
     } catch (...) {
       restore();
+      if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
       throw;
     }
     restore();
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
     if (output.requires_grad()) torch::autograd::backward({output}, {gradOutputs[0]});
     torch::autograd::variable_list grads;
     for (const at::Tensor& input : inputs) grads.push_back(input.requires_grad() ? input.grad() : at::Tensor());

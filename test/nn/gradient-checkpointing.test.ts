@@ -170,7 +170,7 @@ test('gradient checkpointing lowers the peak memory of a forward and backward (R
   assert.ok(on < off * 0.5, `peak RSS growth with checkpointing ${(on / 2 ** 20).toFixed(0)} MiB, without ${(off / 2 ** 20).toFixed(0)} MiB`);
 });
 
-test('the Trainer: pretraining, LoRA fine-tuning and a ViT image run train with gradCheckpointing as without; an LSTM refuses it; --device cuda on this build is one line naming how to get a CUDA build', async () => {
+test('the Trainer: pretraining (fp32 and bf16), LoRA fine-tuning and a ViT image run train with gradCheckpointing as without; an LSTM refuses it; --device cuda on this build is one line naming how to get a CUDA build', async () => {
   const text = path.join(dir, 'text.txt');
   writeFileSync(text, 'the quick brown fox jumps over the lazy dog. '.repeat(60));
   const run = async (gradCheckpointing: boolean): Promise<number> => {
@@ -179,6 +179,15 @@ test('the Trainer: pretraining, LoRA fine-tuning and a ViT image run train with 
   };
   const [plain, checkpointed] = [await run(false), await run(true)];
   assert.ok(Math.abs(plain - checkpointed) < 1e-5, `validation loss ${plain} vs ${checkpointed}`);
+  // bf16: the rerun's cast weights must not outlive it (the optimizer changes the weights before the next forward).
+  const bf16 = async (gradCheckpointing: boolean): Promise<number[]> => {
+    const out = path.join(dir, `gpt-bf16-${gradCheckpointing}`);
+    await pretrainLanguageModel({ config: { data: [text], layers: 2, heads: 2, dim: 16, blockSize: 16, batchSize: 4, maxSteps: 6, evalEvery: 6, evalIters: 2, logEvery: 1, lr: 0.01, precision: 'bf16', gradCheckpointing, out } });
+    return lossLines(out);
+  };
+  const [bf16Plain, bf16Checkpointed] = [await bf16(false), await bf16(true)];
+  assert.equal(bf16Plain.length, 6);
+  bf16Plain.forEach((l, i) => assert.ok(Math.abs(l - bf16Checkpointed[i]!) < 1e-5, `bf16 step ${i + 1}: ${l} vs ${bf16Checkpointed[i]}`));
   // LoRA fine-tuning (frozen embeddings before the blocks) and a ViT image run, through the same Trainer.
   const labelled = path.join(dir, 'labelled.csv');
   writeFileSync(labelled, 'text,label\n' + Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? `good great ${i},pos` : `bad awful ${i},neg`)).join('\n') + '\n');
