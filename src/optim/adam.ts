@@ -138,28 +138,38 @@ export function adamUpdate(
 }
 
 /**
- * Adam as PyTorch's torch.optim.Adam. Weight decay here is L2 regularisation added to the
- * gradient; for decoupled weight decay (usually what you want with Adam) use AdamW.
- * @example new Adam(model.parameters(), { lr: 1e-3, betas: [0.9, 0.98] })
+ * @internal What Adam and AdamW share: the state, the composed and the fused updates. `decoupled`
+ * selects AdamW's weight decay.
  */
-export class Adam extends Optimizer<AdamHyperparameters, AdamState> {
-  constructor(params: Params<AdamHyperparameters>, options: AdamOptions = {}) {
-    super('Adam', params, mergeOptions('Adam', ADAM_DEFAULTS, options));
-  }
+export abstract class AdamFamily extends Optimizer<AdamHyperparameters, AdamState> {
+  protected abstract readonly decoupled: boolean;
 
   protected override checkHyperparameters(hyperparameters: Readonly<AdamHyperparameters>, where: string): void {
     checkAdam(hyperparameters, where);
   }
 
   protected override updateGroup(group: ParamGroup<AdamHyperparameters>): void {
-    super.updateGroup(group, group.fused ? fusedAdamStep(group.params, group, (p) => this.#stateOf(p, group), false) : group.params);
+    super.updateGroup(group, group.fused ? fusedAdamStep(group.params, group, (p) => this.#stateOf(p, group), this.decoupled) : group.params);
   }
 
   protected override update(param: Tensor, grad: Tensor, group: Readonly<AdamHyperparameters>): void {
-    adamUpdate(param, grad, this.#stateOf(param, group), group, false);
+    adamUpdate(param, grad, this.#stateOf(param, group), group, this.decoupled);
   }
 
   #stateOf(param: Tensor, group: Readonly<AdamHyperparameters>): AdamState {
     return this.state.get(param) ?? this.setState(param, initialAdamState(param, group.amsgrad));
+  }
+}
+
+/**
+ * Adam as PyTorch's torch.optim.Adam. Weight decay here is L2 regularisation added to the
+ * gradient; for decoupled weight decay (usually what you want with Adam) use AdamW.
+ * @example new Adam(model.parameters(), { lr: 1e-3, betas: [0.9, 0.98] })
+ */
+export class Adam extends AdamFamily {
+  protected readonly decoupled = false;
+
+  constructor(params: Params<AdamHyperparameters>, options: AdamOptions = {}) {
+    super('Adam', params, mergeOptions('Adam', ADAM_DEFAULTS, options));
   }
 }

@@ -1,17 +1,7 @@
 /** AdamW (Loshchilov & Hutter, 2017): Adam with weight decay decoupled from the gradient. */
-import type { Tensor } from '../tensor/tensor.js';
-import { Optimizer, type ParamGroup, type Params } from './optimizer.js';
+import type { Params } from './optimizer.js';
 import { mergeOptions } from './options.js';
-import {
-  ADAM_DEFAULTS,
-  adamUpdate,
-  checkAdam,
-  fusedAdamStep,
-  initialAdamState,
-  type AdamHyperparameters,
-  type AdamOptions,
-  type AdamState,
-} from './adam.js';
+import { ADAM_DEFAULTS, AdamFamily, type AdamHyperparameters, type AdamOptions } from './adam.js';
 
 export interface AdamWOptions extends AdamOptions {
   /**
@@ -32,24 +22,10 @@ const DEFAULTS: AdamWHyperparameters = { ...ADAM_DEFAULTS, weightDecay: 0.01 };
  * const decay = params.filter((p) => p.ndim >= 2), noDecay = params.filter((p) => p.ndim < 2);
  * new AdamW([{ params: decay, weightDecay: 0.1 }, { params: noDecay, weightDecay: 0 }], { lr: 6e-4, betas: [0.9, 0.95] })
  */
-export class AdamW extends Optimizer<AdamWHyperparameters, AdamState> {
+export class AdamW extends AdamFamily {
+  protected readonly decoupled = true;
+
   constructor(params: Params<AdamWHyperparameters>, options: AdamWOptions = {}) {
     super('AdamW', params, mergeOptions('AdamW', DEFAULTS, options));
-  }
-
-  protected override checkHyperparameters(hyperparameters: Readonly<AdamWHyperparameters>, where: string): void {
-    checkAdam(hyperparameters, where);
-  }
-
-  protected override updateGroup(group: ParamGroup<AdamWHyperparameters>): void {
-    super.updateGroup(group, group.fused ? fusedAdamStep(group.params, group, (p) => this.#stateOf(p, group), true) : group.params);
-  }
-
-  protected override update(param: Tensor, grad: Tensor, group: Readonly<AdamWHyperparameters>): void {
-    adamUpdate(param, grad, this.#stateOf(param, group), group, true);
-  }
-
-  #stateOf(param: Tensor, group: Readonly<AdamWHyperparameters>): AdamState {
-    return this.state.get(param) ?? this.setState(param, initialAdamState(param, group.amsgrad));
   }
 }

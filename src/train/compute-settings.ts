@@ -19,8 +19,9 @@ export const COMPUTE_SCHEMA = {
     'where the run computes: auto (the CPU; a GPU once the Trainer runs tasks on one), cpu, cuda or cuda:N (refused with the reason until then)',
     'string',
     (value, key) => {
-      if (typeof value === 'string' && DEVICE_PATTERN.test(value)) return resolveTrainingDevice(value) && value;
-      throw new ConfigError(`${kebabCase(key)} must be auto, cpu, cuda or cuda:N, got ${JSON.stringify(value)}`);
+      if (typeof value !== 'string' || !DEVICE_PATTERN.test(value)) throw new ConfigError(`${kebabCase(key)} must be auto, cpu, cuda or cuda:N, got ${JSON.stringify(value)}`);
+      checkTrainingDevice(value);
+      return value;
     },
     { valueName: 'auto|cpu|cuda|cuda:N' },
   ),
@@ -36,12 +37,12 @@ export interface ComputeSettings {
 }
 
 /**
- * The device a run trains on: 'cpu'. A CUDA device is refused, when the run's settings are read,
- * with what stands in the way — a libtorch without CUDA (and how to build against one), no
- * visible GPU, or the Trainer's tasks, which make their batches on the CPU.
+ * Runs train on the CPU ('auto' is the CPU). A CUDA device is refused, when the run's settings
+ * are read, with what stands in the way — a libtorch without CUDA (and how to build against one),
+ * no visible GPU, or the Trainer's tasks, which make their batches on the CPU.
  */
-export function resolveTrainingDevice(device: string): 'cpu' {
-  if (device === 'auto' || device === 'cpu') return 'cpu';
+function checkTrainingDevice(device: string): void {
+  if (device === 'auto' || device === 'cpu') return;
   if (!buildInfo().cuda) {
     throw new ConfigError(`--device ${device}: this Kiln addon is built against a libtorch without CUDA; build one with CUDA: LIBTORCH=$(python3 -c 'import torch,os; print(os.path.dirname(torch.__file__))') npm run build:native (a CUDA PyTorch wheel's libtorch), see the README's "GPUs"`);
   }
