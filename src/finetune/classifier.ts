@@ -77,6 +77,7 @@ export class SequenceClassifier extends Module {
     } else {
       const weights = mask.to(hidden.dtype).unsqueeze(2); // (B, T, 1)
       pooled = hidden.mul(weights).sum(1).div(weights.sum(1)); // (B, C) / (B, 1)
+      if (this.#backbone.meanHead !== undefined) pooled = this.#backbone.meanHead(pooled); // (B, C)
     }
     return this.score.forward(this.dropout.forward(pooled)); // (B, K)
   }

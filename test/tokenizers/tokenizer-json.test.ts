@@ -107,9 +107,12 @@ test('vocab.bpe files: a malformed line is named', (t) => {
 
 test('the loader refuses what it cannot run, naming the component and what it supports', (t) => {
   assert.throws(
-    () => loadTokenizer({ model: { type: 'Unigram', vocab: [] }, pre_tokenizer: { type: 'Metaspace' } }),
-    /model type "Unigram" is not supported by Kiln; the supported model types are BPE, WordPiece, WordLevel/,
+    () => loadTokenizer({ model: { type: 'Bigram', vocab: [] }, pre_tokenizer: { type: 'Metaspace' } }),
+    /model type "Bigram" is not supported by Kiln; the supported model types are BPE, WordPiece, WordLevel, Unigram/,
   );
+  assert.throws(() => loadTokenizer({ model: { type: 'Unigram', vocab: [['a', -1], ['b']] } }), /model\.vocab\[1\] must be \[piece, score\], got \["b"\]/);
+  assert.throws(() => loadTokenizer({ model: { type: 'Unigram', vocab: [['a', -1]], unk_id: 3 } }), /model\.unk_id must be null or an id below 1, got 3/);
+  assert.throws(() => loadTokenizer({ model: { type: 'Unigram', vocab: [['a', -1]], unk_id: null } }).encode('ab'), /"b" is in no vocabulary entry and the model has no unk_id/);
   assert.throws(
     () => loadTokenizer({ model: { type: 'BPE', vocab: {}, merges: [] }, pre_tokenizer: { type: 'UnicodeScripts' } }),
     /pre_tokenizer type "UnicodeScripts" is not supported by Kiln; the supported pre_tokenizer types are Sequence, ByteLevel/,

@@ -126,8 +126,8 @@ function writeGraphs(outDir: string, name: string, build: (graph: OnnxGraph) => 
 function exportClassifier(modelDir: string, outDir: string, quantize: boolean): ExportOnnxResult {
   const { classifier, tokenizer, info } = loadClassifierFolder(modelDir);
   const architecture = classifier.backbone.architecture;
-  if (architecture === 'lstm') {
-    throw new ConfigError(`${modelDir} is an LSTM classifier, which the ONNX exporter does not write yet; GPT, Llama and BERT classifiers export`);
+  if (architecture === 'lstm' || architecture === 'sentence-encoder') {
+    throw new ConfigError(`${modelDir} is ${architecture === 'lstm' ? 'an LSTM' : 'a sentence-encoder'} classifier, which the ONNX exporter does not write yet; GPT, Llama and BERT classifiers export`);
   }
   mkdirSync(outDir, { recursive: true });
   const config = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
