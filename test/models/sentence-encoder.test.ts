@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describeFolder } from '../../src/finetune/backbone.js';
 import { predict } from '../../src/finetune/evaluate.js';
 import { finetune } from '../../src/finetune/finetune.js';
+import { resolveFinetuneConfig } from '../../src/finetune/finetune-config.js';
 import { loadSentenceEncoderFolder, loadUseLiteTfjs, saveSentenceEncoderFolder, useLiteFolder } from '../../src/io/sentence-encoder.js';
 import { ModelFolderError } from '../../src/io/model-folder-error.js';
 import { noGrad } from '../../src/tensor/autograd.js';
@@ -99,4 +100,15 @@ test('kiln finetune --from use-lite trains a classifier that predict serves; scr
   const scratch = await finetune({ config: { ...common, from: 'scratch:sentence-encoder', tokenizer: path.join(dir, 'use', 'best'), maxSteps: 2, evalEvery: 2, out: path.join(dir, 'scratch') } });
   assert.equal(scratch.step, 2);
   assert.equal(describeFolder(path.join(dir, 'scratch', 'best')).architecture, 'sentence-encoder');
+  // LoRA finds the attention projections it wraps by default: rank-8 A and B on query and value of
+  // layer 0 (256 wide) and layer 1 (512 wide), and the head
+  const lora = await finetune({ config: { ...common, from: 'use-lite', mode: 'lora', maxSteps: 2, evalEvery: 2, out: path.join(dir, 'lora') } });
+  assert.equal(lora.trainable.trainableParameters, 2 * 8 * (256 + 256) + 2 * 8 * (512 + 512) + 512 * 2 + 2);
+});
+
+test('--from use-lite gets lr 1e-4 in full mode unless one is given; freeze and LoRA keep theirs', () => {
+  assert.equal(resolveFinetuneConfig({ from: 'use-lite' }).lr, 1e-4);
+  assert.equal(resolveFinetuneConfig({ from: 'use-lite', lr: 3e-5 }).lr, 3e-5);
+  assert.equal(resolveFinetuneConfig({ from: 'use-lite', mode: 'lora' }).lr, 3e-3);
+  assert.equal(resolveFinetuneConfig({ from: 'scratch:gpt' }).lr, 3e-4);
 });
