@@ -6,7 +6,7 @@ import { UsageError } from './usage-error.js';
 export const DEMO_SUMMARY = 'pretrain a small GPT, fine-tune it on spam vs ham, compare with scratch';
 
 export const DEMO_FLAGS: readonly FlagSpec[] = [
-  { name: 'quick', kind: 'boolean', help: 'a first look in about 3 minutes on 2 cores (the full demo takes about 15)' },
+  { name: 'quick', kind: 'boolean', help: 'a first look in about 4 minutes on 2 cores (the full demo takes about 15)' },
   { name: 'out', kind: 'string', help: 'folder for the runs and the report', valueName: 'DIR', defaultText: 'runs/demo-<time>' },
   { name: 'threads', kind: 'int', help: 'CPU threads for libtorch', defaultText: "libtorch's default" },
   { name: 'seed', kind: 'int', help: 'random seed', defaultText: '1337' },

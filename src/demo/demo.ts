@@ -42,9 +42,9 @@ export interface DemoBudget {
   textLength?: number;
 }
 
-/** ≤ 15 minutes on 2 cores. */
+/** About 15 minutes on 2 cores (measured: 15¼, the use-lite stage included). */
 export const FULL_DEMO: Readonly<DemoBudget> = Object.freeze({ pretrainSteps: 3000, pretrainSeconds: 420, finetuneSteps: 300, textLength: 512 });
-/** ≤ 3 minutes on 2 cores: a first look. */
+/** About 4 minutes on 2 cores: a first look. */
 export const QUICK_DEMO: Readonly<DemoBudget> = Object.freeze({ pretrainSteps: 800, pretrainSeconds: 75, finetuneSteps: 120, textLength: 256 });
 
 export interface DemoOptions {
