@@ -38,7 +38,6 @@ export function startingPoint(given: string, shape: BackboneShape, tokenizerSpec
   if (given.startsWith('scratch:')) {
     const from = given;
     const tokenizer = scratchTokenizer(tokenizerSpec, texts);
-    manualSeed(seed);
     return { backbone: buildBackbone(from.slice('scratch:'.length), shape, tokenizer.vocabSize, tokenizer.padId ?? null), tokenizer, from: 'scratch' };
   }
   if (given === USE_LITE || (existsSync(given) && isUseLiteTfjsFolder(given))) {

@@ -21,10 +21,10 @@ import { HfTokenizer } from '../tokenizers/hf-tokenizer.js';
 import type { TokenizerJson } from '../tokenizers/tokenizer.js';
 import { buildWithinWeights, configFields, type FileTensor, folderErrors, matchWeights, readConfigJson, readWeights, weightBytes, weightProblems, writeFolder } from './hf-folder.js';
 import { ModelFolderError } from './model-folder-error.js';
+import { loadTfjsWeights } from './tfjs-weights.js';
 import { USE_LITE } from './use-lite-name.js';
 
 export { USE_LITE };
-import { loadTfjsWeights } from './tfjs-weights.js';
 
 const folderError = folderErrors('sentence encoder');
 
