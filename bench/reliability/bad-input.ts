@@ -28,6 +28,7 @@ function prepare(dir: string): void {
     'trunc.safetensors': 'abc',
     'corrupt.png': 'not a png',
     'ckpt.bin': Buffer.from([0, 1]),
+    'pairs.jsonl': '{"prompt":"a","completion":"b"}\n'.repeat(40),
     'model.json': 'plain text',
     'gpt2bad/config.json': '{"model_type":"gpt2","n_embd":"wide"}',
     'gpt2bad/model.safetensors': 'xxxx',

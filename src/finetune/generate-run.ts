@@ -58,7 +58,7 @@ export async function finetuneGenerator(config: Readonly<FinetuneConfig>, hooks:
   const data = splitPairs(config);
   const { backbone, tokenizer } = startingPoint(config.from, config, config.tokenizer, config.seed, () => data.train.flatMap((p) => [p.prompt, p.completion]));
   const architecture = backbone.architecture;
-  if (!backbone.causal || architecture === 'sentence-encoder') throw new ConfigError(`--task generate needs a causal language model; ${config.from} is a ${architecture} encoder`);
+  if (!backbone.causal || architecture === 'sentence-encoder') throw new ConfigError(`--task generate needs a causal language model; ${config.from} is an encoder (${architecture}), which reads text but does not write it`);
   languageModelArchitecture(architecture); // fails now, not at the first save, for an architecture without a folder writer
   const model = backbone.module as CausalLM;
   // Embedding rows beyond the tokenizer's ids (padding) are recorded so generation never picks them.
