@@ -38,7 +38,7 @@ import { classificationMetrics } from '../src/finetune/metrics.js';
 import type { FinetuneConfigInput } from '../src/finetune/finetune-config.js';
 import { getNumThreads, pretrainLanguageModel } from '../src/index.js';
 import { parseDuration } from '../src/train/pretrain-config.js';
-import { loadUseLiteTfjs } from '../src/io/sentence-encoder.js';
+import { loadUseLiteTokenizer } from '../src/io/sentence-encoder.js';
 import { saveTokenizer } from '../src/tokenizers/load.js';
 import { SENTENCE_ENCODER_FINETUNE, SENTIMENT_ADAPT, SENTIMENT_FINETUNE, SENTIMENT_PRETRAIN } from '../src/finetune/sentiment-recipe.js';
 
@@ -130,7 +130,7 @@ const ROWS: { name: RowName; settings: () => FinetuneConfigInput }[] = [
   },
   { name: 'recipe', settings: () => ({ ...SENTIMENT_FINETUNE, from: base!.dir }) },
   { name: 'use-lite', settings: () => ({ ...SENTENCE_ENCODER_FINETUNE, from: 'use-lite' }) },
-  // The encoder's tokenizer is the package's: the first use-lite run of the same data, size and seed wrote it.
+  // The same encoder from random weights, with the package's tokenizer.
   { name: 'use-scratch', settings: () => ({ ...SENTENCE_ENCODER_FINETUNE, from: 'scratch:sentence-encoder', tokenizer: useTokenizerFolder() }) },
 ];
 /** A folder holding the encoder's tokenizer.json, written once. */
@@ -138,7 +138,7 @@ function useTokenizerFolder(): string {
   const dir = path.join(out, 'use-lite-tokenizer');
   if (!existsSync(path.join(dir, 'tokenizer.json'))) {
     mkdirSync(dir, { recursive: true });
-    saveTokenizer(loadUseLiteTfjs('use-lite').tokenizer, path.join(dir, 'tokenizer.json'));
+    saveTokenizer(loadUseLiteTokenizer('use-lite'), path.join(dir, 'tokenizer.json'));
   }
   return dir;
 }

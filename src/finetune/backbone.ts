@@ -161,7 +161,7 @@ function sentenceEncoderBackbone(model: SentenceEncoder): Backbone {
     vocabSize: c.vocabSize,
     defaultLoraTargets: ['*.attention.query', '*.attention.value'],
     hiddenStates: (ids, mask) => model.forward(ids, mask), // (B, T, H)
-    meanHead: (pooled) => model.pooler.forward(pooled).tanh(), // (B, H)
+    meanHead: (pooled) => model.sentenceHead(pooled), // (B, H)
     layerOf: (name) => layerIndex(name, c.numLayers, /^layers\.(\d+)\./, /^embeddings\./),
     save: (dir) => saveSentenceEncoderFolder(model, dir),
   };

@@ -40,7 +40,7 @@ export function startingPoint(given: string, shape: BackboneShape, tokenizerSpec
     const tokenizer = scratchTokenizer(tokenizerSpec, texts);
     return { backbone: buildBackbone(from.slice('scratch:'.length), shape, tokenizer.vocabSize, tokenizer.padId ?? null), tokenizer, from: 'scratch' };
   }
-  if (given === USE_LITE || (existsSync(given) && isUseLiteTfjsFolder(given))) {
+  if (given === USE_LITE || isUseLiteTfjsFolder(given)) {
     const { backbone, tokenizer } = sentenceEncoderFromTfjs(given);
     return { backbone, tokenizer, from: given };
   }

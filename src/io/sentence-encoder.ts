@@ -60,12 +60,11 @@ export function isUseLiteTfjsFolder(dir: string): boolean {
  * control tokens, kept out of the text as added tokens); the Metaspace decoder undoes it.
  */
 export function useTokenizerJson(vocabulary: readonly (readonly [string, number | null])[]): TokenizerJson {
-  const reserved = vocabulary.slice(1, 6).map(([content], i) => ({ id: i + 1, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
   return {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [{ id: 0, content: vocabulary[0]![0], single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }, ...reserved],
+    added_tokens: vocabulary.slice(0, 6).map(([content], id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
     normalizer: {
       type: 'Sequence',
       normalizers: [
@@ -154,14 +153,25 @@ export interface LoadedSentenceEncoder {
   tokenizer: HfTokenizer;
 }
 
+/** The folder `dirOrName` names, checked to be a TensorFlow.js Universal Sentence Encoder lite. */
+function useLiteDir(dirOrName: string): string {
+  const dir = dirOrName === USE_LITE ? useLiteFolder() : dirOrName;
+  if (!isUseLiteTfjsFolder(dir)) throw new ModelFolderError(`${dir} is not a TensorFlow.js Universal Sentence Encoder lite folder (model.json naming Encoder_en/KonaTransformer weights, and vocab.json)`);
+  return dir;
+}
+
+/** The tokenizer of a TensorFlow.js Universal Sentence Encoder lite folder (or `use-lite`), without its weights. */
+export function loadUseLiteTokenizer(dirOrName: string = USE_LITE): HfTokenizer {
+  return HfTokenizer.fromJSON(useTokenizerJson(readVocabulary(useLiteDir(dirOrName))));
+}
+
 /**
  * Reads a TensorFlow.js Universal Sentence Encoder lite folder (or `use-lite`: the npm
  * package's) into a SentenceEncoder in training mode and its tokenizer.
  * @example const { model, tokenizer } = loadUseLiteTfjs('use-lite'); model.eval();
  */
 export function loadUseLiteTfjs(dirOrName: string = USE_LITE): LoadedSentenceEncoder {
-  const dir = dirOrName === USE_LITE ? useLiteFolder() : dirOrName;
-  if (!isUseLiteTfjsFolder(dir)) throw new ModelFolderError(`${dir} is not a TensorFlow.js Universal Sentence Encoder lite folder (model.json naming Encoder_en/KonaTransformer weights, and vocab.json)`);
+  const dir = useLiteDir(dirOrName);
   const vocabulary = readVocabulary(dir);
   const tokenizer = HfTokenizer.fromJSON(useTokenizerJson(vocabulary));
   const model = scope(() => {

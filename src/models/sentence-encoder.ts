@@ -139,11 +139,15 @@ export class SentenceEncoder extends Module {
     return runBlocks(x, this.layers, (layer, h) => layer.forward(h, attnMask), this.gradientCheckpointing); // (B, T, H)
   }
 
-  /** tanh(P · mean over the tokens + p): the pooled states (B, T, H) -> (B, H), before the l2 norm. */
+  /** The sentence head: tanh(P · mean + p), the mean of the token states (B, H) -> (B, H). */
+  sentenceHead(mean: Tensor): Tensor {
+    return this.pooler.forward(mean).tanh();
+  }
+
+  /** The mean of the token states through the sentence head: states (B, T, H) -> (B, H), before the l2 norm. */
   pool(states: Tensor, mask: Tensor): Tensor {
     const weights = mask.to(states.dtype).unsqueeze(2); // (B, T, 1)
-    const mean = states.mul(weights).sum(1).div(weights.sum(1).clamp(1)); // (B, H)
-    return this.pooler.forward(mean).tanh();
+    return this.sentenceHead(states.mul(weights).sum(1).div(weights.sum(1).clamp(1))); // (B, H)
   }
 
   /** The sentence embeddings: ids (B, T), mask (B, T) -> (B, H), each of length 1. */

@@ -8,7 +8,7 @@ import { describeFolder } from '../../src/finetune/backbone.js';
 import { predict } from '../../src/finetune/evaluate.js';
 import { finetune } from '../../src/finetune/finetune.js';
 import { resolveFinetuneConfig } from '../../src/finetune/finetune-config.js';
-import { loadSentenceEncoderFolder, loadUseLiteTfjs, saveSentenceEncoderFolder, useLiteFolder } from '../../src/io/sentence-encoder.js';
+import { loadSentenceEncoderFolder, loadUseLiteTfjs, loadUseLiteTokenizer, saveSentenceEncoderFolder, useLiteFolder } from '../../src/io/sentence-encoder.js';
 import { ModelFolderError } from '../../src/io/model-folder-error.js';
 import { noGrad } from '../../src/tensor/autograd.js';
 import { tensor } from '../../src/tensor/creation.js';
@@ -57,6 +57,7 @@ test("its tokenizer.json is read by Hugging Face's tokenizers as it is, with the
     assert.deepEqual(tokenizer.encode(text), await hfEncode(theirs, text), JSON.stringify(text));
   }
   assert.deepEqual(loadTokenizer(dir).encode('Not good at all.'), tokenizer.encode('Not good at all.'));
+  assert.deepEqual(loadUseLiteTokenizer().encode('Not good at all.'), tokenizer.encode('Not good at all.'), 'the tokenizer read without the weights');
 });
 
 test("Kiln's sentence-encoder folder keeps the weights: the reloaded model gives the reference vectors", (t) => {
