@@ -30,6 +30,14 @@ function cxxAbi(lt) {
   return '1';
 }
 
+// at::parallel_for is a header template; in a libtorch built on OpenMP it is a `#pragma omp
+// parallel`, which a file compiled without -fopenmp runs on one thread. The addon's own kernels
+// (fused_ops.cc, optim_ops.cc) need it; libgomp is the one libtorch itself loads.
+function usesOpenMp(lt) {
+  const config = path.join(lt.include, 'ATen/Config.h');
+  return fs.existsSync(config) && /#define AT_PARALLEL_OPENMP 1/.test(fs.readFileSync(config, 'utf8'));
+}
+
 // NCCL is compiled in only when the libtorch has CUDA (libtorch_cuda), ships c10d's NCCL
 // process group, and NCCL's and CUDA's headers can be found (official libtorch downloads link
 // NCCL in but do not ship nccl.h: install NCCL's development package or set NCCL_HOME).
@@ -62,7 +70,9 @@ if (what === 'include') {
   if (ncclIncludes(lt) !== null) defines.push('USE_C10D_NCCL', 'KILN_WITH_NCCL');
   console.log(defines.join(' '));
 } else if (what === 'cflags') {
-  console.log(`-D_GLIBCXX_USE_CXX11_ABI=${cxxAbi(lt)}`);
+  const flags = [`-D_GLIBCXX_USE_CXX11_ABI=${cxxAbi(lt)}`];
+  if (usesOpenMp(lt)) flags.push('-fopenmp');
+  console.log(flags.join(' '));
 } else if (what === 'libs') {
   const libs = [`-L${lt.lib}`];
   if (!lt.system) libs.push(`-Wl,-rpath,${lt.lib}`);

@@ -54,7 +54,7 @@ headers=${KILN_NODE_HEADERS:-/usr/include/node}
 includes=$(node native/libtorch.cjs include); defines=$(node native/libtorch.cjs defines)
 mkdir -p native/build/Release
 # shellcheck disable=SC2046,SC2086
-g++ -shared -fPIC -O3 -std=c++17 -fexceptions -frtti -fno-math-errno -DNAPI_EXPERIMENTAL -DNODE_ADDON_API_DISABLE_DEPRECATED \
+g++ -shared -fPIC -O3 -std=c++17 -fexceptions -frtti -fno-math-errno -fno-trapping-math -ffp-contract=off -DNAPI_EXPERIMENTAL -DNODE_ADDON_API_DISABLE_DEPRECATED \
   $(for d in $defines; do printf -- '-D%s ' "$d"; done) $(node native/libtorch.cjs cflags) \
   -I"$headers" -I"$(node -p "require('node-addon-api').include_dir")" $(for d in $includes; do printf -- '-I%s ' "$d"; done) \
   native/src/*.cc -o native/build/Release/kiln.node $(node native/libtorch.cjs libs) >/tmp/kiln-gpu-build.log 2>&1 ||

@@ -309,6 +309,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   kiln::registerMathOps(env, exports);
   kiln::registerNnOps(env, exports);
   kiln::registerOptimOps(env, exports);
+  kiln::registerFusedOps(env, exports);
   kiln::registerDistributedOps(env, exports);
   return exports;
 }

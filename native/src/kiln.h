@@ -176,6 +176,51 @@ at::TensorOptions optionsArg(const Napi::CallbackInfo& info, size_t i);
 
 Napi::Array tensorList(Napi::Env env, const std::vector<at::Tensor>& tensors);
 
+// ---- vectorised loops ----
+// The addon is built for baseline x86-64; a hot loop is compiled three times — AVX-512, AVX2 +
+// FMA, baseline — as the static members avx512, avx2 and base of a struct, and vectorLoop<Loop>()
+// returns the widest the CPU has. (GCC's target_clones("arch=skylake-avx512") picked the
+// baseline clone on AMD's AVX-512 EPYC: it tests the CPU model, not its features.) Helpers the
+// loop calls must be always_inline (KILN_INLINE): GCC does not inline a baseline function into
+// a target function otherwise, and the call keeps the loop scalar.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define KILN_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
+#define KILN_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define KILN_TARGET_AVX512
+#define KILN_TARGET_AVX2
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+#define KILN_INLINE inline __attribute__((always_inline))
+#else
+#define KILN_INLINE inline
+#endif
+
+#define KILN_VECTOR_LOOP(name, params, body)    \
+  struct name {                                 \
+    KILN_TARGET_AVX512 static void avx512 params body \
+    KILN_TARGET_AVX2 static void avx2 params body     \
+    static void base params body                \
+  };
+
+// 2: AVX-512 (F, BW, VL, DQ), 1: AVX2 + FMA, 0: baseline; what the CPU has unless lowered by
+// setVectorLevel (tests run every level on one machine).
+int vectorLevel();
+
+template <typename Loop>
+auto vectorLoop() -> decltype(&Loop::base) {
+  switch (vectorLevel()) {
+    case 2: return &Loop::avx512;
+    case 1: return &Loop::avx2;
+    default: return &Loop::base;
+  }
+}
+
+// ---- fused kernels (fused_ops.cc) ----
+
+// GELU, tanh approximation: the fused kernel on float32/bf16 CPU tensors, else at::gelu.
+at::Tensor geluTanh(const at::Tensor& x);
+
 // ---- registration ----
 
 using OpBody = Napi::Value (*)(const Napi::CallbackInfo&);
@@ -189,6 +234,7 @@ void registerMathOps(Napi::Env env, Napi::Object exports);
 void registerNnOps(Napi::Env env, Napi::Object exports);
 void registerDistributedOps(Napi::Env env, Napi::Object exports);
 void registerOptimOps(Napi::Env env, Napi::Object exports);
+void registerFusedOps(Napi::Env env, Napi::Object exports);
 
 void registerAll(Napi::Env env, Napi::Object exports, const OpEntry* entries, size_t count);
 

@@ -155,8 +155,11 @@ KILN_OP(gelu) {
   if (approximate != "none" && approximate != "tanh") {
     throw ArgError("gelu approximate must be 'none' or 'tanh', got '" + approximate + "'", true);
   }
-  return wrap(env, at::gelu(a, approximate));
+  return wrap(env, approximate == "tanh" ? geluTanh(a) : at::gelu(a, approximate));
 }
+
+// geluReference(a, approximate): ATen's GELU, the reference of the fused tanh form.
+KILN_OP(geluReference) { return wrap(env, at::gelu(tensorArg(info, 0), stringArg(info, 1))); }
 
 KILN_OP(softplus) {
   return wrap(env, at::softplus(tensorArg(info, 0), numberArg(info, 1, 1.0), numberArg(info, 2, 20.0)));
@@ -535,7 +538,7 @@ const OpEntry entries[] = {
     KILN_ENTRY(logSigmoid), KILN_ENTRY(relu), KILN_ENTRY(silu), KILN_ENTRY(erf), KILN_ENTRY(sign),
     KILN_ENTRY(floor), KILN_ENTRY(ceil), KILN_ENTRY(round), KILN_ENTRY(trunc),
     KILN_ENTRY(logicalNot), KILN_ENTRY(isnan), KILN_ENTRY(isinf), KILN_ENTRY(isfinite),
-    KILN_ENTRY(gelu), KILN_ENTRY(softplus), KILN_ENTRY(leakyRelu), KILN_ENTRY(elu),
+    KILN_ENTRY(gelu), KILN_ENTRY(geluReference), KILN_ENTRY(softplus), KILN_ENTRY(leakyRelu), KILN_ENTRY(elu),
     KILN_ENTRY(clamp), KILN_ENTRY(where), KILN_ENTRY(lerp), KILN_ENTRY(sum), KILN_ENTRY(mean),
     KILN_ENTRY(prod), KILN_ENTRY(maxAll), KILN_ENTRY(minAll), KILN_ENTRY(maxDim), KILN_ENTRY(minDim),
     KILN_ENTRY(amax), KILN_ENTRY(amin), KILN_ENTRY(argmax), KILN_ENTRY(argmin), KILN_ENTRY(var),

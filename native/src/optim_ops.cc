@@ -14,17 +14,13 @@ struct AdamConstants {
   float sign, b1, b2, oneMinusB1, oneMinusB2, decay, l2, eps, negStepSize, bc2Sqrt;
 };
 
-// Elements [begin, end) of one Adam/AdamW step. Compiled for AVX-512, AVX2 and baseline x86-64,
-// picked by the CPU at load time, so GCC's vectoriser can use the widest registers there are (the
-// addon is otherwise built for baseline x86-64); sqrt and division stay IEEE, so every width gives
+// Elements [begin, end) of one Adam/AdamW step, vectorised per CPU (KILN_VECTOR_LOOP); sqrt and
+// division stay IEEE and the build does not contract to FMA (-std=c++17), so every width gives
 // the same floats. (binding.gyp's -fno-math-errno lets sqrt vectorise: its errno path kept the
 // loop scalar.)
 template <int Decay>  // 0: none, 1: decoupled (AdamW), 2: L2 on the gradient (Adam)
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-__attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
-#endif
-void adamElements(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v,
-                  int64_t begin, int64_t end, const AdamConstants c) {
+KILN_VECTOR_LOOP(adamElements, (float* __restrict p, const float* __restrict g, float* __restrict m,
+                                float* __restrict v, int64_t begin, int64_t end, const AdamConstants c), {
   for (int64_t k = begin; k < end; ++k) {
     float grad = c.sign * g[k];
     float param = p[k];
@@ -37,7 +33,7 @@ void adamElements(float* __restrict p, const float* __restrict g, float* __restr
     m[k] = mk;
     v[k] = vk;
   }
-}
+})
 
 // adamStep(params[], grads[], expAvgs[], expAvgSqs[], steps[], lr, beta1, beta2, eps,
 //          weightDecay, decoupled, maximize): one Adam (decoupled = false) or AdamW step of every
@@ -81,9 +77,9 @@ KILN_OP(adamStep) {
                           static_cast<float>(eps), static_cast<float>(-(lr / biasCorrection1)),
                           static_cast<float>(std::sqrt(biasCorrection2))};
     at::parallel_for(0, params[i].numel(), 32768, [&](int64_t begin, int64_t end) {
-      if (decayKind == 0) adamElements<0>(p, g, m, v, begin, end, c);
-      else if (decayKind == 1) adamElements<1>(p, g, m, v, begin, end, c);
-      else adamElements<2>(p, g, m, v, begin, end, c);
+      if (decayKind == 0) vectorLoop<adamElements<0>>()(p, g, m, v, begin, end, c);
+      else if (decayKind == 1) vectorLoop<adamElements<1>>()(p, g, m, v, begin, end, c);
+      else vectorLoop<adamElements<2>>()(p, g, m, v, begin, end, c);
     });
   }
   return env.Undefined();

@@ -3,7 +3,7 @@
  * reference, itself checked against PyTorch in trajectories.test.ts): the same parameters and
  * moments after 30 steps, with and without weight decay, maximize, a parameter larger than one
  * thread's share, a float64 parameter and a non-contiguous gradient (both taken op by op), and a
- * state dict that resumes either way.
+ * state dict that resumes either way; and the same floats at every vector width the CPU has.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +11,7 @@ import { Adam, AdamW } from '../../src/optim/index.js';
 import { manualSeed, randn } from '../../src/tensor/creation.js';
 import { noGrad } from '../../src/tensor/autograd.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
+import { type VectorLevel, setVectorLevel } from '../../src/tensor/fused.js';
 
 const SHAPES = [[7], [33, 5], [300, 257]]; // the last: 77,100 elements, split across threads
 
@@ -50,6 +51,21 @@ for (const kind of ['Adam', 'AdamW'] as const) {
     });
   }
 }
+
+test('the fused step gives the same floats at every vector width (AVX-512, AVX2, baseline)', () => {
+  const top = setVectorLevel();
+  const byLevel = ([2, 1, 0] as VectorLevel[])
+    .filter((l) => l <= top)
+    .map((level) => {
+      const before = setVectorLevel(level);
+      try {
+        return train('AdamW', { weightDecay: 0.1 }, true).values;
+      } finally {
+        setVectorLevel(before);
+      }
+    });
+  for (const values of byLevel.slice(1)) assert.deepEqual(values, byLevel[0]);
+});
 
 test('a fused optimizer state dict loads into a composed one and back (fused is a group setting)', () => {
   const { optimizer } = train('AdamW', { weightDecay: 0.1 }, true);

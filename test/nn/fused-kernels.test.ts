@@ -1,0 +1,179 @@
+/**
+ * Kiln's fused CPU kernels (native/src/fused_ops.cc) against their ATen references and against
+ * PyTorch: test/fixtures/fused.json holds PyTorch 1.13's values on the same inputs (written by
+ * test/fixtures/fused_reference.py), in float32 and bf16, with float64 values for how close
+ * float32 can be. Every vector width the CPU has (AVX-512, AVX2) is run and must give the same
+ * bits; without AVX2 the fused ops are their references.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { packageRoot } from '../../src/tensor/native.js';
+import { manualSeed, randn, tensor } from '../../src/tensor/creation.js';
+import { grad } from '../../src/tensor/autograd.js';
+import {
+  type VectorLevel,
+  geluReference,
+  geluTanhBackward,
+  geluTanhBackwardReference,
+  setFusedKernels,
+  setVectorLevel,
+} from '../../src/tensor/fused.js';
+import type { DType } from '../../src/tensor/dtype.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
+
+interface GeluFixture {
+  x: number[];
+  g: number[];
+  float32: { y: number[]; dx: number[] };
+  bfloat16: { y: number[]; dx: number[] };
+  y64: number[];
+  dx64: number[];
+}
+
+const fixture = JSON.parse(readFileSync(path.join(packageRoot(), 'test', 'fixtures', 'fused.json'), 'utf8')) as {
+  gelu_tanh: GeluFixture;
+};
+
+const values = (t: Tensor): number[] => Array.from(t.to('float32').flatten().toArray() as number[]);
+
+/** The largest |a − b| / (atol + rtol·|b|); ≤ 1 means within tolerance. */
+function worst(a: number[], b: number[], atol: number, rtol: number): number {
+  assert.equal(a.length, b.length);
+  let w = 0;
+  a.forEach((v, i) => {
+    w = Math.max(w, Math.abs(v - b[i]!) / (atol + rtol * Math.abs(b[i]!)));
+  });
+  return w;
+}
+
+/**
+ * The vector widths the fused kernels run at on this CPU: AVX-512 and AVX2 where it has
+ * AVX-512, AVX2 where it has AVX2. (At the baseline width, 0, every fused op is its ATen
+ * reference: tested below.)
+ */
+function levels(): VectorLevel[] {
+  const top = setVectorLevel();
+  return ([2, 1] as VectorLevel[]).filter((l) => l <= top);
+}
+
+function atLevel<T>(level: VectorLevel, fn: () => T): T {
+  const before = setVectorLevel(level);
+  try {
+    return fn();
+  } finally {
+    setVectorLevel(before);
+  }
+}
+
+function geluForwardBackward(dtype: DType): { y: number[]; dx: number[] } {
+  const f = fixture.gelu_tanh;
+  const x = tensor(f.x).to(dtype).requiresGrad_(true);
+  const y = x.gelu('tanh');
+  y.backward(tensor(f.g).to(dtype));
+  return { y: values(y), dx: values(x.grad!) };
+}
+
+test('fused GELU (tanh): float32 matches PyTorch and the float64 values', () => {
+  const f = fixture.gelu_tanh;
+  for (const level of levels()) {
+    const { y, dx } = atLevel(level, () => geluForwardBackward('float32'));
+    // PyTorch's ½x(1 + tanh u) loses digits where 1 + tanh u cancels (x ≪ 0); Kiln's x·σ(2u) does not
+    assert.ok(worst(y, f.float32.y, 1e-6, 1e-5) <= 1, `level ${level}: forward vs PyTorch`);
+    assert.ok(worst(dx, f.float32.dx, 1e-6, 1e-5) <= 1, `level ${level}: backward vs PyTorch`);
+    assert.ok(worst(y, f.y64, 1e-7, 1e-6) <= 1, `level ${level}: forward vs float64`);
+    assert.ok(worst(dx, f.dx64, 1e-7, 1e-5) <= 1, `level ${level}: backward vs float64`);
+  }
+});
+
+test('fused GELU (tanh): bf16 is the float64 value rounded once, closer than PyTorch 1.13\'s bf16', () => {
+  const f = fixture.gelu_tanh;
+  const distance = (got: number[], truth: number[]): number => got.reduce((sum, v, i) => sum + Math.abs(v - truth[i]!), 0);
+  for (const level of levels()) {
+    const { y, dx } = atLevel(level, () => geluForwardBackward('bfloat16'));
+    // the kernel computes in float32 from the bf16 inputs and rounds once (8 bits: 2^-8 relative);
+    // the float64 values are of the float32 inputs, which the bf16 cast moved by another 2^-9
+    const x16 = values(tensor(f.x).to('bfloat16'));
+    const truth16 = values(geluReference(tensor(x16, { dtype: 'float64' }), 'tanh'));
+    // (float64's own ½x(1 + tanh u) is 0 where the true value is below ~1e-16)
+    assert.ok(worst(y, truth16, 1e-15, 2 ** -8 + 1e-6) <= 1, `level ${level}: forward`);
+    // PyTorch 1.13 rounds to bf16 between its steps: at x = -3 it gives -0.00586 for -0.00364
+    assert.ok(distance(y, f.y64) < distance(f.bfloat16.y, f.y64), `level ${level}: forward no closer than PyTorch's`);
+    assert.ok(distance(dx, f.dx64) < distance(f.bfloat16.dx, f.dx64), `level ${level}: backward no closer than PyTorch's`);
+  }
+});
+
+test('fused GELU (tanh) against its ATen reference on a large tensor; bf16 is float32 rounded; every vector width the same bits', () => {
+  manualSeed(5);
+  const x = randn([300, 257]).mul(3); // 77,100 elements: split across threads
+  const g = randn([300, 257]);
+  const x16 = x.to('bfloat16');
+  const g16 = g.to('bfloat16');
+  for (const level of levels()) {
+    atLevel(level, () => {
+      // float32: ATen's ½x(1 + tanh u) and its backward lose up to ~1e-5 where tanh saturates
+      assert.ok(worst(values(x.gelu('tanh')), values(geluReference(x, 'tanh')), 1e-6, 1e-5) <= 1, `level ${level}: forward`);
+      assert.ok(worst(values(geluTanhBackward(g, x)), values(geluTanhBackwardReference(g, x)), 1e-5, 1e-5) <= 1, `level ${level}: backward`);
+      // bf16: the float32 computation on the same (bf16) inputs, rounded to bf16 once
+      const x32 = x16.to('float32');
+      const g32 = g16.to('float32');
+      assert.deepEqual(values(x16.gelu('tanh')), values(x32.gelu('tanh').to('bfloat16')), `level ${level}: bf16 forward`);
+      assert.deepEqual(values(geluTanhBackward(g16, x16)), values(geluTanhBackward(g32, x32).to('bfloat16')), `level ${level}: bf16 backward`);
+    });
+  }
+  // AVX-512 and AVX2 give identical floats (no FMA contraction, IEEE division)
+  const byWidth = levels()
+    .filter((l) => l >= 1)
+    .map((level) => atLevel(level, () => [values(x.gelu('tanh')), values(geluTanhBackward(g, x))]));
+  for (const got of byWidth.slice(1)) assert.deepEqual(got, byWidth[0]);
+});
+
+test('fused GELU (tanh): switched off, and on the baseline width, it is ATen bit for bit', () => {
+  manualSeed(6);
+  const x = randn([64, 33]).mul(3);
+  const ref = values(geluReference(x, 'tanh'));
+  const before = setFusedKernels(false);
+  try {
+    assert.deepEqual(values(x.gelu('tanh')), ref);
+  } finally {
+    setFusedKernels(before);
+  }
+  assert.equal(setFusedKernels(before), before);
+  assert.deepEqual(atLevel(0, () => values(x.gelu('tanh'))), ref);
+  // on, with AVX2 or wider, it is the fused kernel: not bit-equal to ATen everywhere
+  if (setVectorLevel() >= 1) assert.notDeepEqual(values(x.gelu('tanh')), ref);
+});
+
+test('fused GELU (tanh): NaN propagates, saturation is exact, float64 and non-contiguous inputs work', () => {
+  const y = values(tensor([Number.NaN, Number.POSITIVE_INFINITY, 100, -100, 0]).gelu('tanh'));
+  assert.ok(Number.isNaN(y[0]));
+  assert.deepEqual(y.slice(1), [Number.POSITIVE_INFINITY, 100, -0, 0]); // σ is exactly 0 or 1 far out
+  manualSeed(8);
+  const x64 = randn([5, 7], { dtype: 'float64' });
+  assert.deepEqual(x64.gelu('tanh').toArray(), geluReference(x64, 'tanh').toArray()); // float64: ATen's
+  const xt = randn([40, 30]).transpose(0, 1); // non-contiguous
+  assert.ok(worst(values(xt.gelu('tanh')), values(geluReference(xt, 'tanh')), 1e-6, 1e-5) <= 1);
+  assert.deepEqual(xt.gelu('tanh').shape, [30, 40]);
+});
+
+test('fused GELU (tanh): the gradient of the gradient (createGraph) is ATen\'s', () => {
+  manualSeed(9);
+  const run = (fused: boolean): number[] => {
+    const before = setFusedKernels(fused);
+    try {
+      const x = randn([6, 5], { dtype: 'float32' }).mul(2).requiresGrad_(true);
+      const [dx] = grad(x.gelu('tanh').sum(), x, { createGraph: true });
+      const [ddx] = grad(dx!.mul(dx!).sum(), x);
+      return values(ddx!);
+    } finally {
+      setFusedKernels(before);
+    }
+  };
+  manualSeed(9);
+  const fused = run(true);
+  manualSeed(9);
+  const reference = run(false);
+  assert.ok(worst(fused, reference, 1e-6, 1e-5) <= 1);
+  assert.ok(fused.some((v) => Math.abs(v) > 1e-3));
+});
