@@ -196,11 +196,11 @@ Napi::Array tensorList(Napi::Env env, const std::vector<at::Tensor>& tensors);
 #define KILN_INLINE inline
 #endif
 
-#define KILN_VECTOR_LOOP(name, params, body)    \
-  struct name {                                 \
-    KILN_TARGET_AVX512 static void avx512 params body \
-    KILN_TARGET_AVX2 static void avx2 params body     \
-    static void base params body                \
+#define KILN_VECTOR_LOOP(name, params, ...)                  \
+  struct name {                                              \
+    KILN_TARGET_AVX512 static void avx512 params __VA_ARGS__ \
+    KILN_TARGET_AVX2 static void avx2 params __VA_ARGS__     \
+    static void base params __VA_ARGS__                      \
   };
 
 // 2: AVX-512 (F, BW, VL, DQ), 1: AVX2 + FMA, 0: baseline; what the CPU has unless lowered by
@@ -220,6 +220,13 @@ auto vectorLoop() -> decltype(&Loop::base) {
 
 // GELU, tanh approximation: the fused kernel on float32/bf16 CPU tensors, else at::gelu.
 at::Tensor geluTanh(const at::Tensor& x);
+// Whether causalAttention takes these (float32/bf16 CPU, equal shapes, no dropout, short rows).
+bool causalAttentionFusable(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double dropoutP);
+// softmax(scale·q kᵀ, causal) v by the fused kernel; q, k, v (…, L, E) of one shape.
+at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale);
+// The plain composition of scaled dot-product attention (nn_ops.cc): the fused kernel's reference.
+at::Tensor attentionMath(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                         const c10::optional<at::Tensor>& mask, double dropoutP, bool causal, double scale);
 
 // ---- registration ----
 

@@ -8,6 +8,27 @@
 #include <limits>
 
 namespace kiln {
+
+// The plain composition of scaled dot-product attention; the reference for the fused kernel.
+at::Tensor attentionMath(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                         const c10::optional<at::Tensor>& mask, double dropoutP, bool causal, double scale) {
+  // q: (..., L, E), k: (..., S, E), v: (..., S, Ev)
+  at::Tensor scores = at::matmul(q, k.transpose(-2, -1)) * scale;  // (..., L, S)
+  const double negInf = -std::numeric_limits<double>::infinity();
+  if (causal) {
+    int64_t L = q.size(-2), S = k.size(-2);
+    at::Tensor keep = at::ones({L, S}, q.options().dtype(at::kBool)).tril();
+    scores = scores.masked_fill(keep.logical_not(), negInf);
+  }
+  if (mask) {
+    if (mask->scalar_type() == at::kBool) scores = scores.masked_fill(mask->logical_not(), negInf);
+    else scores = scores + *mask;
+  }
+  at::Tensor weights = at::softmax(scores, -1);
+  if (dropoutP > 0) weights = at::dropout(weights, dropoutP, true);
+  return at::matmul(weights, v);  // (..., L, Ev)
+}
+
 namespace {
 
 int64_t reductionArg(const Napi::CallbackInfo& info, size_t i) {
@@ -148,26 +169,6 @@ KILN_OP(adaptiveAvgPool2d) { return wrap(env, at::adaptive_avg_pool2d(tensorArg(
 
 KILN_OP(oneHot) { return wrap(env, at::one_hot(tensorArg(info, 0), intArg(info, 1, -1))); }
 
-// The plain composition of scaled dot-product attention; the reference for the fused kernel.
-at::Tensor attentionMath(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                         const c10::optional<at::Tensor>& mask, double dropoutP, bool causal, double scale) {
-  // q: (..., L, E), k: (..., S, E), v: (..., S, Ev)
-  at::Tensor scores = at::matmul(q, k.transpose(-2, -1)) * scale;  // (..., L, S)
-  const double negInf = -std::numeric_limits<double>::infinity();
-  if (causal) {
-    int64_t L = q.size(-2), S = k.size(-2);
-    at::Tensor keep = at::ones({L, S}, q.options().dtype(at::kBool)).tril();
-    scores = scores.masked_fill(keep.logical_not(), negInf);
-  }
-  if (mask) {
-    if (mask->scalar_type() == at::kBool) scores = scores.masked_fill(mask->logical_not(), negInf);
-    else scores = scores + *mask;
-  }
-  at::Tensor weights = at::softmax(scores, -1);
-  if (dropoutP > 0) weights = at::dropout(weights, dropoutP, true);
-  return at::matmul(weights, v);  // (..., L, Ev)
-}
-
 // scaledDotProductAttention(q, k, v, mask?, dropoutP, isCausal, scale?)
 KILN_OP(scaledDotProductAttention) {
   const at::Tensor& q = tensorArg(info, 0);
@@ -182,6 +183,7 @@ KILN_OP(scaledDotProductAttention) {
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
   return wrap(env, at::scaled_dot_product_attention(q, k, v, mask, dropoutP, causal, scale));
 #else
+  if (causal && causalAttentionFusable(q, k, v, dropoutP)) return wrap(env, causalAttention(q, k, v, scale));
   return wrap(env, attentionMath(q, k, v, mask, dropoutP, causal, scale));
 #endif
 }

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { packageRoot } from '../../src/tensor/native.js';
 import { manualSeed, randn, tensor } from '../../src/tensor/creation.js';
 import { grad } from '../../src/tensor/autograd.js';
+import { attentionReference, scaledDotProductAttention } from '../../src/nn/functional.js';
 import {
   type VectorLevel,
   geluReference,
@@ -32,8 +33,21 @@ interface GeluFixture {
   dx64: number[];
 }
 
+interface AttentionFixture {
+  shape: number[];
+  q: number[];
+  k: number[];
+  v: number[];
+  g: number[];
+  out: number[];
+  dq: number[];
+  dk: number[];
+  dv: number[];
+}
+
 const fixture = JSON.parse(readFileSync(path.join(packageRoot(), 'test', 'fixtures', 'fused.json'), 'utf8')) as {
   gelu_tanh: GeluFixture;
+  causal_attention: AttentionFixture;
 };
 
 const values = (t: Tensor): number[] => Array.from(t.to('float32').flatten().toArray() as number[]);
@@ -176,4 +190,106 @@ test('fused GELU (tanh): the gradient of the gradient (createGraph) is ATen\'s',
   const reference = run(false);
   assert.ok(worst(fused, reference, 1e-6, 1e-5) <= 1);
   assert.ok(fused.some((v) => Math.abs(v) > 1e-3));
+});
+
+// ---- causal self-attention ----
+
+/** Causal attention's output and the gradients of (output · g).sum() for q, k, v (B, H, L, E). */
+function attend(
+  q0: Tensor,
+  k0: Tensor,
+  v0: Tensor,
+  g: Tensor,
+  run: (q: Tensor, k: Tensor, v: Tensor) => Tensor = (q, k, v) => scaledDotProductAttention(q, k, v, { isCausal: true }),
+): { out: number[]; dq: number[]; dk: number[]; dv: number[] } {
+  const [q, k, v] = [q0, k0, v0].map((t) => t.detach().requiresGrad_(true)) as [Tensor, Tensor, Tensor];
+  const out = run(q, k, v);
+  out.backward(g);
+  return { out: values(out), dq: values(q.grad!), dk: values(k.grad!), dv: values(v.grad!) };
+}
+
+const reference = (q: Tensor, k: Tensor, v: Tensor): Tensor => attentionReference(q, k, v, { isCausal: true });
+
+test('fused causal attention: float32 output and gradients match PyTorch\'s (float64) values', () => {
+  const f = fixture.causal_attention;
+  const [q, k, v, g] = [f.q, f.k, f.v, f.g].map((xs) => tensor(xs).view(f.shape)) as [Tensor, Tensor, Tensor, Tensor];
+  for (const level of levels()) {
+    const got = atLevel(level, () => attend(q, k, v, g));
+    const composed = atLevel(level, () => attend(q, k, v, g, reference));
+    for (const key of ['out', 'dq', 'dk', 'dv'] as const) {
+      assert.ok(worst(got[key], f[key], 1e-5, 1e-4) <= 1, `level ${level}: ${key} vs PyTorch`);
+      // no less accurate than ATen's composition in float32
+      const error = (xs: number[]): number => xs.reduce((sum, x, i) => sum + Math.abs(x - f[key][i]!), 0);
+      assert.ok(error(got[key]) <= 1.5 * error(composed[key]), `level ${level}: ${key} less accurate than the composition`);
+    }
+  }
+});
+
+test('fused causal attention from packed heads (non-contiguous views), bf16, and every vector width the same bits', () => {
+  manualSeed(11);
+  const [B, T, H, E] = [3, 50, 4, 16]; // T not a multiple of 16: the kernel's remainders
+  const qkv = randn([B, T, 3 * H * E]);
+  const heads = (x: Tensor): Tensor[] => x.split(H * E, -1).map((t) => t.view(B, T, H, E).transpose(1, 2));
+  const g = randn([B, H, T, E]);
+  for (const dtype of ['float32', 'bfloat16'] as DType[]) {
+    const [q, k, v] = heads(qkv.to(dtype)) as [Tensor, Tensor, Tensor];
+    const gd = g.to(dtype);
+    // the reference in float32 on the same (rounded) inputs
+    const [q32, k32, v32] = [q, k, v].map((t) => t.to('float32')) as [Tensor, Tensor, Tensor];
+    const want = attend(q32, k32, v32, gd.to('float32'), reference);
+    const tol = dtype === 'float32' ? [1e-5, 1e-4] : [2e-2, 2 ** -7];
+    const byWidth = levels().map((level) => atLevel(level, () => attend(q, k, v, gd)));
+    for (const got of byWidth) {
+      for (const key of ['out', 'dq', 'dk', 'dv'] as const) {
+        assert.ok(worst(got[key], want[key], tol[0]!, tol[1]!) <= 1, `${dtype} ${key}`);
+      }
+    }
+    for (const got of byWidth.slice(1)) assert.deepEqual(got, byWidth[0], `${dtype}: vector widths differ`);
+  }
+  // the output is laid out (B, T, H, E): merging the heads back copies nothing
+  const [q, k, v] = heads(qkv) as [Tensor, Tensor, Tensor];
+  const y = scaledDotProductAttention(q, k, v, { isCausal: true });
+  assert.deepEqual(y.shape, [B, H, T, E]);
+  if (levels().length > 0) assert.ok(y.transpose(1, 2).isContiguous());
+});
+
+test('fused causal attention: masks, dropout, unequal lengths, the bf16 shapes it loses at and fused kernels off take the composition', () => {
+  manualSeed(12);
+  const [q, k, v] = [0, 1, 2].map(() => randn([2, 2, 9, 8])) as [Tensor, Tensor, Tensor];
+  const same = (a: Tensor, b: Tensor): void => assert.deepEqual(values(a), values(b));
+  const before = setFusedKernels(false);
+  try {
+    same(scaledDotProductAttention(q, k, v, { isCausal: true }), reference(q, k, v));
+  } finally {
+    setFusedKernels(before);
+  }
+  same(atLevel(0, () => scaledDotProductAttention(q, k, v, { isCausal: true })), reference(q, k, v));
+  const mask = randn([9, 9]).gt(0);
+  same(scaledDotProductAttention(q, k, v, { attnMask: mask }), attentionReference(q, k, v, { attnMask: mask }));
+  same(scaledDotProductAttention(q, k.narrow(2, 0, 5), v.narrow(2, 0, 5), { isCausal: true }),
+    attentionReference(q, k.narrow(2, 0, 5), v.narrow(2, 0, 5), { isCausal: true }));
+  const wide = randn([1, 1, 300, 64]).to('bfloat16'); // bf16, 64-wide heads, 256–512 positions: measured faster composed
+  same(scaledDotProductAttention(wide, wide, wide, { isCausal: true }), reference(wide, wide, wide));
+  // dropout draws a mask: the same generator state gives the same output as the composition
+  manualSeed(13);
+  const dropped = scaledDotProductAttention(q, k, v, { isCausal: true, dropoutP: 0.5 });
+  manualSeed(13);
+  same(dropped, attentionReference(q, k, v, { isCausal: true, dropoutP: 0.5 }));
+  // fused (when this CPU has AVX2): not the composition's bits
+  if (levels().length > 0) assert.notDeepEqual(values(scaledDotProductAttention(q, k, v, { isCausal: true })), values(reference(q, k, v)));
+});
+
+test('fused causal attention: the gradient of the gradient (createGraph) goes through the composition', () => {
+  manualSeed(14);
+  const [q0, k0, v0] = [0, 1, 2].map(() => randn([1, 2, 6, 4])) as [Tensor, Tensor, Tensor];
+  const run = (fn: (q: Tensor, k: Tensor, v: Tensor) => Tensor): number[] => {
+    const [q, k, v] = [q0, k0, v0].map((t) => t.detach().requiresGrad_(true)) as [Tensor, Tensor, Tensor];
+    const [dq] = grad(fn(q, k, v).pow(2).sum(), q, { createGraph: true });
+    const [dk] = grad(dq!.pow(2).sum(), k);
+    return values(dk!);
+  };
+  const fused = run((q, k, v) => scaledDotProductAttention(q, k, v, { isCausal: true }));
+  const composed = run(reference);
+  assert.ok(worst(fused, composed, 1e-5, 1e-4) <= 1);
+  assert.ok(composed.some((x) => Math.abs(x) > 1e-3));
 });
