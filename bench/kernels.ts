@@ -2,9 +2,12 @@
  * Fused-kernel benchmark (issue 21): each of Kiln's fused CPU kernels against its ATen reference
  * (the composition it replaces), forward + backward, float32 and bf16, at the shapes the
  * training benchmarks run — the nanoGPT recipe (B 12, T 64, width 128, 4 heads) and the GEMM-bound
- * GPT-2 shape (B 4, T 256, width 768, 12 heads) — and, for attention, a long context (T 1024).
- * Where a fused kernel hands a shape to its reference (bf16 attention with 64-wide heads at 256 to
- * 512 positions, measured faster composed), both columns time the reference.
+ * GPT-2 shape (B 4, T 256, width 768, 12 heads) — and, for attention, a long context (T 1024)
+ * and two unmasked (not causal) shapes, a small ViT's and BERT-base's at 128 tokens; for
+ * cross-entropy the recipe's 83 characters and GPT-2's 50,257 tokens.
+ * Where a fused kernel hands a shape to its reference (bf16 attention with 64-wide heads without
+ * a mask, or causal at 256 to 512 positions: measured faster composed), both columns time the
+ * reference.
  *
  * One process; the fused and reference runs alternate (`--rounds` rounds of `--reps` calls each,
  * after a warm-up), and the table reports the medians per call and their ratio. Kernel timings
@@ -14,11 +17,12 @@
  * Prints a table, then as the last line of stdout one JSON object: {"<kernel> <shape> <dtype>":
  * {"fused_us":…, "reference_us":…, "speedup":…}}.
  */
-import { randn, manualSeed } from '../src/tensor/creation.js';
+import { randn, randint, manualSeed } from '../src/tensor/creation.js';
+import { autocast } from '../src/tensor/autocast.js';
 import { setFusedKernels, setVectorLevel } from '../src/tensor/fused.js';
 import { setNumThreads } from '../src/tensor/runtime.js';
 import { scope } from '../src/tensor/scope.js';
-import { scaledDotProductAttention } from '../src/nn/functional.js';
+import { crossEntropy, scaledDotProductAttention } from '../src/nn/functional.js';
 import type { DType } from '../src/tensor/dtype.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 import { median } from './torch-side.js';
@@ -57,20 +61,35 @@ function geluCase(rows: number, width: number, dtype: DType): Case {
   };
 }
 
-function attentionCase(batch: number, heads: number, length: number, headDim: number, dtype: DType): Case {
+function attentionCase(batch: number, heads: number, length: number, headDim: number, dtype: DType, causal = true): Case {
   manualSeed(2);
   const width = heads * headDim;
   const qkv = randn([batch, length, 3 * width]).to(dtype).requiresGrad_(true);
   const g = randn([batch, length, width]).to(dtype);
   return {
-    name: `causal attention (B ${batch}, H ${heads}, T ${length}, E ${headDim})`,
+    name: `${causal ? 'causal' : 'full'} attention (B ${batch}, H ${heads}, T ${length}, E ${headDim})`,
     dtype,
     run: () => {
       // as GPT's block calls it: heads split from the packed projection, merged back after
       const [q, k, v] = qkv.split(width, -1).map((t) => t.view(batch, length, heads, headDim).transpose(1, 2)) as [Tensor, Tensor, Tensor];
-      const y = scaledDotProductAttention(q, k, v, { isCausal: true }).transpose(1, 2).reshape(batch, length, width);
+      const y = scaledDotProductAttention(q, k, v, { isCausal: causal }).transpose(1, 2).reshape(batch, length, width);
       y.backward(g);
       qkv.grad = null;
+    },
+  };
+}
+
+function crossEntropyCase(rows: number, classes: number, dtype: DType): Case {
+  manualSeed(3);
+  const logits = randn([rows, classes]).mul(3).to(dtype).requiresGrad_(true);
+  const target = randint(0, classes, [rows]);
+  return {
+    name: `cross-entropy (${rows} × ${classes} classes)`,
+    dtype,
+    run: () => {
+      // bf16 logits as the Trainer gives them: under autocast
+      autocast(dtype === 'bfloat16' ? 'bf16' : 'fp32', () => crossEntropy(logits, target)).backward();
+      logits.grad = null;
     },
   };
 }
@@ -79,6 +98,10 @@ const cases: Case[] = [];
 for (const dtype of ['float32', 'bfloat16'] as DType[]) {
   cases.push(geluCase(12 * 64, 512, dtype), geluCase(4 * 256, 3072, dtype));
   cases.push(attentionCase(12, 4, 64, 32, dtype), attentionCase(4, 12, 256, 64, dtype), attentionCase(2, 8, 1024, 64, dtype));
+  // without a mask, as a ViT (65 patches + class token) or BERT reads (no padding)
+  cases.push(attentionCase(16, 4, 65, 32, dtype, false), attentionCase(4, 12, 128, 64, dtype, false));
+  // the recipe's characters, GPT-2's BPE vocabulary
+  cases.push(crossEntropyCase(12 * 64, 83, dtype), crossEntropyCase(512, 50257, dtype));
 }
 
 function timePerCall(run: () => void): number {

@@ -18,12 +18,16 @@
  *
  * Prints a table, then, as the last line of stdout, one JSON object:
  *   {"kiln_tokens_per_s":…, "torch_tokens_per_s":…, "kiln_val_loss":…, "torch_val_loss":…}
+ * (with --precision best: torch_fp32_… and torch_bf16_… instead of torch_…).
  * Progress goes to stderr.
  *
  * Run: `npm run bench:pretrain`, or `node dist/bench/pretrain.js [--steps N] [--windows N]
- * [--window-steps N] [--precision fp32|bf16]` (e.g. --steps 100 --windows 2 --window-steps 50 for
- * a quick check; the targets are for the full 2000 steps). `--precision bf16` runs both sides
- * under bf16 autocast (Kiln's `--precision bf16`, PyTorch's `torch.autocast('cpu')`). `--shape gemm`
+ * [--window-steps N] [--precision fp32|bf16|best]` (e.g. --steps 100 --windows 2 --window-steps 50
+ * for a quick check; the targets are for the full 2000 steps). `--precision bf16` runs both sides
+ * under bf16 autocast (Kiln's `--precision bf16`, PyTorch's `torch.autocast('cpu')`).
+ * `--precision best` runs three sides in one run — Kiln in bf16, PyTorch in fp32 eager and in bf16
+ * autocast — with the speed issue's targets: Kiln ≥ 1.5× PyTorch fp32 eager at a validation loss
+ * within 0.03 of it, and ahead of PyTorch bf16. `--shape gemm`
  * trains the GEMM-bound shape of the speed issue instead (12 layers, 12 heads, width 768, context
  * 256, batch 4; the recipe's character vocabulary), e.g. `--shape gemm --steps 20 --windows 3
  * --window-steps 10`.
@@ -40,6 +44,9 @@ import type { Precision } from '../src/tensor/autocast.js';
 
 const VAL_LOSS_TOLERANCE = 0.03;
 const THROUGHPUT_RATIO_TARGET = 1.0;
+/** The speed issue's targets for `--precision best`: ≥ 1.5× PyTorch fp32 eager, ahead of PyTorch bf16 autocast. */
+const BEST_RATIO_TARGET_FP32 = 1.5;
+const BEST_RATIO_TARGET_BF16 = 1.0;
 
 interface TorchResult {
   torch: string;
@@ -72,8 +79,12 @@ interface BenchArgs {
   windows: number;
   /** Steps per throughput window. */
   windowSteps: number;
-  /** Both sides' precision: fp32, or bf16 autocast (Kiln's --precision bf16, PyTorch's torch.autocast). */
-  precision: Precision;
+  /**
+   * Both sides' precision: fp32, or bf16 autocast (Kiln's --precision bf16, PyTorch's
+   * torch.autocast); or 'best': Kiln in bf16 against PyTorch in fp32 eager and in bf16 autocast,
+   * three sides in one run.
+   */
+  precision: Precision | 'best';
   /** The model: nanoGPT's recipe, or the GEMM-bound shape (12 layers, 12 heads, width 768, context 256, batch 4). */
   shape: ShapeName;
 }
@@ -89,7 +100,7 @@ const shapeOf = (name: ShapeName): Shape => {
   return { layers, heads, dim, blockSize, batchSize };
 };
 
-const USAGE = 'usage: node dist/bench/pretrain.js [--steps N] [--windows N] [--window-steps N] [--precision fp32|bf16] [--shape recipe|gemm]';
+const USAGE = 'usage: node dist/bench/pretrain.js [--steps N] [--windows N] [--window-steps N] [--precision fp32|bf16|best] [--shape recipe|gemm]';
 
 function parseArgs(argv: string[]): BenchArgs {
   const args: BenchArgs = { steps: PRETRAIN_DEFAULTS.maxSteps, windows: 9, windowSteps: 200, precision: 'fp32', shape: 'recipe' };
@@ -99,7 +110,7 @@ function parseArgs(argv: string[]): BenchArgs {
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     if (flag === '--precision') {
       const value = inline ?? argv[++i];
-      if (value !== 'fp32' && value !== 'bf16') throw new Error(`--precision must be fp32 or bf16, got ${JSON.stringify(value)}`);
+      if (value !== 'fp32' && value !== 'bf16' && value !== 'best') throw new Error(`--precision must be fp32, bf16 or best, got ${JSON.stringify(value)}`);
       args.precision = value;
       continue;
     }
@@ -204,6 +215,35 @@ function verdict(ok: boolean): string {
   return ok ? 'ok' : 'MISS';
 }
 
+/** One side of the comparison: who trains, in which precision. */
+interface Side {
+  name: string;
+  kiln: boolean;
+  precision: Precision;
+}
+
+interface SideResult {
+  valLoss: number;
+  finalTrainLoss: number;
+  trainSeconds: number;
+  tokensPerSecond: number;
+}
+
+/** The sides to compare: both at one precision, or Kiln's best (bf16) against PyTorch's fp32 eager and bf16 autocast. */
+function sidesFor(precision: Precision | 'best'): Side[] {
+  if (precision === 'best') {
+    return [
+      { name: 'Kiln bf16', kiln: true, precision: 'bf16' },
+      { name: 'PyTorch fp32', kiln: false, precision: 'fp32' },
+      { name: 'PyTorch bf16', kiln: false, precision: 'bf16' },
+    ];
+  }
+  return [
+    { name: 'Kiln', kiln: true, precision },
+    { name: 'PyTorch', kiln: false, precision },
+  ];
+}
+
 async function main(): Promise<void> {
   const { steps, windows, windowSteps, precision, shape } = parseArgs(process.argv.slice(2));
   // Importing Kiln loaded the addon, which set OPENBLAS_CORETYPE (on AVX-512 CPUs) and the
@@ -211,84 +251,102 @@ async function main(): Promise<void> {
   const threads = getNumThreads();
   const env: NodeJS.ProcessEnv = { ...process.env };
   checkPythonTorch(env, 'bench:pretrain');
+  const sides = sidesFor(precision);
 
   const work = mkdtempSync(path.join(tmpdir(), 'kiln-bench-pretrain-'));
   try {
     const textFile = path.join(work, 'moby-dick.txt');
     writeFileSync(textFile, defaultCorpus({ sources: ['moby-dick'] }), 'utf8');
 
-    process.stderr.write(`[bench:pretrain] Kiln: ${steps} steps, ${threads} threads ...\n`);
-    const kiln = await runKiln(textFile, path.join(work, 'run'), steps, threads, precision, shape);
-    process.stderr.write(`[bench:pretrain] PyTorch: ${steps} steps, ${threads} threads ...\n`);
-    const torch = await runTorch(textFile, steps, threads, precision, shape, env);
-    if (torch.threads !== threads || torch.openblas_coretype !== (process.env['OPENBLAS_CORETYPE'] ?? null)) {
-      throw new Error(
-        `PyTorch ran with threads=${torch.threads}, OPENBLAS_CORETYPE=${torch.openblas_coretype} but Kiln with ` +
-          `threads=${threads}, OPENBLAS_CORETYPE=${process.env['OPENBLAS_CORETYPE']}; the comparison would not be fair`,
-      );
-    }
-    if (torch.vocab_size !== kiln.vocabSize || torch.train_tokens !== kiln.trainTokens || torch.val_tokens !== kiln.valTokens) {
-      throw new Error(
-        `the two runs saw different data: Kiln vocab ${kiln.vocabSize}, ${kiln.trainTokens}/${kiln.valTokens} train/val tokens; ` +
-          `PyTorch vocab ${torch.vocab_size}, ${torch.train_tokens}/${torch.val_tokens}`,
-      );
+    let data = { vocabSize: 0, trainTokens: 0, valTokens: 0 };
+    let torchVersion = '';
+    const full: SideResult[] = [];
+    for (const side of sides) {
+      process.stderr.write(`[bench:pretrain] ${side.name}: ${steps} steps, ${threads} threads ...\n`);
+      if (side.kiln) {
+        const kiln = await runKiln(textFile, path.join(work, 'run'), steps, threads, side.precision, shape);
+        data = { vocabSize: kiln.vocabSize, trainTokens: kiln.trainTokens, valTokens: kiln.valTokens };
+        full.push(kiln);
+        continue;
+      }
+      const torch = await runTorch(textFile, steps, threads, side.precision, shape, env);
+      torchVersion = torch.torch;
+      if (torch.threads !== threads || torch.openblas_coretype !== (process.env['OPENBLAS_CORETYPE'] ?? null)) {
+        throw new Error(
+          `PyTorch ran with threads=${torch.threads}, OPENBLAS_CORETYPE=${torch.openblas_coretype} but Kiln with ` +
+            `threads=${threads}, OPENBLAS_CORETYPE=${process.env['OPENBLAS_CORETYPE']}; the comparison would not be fair`,
+        );
+      }
+      if (torch.vocab_size !== data.vocabSize || torch.train_tokens !== data.trainTokens || torch.val_tokens !== data.valTokens) {
+        throw new Error(
+          `the runs saw different data: Kiln vocab ${data.vocabSize}, ${data.trainTokens}/${data.valTokens} train/val tokens; ` +
+            `PyTorch vocab ${torch.vocab_size}, ${torch.train_tokens}/${torch.val_tokens}`,
+        );
+      }
+      full.push({ valLoss: torch.val_loss, finalTrainLoss: torch.final_train_loss, trainSeconds: torch.train_seconds, tokensPerSecond: torch.tokens_per_s });
     }
 
-    // Alternating windows; the order flips each round so neither side always runs first.
-    const kilnWindows: number[] = [];
-    const torchWindows: number[] = [];
+    // Alternating windows; the order rotates each round so that no side always runs first.
+    const perWindow: number[][] = sides.map(() => []);
     for (let round = 0; round < windows; round++) {
       process.stderr.write(`[bench:pretrain] throughput window ${round + 1}/${windows}: ${windowSteps} steps each ...\n`);
-      const sides = [
-        async () => kilnWindows.push((await runKilnProcess(textFile, path.join(work, 'window'), windowSteps, threads, precision, shape, env)).tokensPerSecond),
-        async () => torchWindows.push((await runTorch(textFile, windowSteps, threads, precision, shape, env)).tokens_per_s),
-      ];
-      if (round % 2 === 1) sides.reverse();
-      for (const side of sides) await side();
+      const order = sides.map((_, i) => i);
+      for (let r = 0; r < round; r++) order.push(order.shift()!);
+      if (sides.length === 2 && round % 2 === 1) order.reverse();
+      for (const i of order) {
+        const side = sides[i]!;
+        perWindow[i]!.push(
+          side.kiln
+            ? (await runKilnProcess(textFile, path.join(work, 'window'), windowSteps, threads, side.precision, shape, env)).tokensPerSecond
+            : (await runTorch(textFile, windowSteps, threads, side.precision, shape, env)).tokens_per_s,
+        );
+      }
     }
-    const kilnTokensPerSecond = median(kilnWindows);
-    const torchTokensPerSecond = median(torchWindows);
+    const medians = perWindow.map(median);
 
     const d = { ...PRETRAIN_DEFAULTS, ...SHAPES[shape] };
-    const delta = kiln.valLoss - torch.val_loss;
-    const ratio = kilnTokensPerSecond / torchTokensPerSecond;
-    console.log(`Kiln (libtorch ${buildInfo().torchVersion}, Node ${process.version}) vs PyTorch ${torch.torch} (${PYTHON})`);
-    console.log(`intra-op threads: ${threads} both; OPENBLAS_CORETYPE: ${process.env['OPENBLAS_CORETYPE'] ?? '(unset)'} both; precision ${precision} both (Kiln's AdamW fused, PyTorch's eager)`);
+    const column = (text: string): string => text.padEnd(16);
+    const precisions = precision === 'best' ? "Kiln's best (bf16) against PyTorch fp32 eager and bf16 autocast" : `${precision} both`;
+    console.log(`Kiln (libtorch ${buildInfo().torchVersion}, Node ${process.version}) vs PyTorch ${torchVersion} (${PYTHON})`);
+    console.log(`intra-op threads: ${threads} all; OPENBLAS_CORETYPE: ${process.env['OPENBLAS_CORETYPE'] ?? '(unset)'} all; precision: ${precisions} (Kiln's AdamW fused, PyTorch's eager)`);
     console.log(
       `recipe: char-level, ${d.layers} layers, ${d.heads} heads, dim ${d.dim}, block ${d.blockSize}, batch ${d.batchSize}, ` +
         `${steps} steps, lr ${d.lr} cosine to ${d.minLr}, warm-up ${Math.min(d.warmup, steps)}, AdamW b2 ${d.beta2} wd ${d.weightDecay}, clip ${d.gradClip}`,
     );
-    console.log(`data: Moby Dick, vocab ${kiln.vocabSize}, ${kiln.trainTokens} train / ${kiln.valTokens} val tokens; val loss over ${d.evalIters}x${d.batchSize} windows`);
+    console.log(`data: Moby Dick, vocab ${data.vocabSize}, ${data.trainTokens} train / ${data.valTokens} val tokens; val loss over ${d.evalIters}x${d.batchSize} windows`);
     console.log('');
-    console.log(`${''.padEnd(22)}${'Kiln'.padEnd(14)}${'PyTorch'.padEnd(14)}result`);
-    console.log(
-      `${'val loss'.padEnd(22)}${kiln.valLoss.toFixed(4).padEnd(14)}${torch.val_loss.toFixed(4).padEnd(14)}` +
-        `delta ${delta >= 0 ? '+' : ''}${delta.toFixed(4)} (target |delta| <= ${VAL_LOSS_TOLERANCE})  ${verdict(Math.abs(delta) <= VAL_LOSS_TOLERANCE)}`,
-    );
-    console.log(`${'last train loss'.padEnd(22)}${kiln.finalTrainLoss.toFixed(4).padEnd(14)}${torch.final_train_loss.toFixed(4).padEnd(14)}`);
-    console.log(`${'training seconds'.padEnd(22)}${kiln.trainSeconds.toFixed(1).padEnd(14)}${torch.train_seconds.toFixed(1).padEnd(14)}`);
-    console.log(`${'tokens/s, full run'.padEnd(22)}${kiln.tokensPerSecond.toFixed(0).padEnd(14)}${torch.tokens_per_s.toFixed(0).padEnd(14)}(one run each; not the verdict)`);
+    console.log(''.padEnd(22) + sides.map((side) => column(side.name)).join(''));
+    const row = (label: string, values: string[]): void => console.log(label.padEnd(22) + values.map(column).join(''));
+    row('val loss', full.map((r) => r.valLoss.toFixed(4)));
+    row('last train loss', full.map((r) => r.finalTrainLoss.toFixed(4)));
+    row('training seconds', full.map((r) => r.trainSeconds.toFixed(1)));
+    row('tokens/s, full run', full.map((r) => r.tokensPerSecond.toFixed(0)));
+    row(`tokens/s, median`, medians.map((m) => m.toFixed(0)));
     const list = (values: number[]): string => values.map((v) => v.toFixed(0)).join(' ');
-    // Each round's two windows ran back to back: their ratio cancels a slow phase that covers both.
-    const pairRatios = kilnWindows.map((k, i) => k / torchWindows[i]!);
-    console.log(`tokens/s per window (${windows} alternating windows of ${windowSteps} steps): Kiln ${list(kilnWindows)}; PyTorch ${list(torchWindows)}`);
-    console.log(
-      `${'tokens/s, median'.padEnd(22)}${kilnTokensPerSecond.toFixed(0).padEnd(14)}${torchTokensPerSecond.toFixed(0).padEnd(14)}` +
-        `Kiln/PyTorch ${ratio.toFixed(3)} (target >= ${THROUGHPUT_RATIO_TARGET})  ${verdict(ratio >= THROUGHPUT_RATIO_TARGET)}`,
-    );
-    console.log(`Kiln/PyTorch per round: ${pairRatios.map((r) => r.toFixed(2)).join(' ')}; median ${median(pairRatios).toFixed(3)} (not the verdict)`);
+    console.log(`tokens/s per window (${windows} alternating windows of ${windowSteps} steps): ${sides.map((side, i) => `${side.name} ${list(perWindow[i]!)}`).join('; ')}`);
+    console.log('');
+    // Kiln (side 0) against each PyTorch side: the verdicts.
+    const targets = precision === 'best' ? [BEST_RATIO_TARGET_FP32, BEST_RATIO_TARGET_BF16] : [THROUGHPUT_RATIO_TARGET];
+    const json: Record<string, unknown> = { kiln_tokens_per_s: round(medians[0]!, 1), kiln_val_loss: round(full[0]!.valLoss, 4), precision, shape };
+    sides.slice(1).forEach((side, k) => {
+      const i = k + 1;
+      const delta = full[0]!.valLoss - full[i]!.valLoss;
+      const ratio = medians[0]! / medians[i]!;
+      const target = targets[k]!;
+      const strictly = precision === 'best' && side.precision === 'bf16';
+      const pairRatios = perWindow[0]!.map((kiln, w) => kiln / perWindow[i]![w]!);
+      console.log(
+        `${sides[0]!.name} vs ${side.name}: val loss delta ${delta >= 0 ? '+' : ''}${delta.toFixed(4)} (target |delta| <= ${VAL_LOSS_TOLERANCE}) ${verdict(Math.abs(delta) <= VAL_LOSS_TOLERANCE)}; ` +
+          `tokens/s ratio ${ratio.toFixed(3)} (target ${strictly ? '>' : '>='} ${target}) ${verdict(strictly ? ratio > target : ratio >= target)}; ` +
+          `per round ${pairRatios.map((r) => r.toFixed(2)).join(' ')} (median ${median(pairRatios).toFixed(3)}, not the verdict)`,
+      );
+      const key = sides.length === 2 ? 'torch' : `torch_${side.precision}`;
+      json[`${key}_tokens_per_s`] = round(medians[i]!, 1);
+      json[`${key}_val_loss`] = round(full[i]!.valLoss, 4);
+    });
     if (steps !== d.maxSteps) console.log(`note: a quick run of ${steps} steps; the targets are for the full ${d.maxSteps}`);
     console.log('');
-    console.log(
-      JSON.stringify({
-        kiln_tokens_per_s: round(kilnTokensPerSecond, 1),
-        torch_tokens_per_s: round(torchTokensPerSecond, 1),
-        kiln_val_loss: round(kiln.valLoss, 4),
-        torch_val_loss: round(torch.val_loss, 4),
-        precision,
-        shape,
-      }),
-    );
+    console.log(JSON.stringify(json));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

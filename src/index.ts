@@ -41,6 +41,7 @@ export { gradcheck } from './tensor/gradcheck.js';
 export type { GradcheckOptions, GradcheckMismatch } from './tensor/gradcheck.js';
 export { setNumThreads, getNumThreads, cudaAvailable, buildInfo } from './tensor/runtime.js';
 export { autocast, isAutocastEnabled, PRECISIONS, type Precision } from './tensor/autocast.js';
+export { setFusedKernels, setVectorLevel, type VectorLevel } from './tensor/fused.js';
 export type { BuildInfo } from './tensor/runtime.js';
 export * as F from './nn/functional.js';
 export * as nn from './nn/index.js';

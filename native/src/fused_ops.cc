@@ -5,6 +5,7 @@
 #include "kiln.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -180,15 +181,15 @@ struct GeluTanhFunction : torch::autograd::Function<GeluTanhFunction> {
   }
 };
 
-// ---- causal self-attention, for short sequences ----
-// softmax(scale·q kᵀ, causal) v per (batch, head) without writing the (L, L) scores to memory
+// ---- self-attention, causal or not, without a mask ----
+// softmax(scale·q kᵀ) v, causal or over every key, per (batch, head) without writing the (L, L) scores to memory
 // shared with other ops: FlashAttention's arithmetic (each row's log-sum-exp kept for the
 // backward, which recomputes the probabilities) without its tiling over keys, which short
 // sequences do not need. Each head's q, k, v are first gathered into float32 buffers (any
 // strides, float32 or bf16), zero-padded to multiples of 16 and, for k and v, also transposed.
 // The products then run on tiles of 4 queries × 16 keys (or × 16 features) held in vector
-// registers: each key or value vector loaded serves four queries. Only the causal half of the
-// scores is computed (per block of 4 queries, the keys up to its last).
+// registers: each key or value vector loaded serves four queries. Causal, only the causal half
+// of the scores is computed (per block of 4 queries, the keys up to its last).
 // ATen's composition (attentionMath, nn_ops.cc) is the reference: two batched products, a mask
 // and a softmax forward, four products and a softmax backward in the backward, each writing and
 // reading the (L, L) scores, the masked half included.
@@ -269,13 +270,15 @@ KILN_INLINE void tileAccumulate(const float* weights, const float* rows, int64_t
   }
 }
 
-// Scores of the block of queries i0..i0+3 against keys [0, n), n = the block's key count
-// rounded up to 16, the keys after each query's own set to −∞.
-KILN_INLINE int64_t blockScores(const float* q, const float* kt, int64_t i0, int64_t ep, int64_t lp, float* s) {
-  const int64_t n = roundUp(i0 + kRows, kLanes);
+// Scores of the block of queries i0..i0+3 against keys [0, n): causal, n = the block's key
+// count rounded up to 16 and the keys after each query's own set to −∞; else every key, n = lp,
+// the padding keys from L on set to −∞.
+KILN_INLINE int64_t blockScores(const float* q, const float* kt, int64_t i0, int64_t L, int64_t ep, int64_t lp,
+                                bool causal, float* s) {
+  const int64_t n = causal ? roundUp(i0 + kRows, kLanes) : lp;
   tileProducts(q + i0 * ep, kt, ep, lp, n, s);
   for (int64_t r = 0; r < kRows; ++r) {
-    for (int64_t j = i0 + r + 1; j < n; ++j) s[r * lp + j] = -std::numeric_limits<float>::infinity();
+    for (int64_t j = causal ? i0 + r + 1 : L; j < n; ++j) s[r * lp + j] = -std::numeric_limits<float>::infinity();
   }
   return n;
 }
@@ -283,10 +286,10 @@ KILN_INLINE int64_t blockScores(const float* q, const float* kt, int64_t i0, int
 // One head: q (lr × ep, scaled, rows past L zero), kt (ep × lp), v (lp × ep) -> out (lr × ep),
 // lse (lr). s: kRows × lp scratch.
 KILN_VECTOR_LOOP(attentionForwardHead,
-                 (const float* q, const float* kt, const float* v, int64_t lr, int64_t ep, int64_t lp, float* out,
-                  float* lse, float* s), {
+                 (const float* q, const float* kt, const float* v, int64_t L, int64_t lr, int64_t ep, int64_t lp,
+                  bool causal, float* out, float* lse, float* s), {
   for (int64_t i0 = 0; i0 < lr; i0 += kRows) {
-    const int64_t n = blockScores(q, kt, i0, ep, lp, s);
+    const int64_t n = blockScores(q, kt, i0, L, ep, lp, causal, s);
     for (int64_t r = 0; r < kRows; ++r) {
       float* row = s + r * lp;
       const float m = maxLanes(row, n);
@@ -306,10 +309,10 @@ KILN_VECTOR_LOOP(attentionForwardHead,
 // p, ds: kRows × lp scratch.
 KILN_VECTOR_LOOP(attentionBackwardHead,
                  (const float* q, const float* kt, const float* k, const float* vt, const float* g, const float* d,
-                  const float* lse, int64_t lr, int64_t ep, int64_t lp, float* dq, float* dk, float* dv, float* p,
-                  float* ds), {
+                  const float* lse, int64_t L, int64_t lr, int64_t ep, int64_t lp, bool causal, float* dq, float* dk,
+                  float* dv, float* p, float* ds), {
   for (int64_t i0 = 0; i0 < lr; i0 += kRows) {
-    const int64_t n = blockScores(q, kt, i0, ep, lp, p);
+    const int64_t n = blockScores(q, kt, i0, L, ep, lp, causal, p);
     tileProducts(g + i0 * ep, vt, ep, lp, n, ds);  // g_i · v_j
     for (int64_t r = 0; r < kRows; ++r) {
       float* pr = p + r * lp;
@@ -395,7 +398,7 @@ struct HeadSizes {
 
 // out (q's shape, dtype), lse (heads, L) float32
 std::pair<at::Tensor, at::Tensor> attentionForwardKernel(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                                         double scale) {
+                                                         double scale, bool causal) {
   HeadLayout lq(q), lk(k), lv(v);
   at::Tensor out = newLikeHeads(q, q.scalar_type());
   HeadLayout lo(out);
@@ -416,7 +419,7 @@ std::pair<at::Tensor, at::Tensor> attentionForwardKernel(const at::Tensor& q, co
         gatherRows(qp + lq.offset(h), lq.rowStride, z.L, z.E, z.ep, static_cast<float>(scale), qh);
         gatherTransposed(kp + lk.offset(h), lk.rowStride, z.L, z.E, z.lp, kt);
         gatherRows(vp + lv.offset(h), lv.rowStride, z.L, z.E, z.ep, 1.0f, vh);
-        vectorLoop<attentionForwardHead>()(qh, kt, vh, z.lr, z.ep, z.lp, oh, lseh, s);
+        vectorLoop<attentionForwardHead>()(qh, kt, vh, z.L, z.lr, z.ep, z.lp, causal, oh, lseh, s);
         scatterRows(oh, z.L, z.E, z.ep, 1.0f, op + lo.offset(h), lo.rowStride);
         std::copy(lseh, lseh + z.L, lsep + h * z.L);
       }
@@ -428,7 +431,7 @@ std::pair<at::Tensor, at::Tensor> attentionForwardKernel(const at::Tensor& q, co
 // dq, dk, dv in the inputs' dtype
 std::vector<at::Tensor> attentionBackwardKernel(const at::Tensor& gradOut, const at::Tensor& q, const at::Tensor& k,
                                                 const at::Tensor& v, const at::Tensor& out, const at::Tensor& lse,
-                                                double scale) {
+                                                double scale, bool causal) {
   HeadLayout lq(q), lk(k), lv(v), lg(gradOut), lo(out);
   at::Tensor dq = newLikeHeads(q, q.scalar_type()), dk = newLikeHeads(q, q.scalar_type()),
              dv = newLikeHeads(q, q.scalar_type());
@@ -461,7 +464,8 @@ std::vector<at::Tensor> attentionBackwardKernel(const at::Tensor& gradOut, const
           d[i] = di;
           lseh[i] = i < z.L ? lsep[h * z.L + i] : std::numeric_limits<float>::infinity();
         }
-        vectorLoop<attentionBackwardHead>()(qh, kt, kh, vt, gh, d, lseh, z.lr, z.ep, z.lp, dqh, dkh, dvh, p, ds);
+        vectorLoop<attentionBackwardHead>()(qh, kt, kh, vt, gh, d, lseh, z.L, z.lr, z.ep, z.lp, causal, dqh, dkh, dvh, p,
+                                            ds);
         scatterRows(dqh, z.L, z.E, z.ep, static_cast<float>(scale), dqp + ld.offset(h), ld.rowStride);
         scatterRows(dkh, z.L, z.E, z.ep, 1.0f, dkp + ld.offset(h), ld.rowStride);
         scatterRows(dvh, z.L, z.E, z.ep, 1.0f, dvp + ld.offset(h), ld.rowStride);
@@ -471,13 +475,14 @@ std::vector<at::Tensor> attentionBackwardKernel(const at::Tensor& gradOut, const
   return {dq, dk, dv};
 }
 
-struct CausalAttentionFunction : torch::autograd::Function<CausalAttentionFunction> {
+struct AttentionFunction : torch::autograd::Function<AttentionFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& q, const at::Tensor& k,
-                            const at::Tensor& v, double scale) {
-    auto [out, lse] = attentionForwardKernel(q, k, v, scale);
+                            const at::Tensor& v, double scale, bool causal) {
+    auto [out, lse] = attentionForwardKernel(q, k, v, scale, causal);
     ctx->save_for_backward({q, k, v, out});
     ctx->saved_data["lse"] = lse;  // not an input or output: kept as data
     ctx->saved_data["scale"] = scale;
+    ctx->saved_data["causal"] = causal;
     return out;
   }
 
@@ -485,17 +490,132 @@ struct CausalAttentionFunction : torch::autograd::Function<CausalAttentionFuncti
                                                  torch::autograd::variable_list grads) {
     auto saved = ctx->get_saved_variables();
     const double scale = ctx->saved_data["scale"].toDouble();
+    const bool causal = ctx->saved_data["causal"].toBool();
     const at::Tensor &q = saved[0], &k = saved[1], &v = saved[2];
     at::Tensor g = grads[0];
     if (at::GradMode::is_enabled()) {
       // create_graph: backpropagate through the composition, which autograd can differentiate again
-      at::Tensor reference = attentionMath(q, k, v, c10::nullopt, 0.0, true, scale);
+      at::Tensor reference = attentionMath(q, k, v, c10::nullopt, 0.0, causal, scale);
       auto dqkv = torch::autograd::grad({reference}, {q, k, v}, {g}, true, true, true);
-      return {dqkv[0], dqkv[1], dqkv[2], at::Tensor()};
+      return {dqkv[0], dqkv[1], dqkv[2], at::Tensor(), at::Tensor()};
     }
     if (g.scalar_type() != q.scalar_type()) g = g.to(q.scalar_type());
-    auto d = attentionBackwardKernel(g, q, k, v, saved[3], ctx->saved_data["lse"].toTensor(), scale);
-    return {d[0], d[1], d[2], at::Tensor()};
+    auto d = attentionBackwardKernel(g, q, k, v, saved[3], ctx->saved_data["lse"].toTensor(), scale, causal);
+    return {d[0], d[1], d[2], at::Tensor(), at::Tensor()};
+  }
+};
+
+// ---- cross-entropy from logits, over the classes ----
+// loss_i = logsumexp(x_i) − x_i[t_i], and in the backward ∂/∂x_ij = g_i·(softmax(x_i)_j − [j = t_i]):
+// one read of the logits forward (each row copied once into a float32 buffer, where its max,
+// exponentials and sum run in vector registers) and one read and one write backward, which
+// recomputes the probabilities from the row's log-sum-exp kept by the forward. ATen's
+// cross_entropy_loss is the reference: log_softmax writes a second logits-sized tensor, the
+// NLL gathers from it, and the backward writes a zeroed one-hot-sized gradient, then reads both
+// again in log_softmax's backward; under autocast the bf16 logits are also cast to fp32 first.
+
+template <typename T>
+KILN_VECTOR_LOOP(crossEntropyRows,
+                 (const T* logits, int64_t rowStride, int64_t V, const int64_t* target, int64_t ignoreIndex,
+                  int64_t begin, int64_t end, float* row, float* lse, float* loss), {
+  const int64_t vp = roundUp(V, kLanes);
+  for (int64_t i = begin; i < end; ++i) {
+    const T* x = logits + i * rowStride;
+    for (int64_t j = 0; j < V; ++j) row[j] = load(x, j);
+    for (int64_t j = V; j < vp; ++j) row[j] = -std::numeric_limits<float>::infinity();
+    const float m = maxLanes(row, vp);
+    for (int64_t j = 0; j < vp; ++j) row[j] = expApprox(row[j] - m);
+    const float l = m + std::log(sumLanes(row, vp));
+    lse[i] = l;
+    const int64_t t = target[i];
+    loss[i] = t == ignoreIndex ? 0.0f : l - load(x, t);
+  }
+})
+
+template <typename T>
+KILN_VECTOR_LOOP(crossEntropyBackwardRows,
+                 (const T* logits, int64_t rowStride, int64_t V, const int64_t* target, int64_t ignoreIndex,
+                  const float* lse, const float* scale, int64_t scaleStride, int64_t begin, int64_t end, T* grad), {
+  for (int64_t i = begin; i < end; ++i) {
+    const T* x = logits + i * rowStride;
+    T* gi = grad + i * V;
+    const int64_t t = target[i];
+    const float si = t == ignoreIndex ? 0.0f : scale[i * scaleStride];
+    const float li = lse[i];
+    for (int64_t j = 0; j < V; ++j) store(gi, j, si * expApprox(load(x, j) - li));
+    if (t != ignoreIndex) store(gi, t, si * expApprox(load(x, t) - li) - si);
+  }
+})
+
+// Targets outside [0, V) other than ignoreIndex are an error, as in ATen.
+void checkTargets(const at::Tensor& target, int64_t V, int64_t ignoreIndex) {
+  const int64_t* t = target.data_ptr<int64_t>();
+  for (int64_t i = 0; i < target.numel(); ++i) {
+    if (t[i] != ignoreIndex && (t[i] < 0 || t[i] >= V)) {
+      throw ArgError("crossEntropy: target " + std::to_string(t[i]) + " at row " + std::to_string(i) +
+                         " is out of bounds for " + std::to_string(V) + " classes",
+                     false);
+    }
+  }
+}
+
+struct CrossEntropyFunction : torch::autograd::Function<CrossEntropyFunction> {
+  // logits (N, V) with unit column stride, target (N) int64 contiguous -> the loss, float32
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& logits, const at::Tensor& target,
+                            int64_t reduction, int64_t ignoreIndex) {
+    const int64_t N = logits.size(0), V = logits.size(1);
+    at::Tensor lse = at::empty({N}, logits.options().dtype(at::kFloat));
+    at::Tensor losses = at::empty({N}, logits.options().dtype(at::kFloat));
+    const int64_t* tp = target.data_ptr<int64_t>();
+    dispatchFloatOrBf16(logits.scalar_type(), [&](auto tag) {
+      using T = std::remove_pointer_t<decltype(tag)>;
+      const T* xp = typed<T>(logits);
+      at::parallel_for(0, N, 1, [&](int64_t begin, int64_t end) {
+        std::vector<float> row(roundUp(V, kLanes));
+        vectorLoop<crossEntropyRows<T>>()(xp, logits.stride(0), V, tp, ignoreIndex, begin, end, row.data(),
+                                          lse.data_ptr<float>(), losses.data_ptr<float>());
+      });
+    });
+    int64_t counted = 0;
+    for (int64_t i = 0; i < N; ++i) counted += tp[i] != ignoreIndex;
+    ctx->save_for_backward({logits, target});
+    ctx->saved_data["lse"] = lse;
+    ctx->saved_data["reduction"] = reduction;
+    ctx->saved_data["ignoreIndex"] = ignoreIndex;
+    ctx->saved_data["counted"] = counted;
+    if (reduction == at::Reduction::None) return losses;
+    at::Tensor total = losses.sum();
+    return reduction == at::Reduction::Sum ? total : total / static_cast<double>(counted);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor &logits = saved[0], &target = saved[1];
+    const int64_t reduction = ctx->saved_data["reduction"].toInt(), ignoreIndex = ctx->saved_data["ignoreIndex"].toInt();
+    if (at::GradMode::is_enabled()) {
+      // create_graph: through ATen's cross-entropy, which autograd can differentiate again
+      at::Tensor reference = at::cross_entropy_loss(logits.to(at::kFloat), target, c10::nullopt, reduction, ignoreIndex, 0.0);
+      return {torch::autograd::grad({reference}, {logits}, {grads[0]}, true, true)[0], at::Tensor(), at::Tensor(),
+              at::Tensor()};
+    }
+    const int64_t N = logits.size(0), V = logits.size(1);
+    at::Tensor g = grads[0].to(at::kFloat).contiguous();
+    if (reduction == at::Reduction::Mean) g = g / static_cast<double>(ctx->saved_data["counted"].toInt());
+    const int64_t scaleStride = reduction == at::Reduction::None ? 1 : 0;
+    at::Tensor lse = ctx->saved_data["lse"].toTensor();
+    at::Tensor grad = at::empty({N, V}, logits.options());
+    const int64_t* tp = target.data_ptr<int64_t>();
+    dispatchFloatOrBf16(logits.scalar_type(), [&](auto tag) {
+      using T = std::remove_pointer_t<decltype(tag)>;
+      const T* xp = typed<T>(logits);
+      T* gp = typedMut<T>(grad);
+      at::parallel_for(0, N, 1, [&](int64_t begin, int64_t end) {
+        vectorLoop<crossEntropyBackwardRows<T>>()(xp, logits.stride(0), V, tp, ignoreIndex, lse.data_ptr<float>(),
+                                                  g.data_ptr<float>(), scaleStride, begin, end, gp);
+      });
+    });
+    return {grad, at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
@@ -547,7 +667,7 @@ const OpEntry entries[] = {
 
 }  // namespace
 
-bool causalAttentionFusable(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double dropoutP) {
+bool attentionFusable(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double dropoutP, bool causal) {
   if (!fusable(q) || dropoutP > 0 || q.dim() < 3) return false;
   if (k.scalar_type() != q.scalar_type() || v.scalar_type() != q.scalar_type() || !k.device().is_cpu() ||
       !v.device().is_cpu() || !q.sizes().equals(k.sizes()) || !q.sizes().equals(v.sizes())) {
@@ -558,20 +678,39 @@ bool causalAttentionFusable(const at::Tensor& q, const at::Tensor& k, const at::
   }
   const int64_t L = q.size(-2), E = q.size(-1);
   if (L < 2) return false;
-  // Measured (npm run bench:kernels, 2 cores, AVX-512): the fused kernel is 2.5–13× faster than
-  // the composition in float32 at every length from 64 to 1024, and 1.5–6.6× in bf16 — except
-  // bf16 with 64-wide heads at 256 to 512 positions (0.66–0.96×), where the composition's bf16
-  // products (oneDNN, AVX512-BF16) outrun the kernel's float32 arithmetic and its (L, L) scores
-  // still fit the caches.
-  if (q.scalar_type() == at::kBFloat16 && E >= 64 && L >= 256 && L <= 512) return false;
+  // Measured (npm run bench:kernels, 2 cores, AVX-512): in float32 the fused kernel is 2.3–7×
+  // faster than the composition causal (64 to 1024 positions) and 1.5–2.1× without a mask; in
+  // bf16 1.8–2.5× causal and 1.2× without a mask for 32-wide heads — but with 64-wide heads the
+  // composition's bf16 products (oneDNN, AVX512-BF16) outrun the kernel's float32 arithmetic
+  // without a mask (0.69× at 128 positions) and causal at 256 to 512 positions (0.66–0.96×),
+  // where its (L, L) scores still fit the caches. Those take the composition.
+  if (q.scalar_type() == at::kBFloat16 && E >= 64 && (!causal || (L >= 256 && L <= 512))) return false;
   return true;
 }
 
-at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale) {
+at::Tensor fusedAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale, bool causal) {
   if (at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad())) {
-    return CausalAttentionFunction::apply(q, k, v, scale);
+    return AttentionFunction::apply(q, k, v, scale, causal);
   }
-  return attentionForwardKernel(q, k, v, scale).first;
+  return attentionForwardKernel(q, k, v, scale, causal).first;
+}
+
+bool crossEntropyFusable(const at::Tensor& logits, const at::Tensor& target, const c10::optional<at::Tensor>& weight,
+                         double labelSmoothing) {
+  if (!fusable(logits) || weight || labelSmoothing != 0 || logits.dim() != 2 || target.dim() != 1 ||
+      target.scalar_type() != at::kLong || !target.device().is_cpu() || target.size(0) != logits.size(0) ||
+      logits.size(0) == 0 || logits.stride(1) != 1) {
+    return false;
+  }
+  // bf16 logits only where ATen would compute in float32 too: under CPU autocast, which casts
+  // them for the cross-entropy (outside it, ATen returns a bf16 loss)
+  return logits.scalar_type() == at::kFloat || at::autocast::is_cpu_enabled();
+}
+
+at::Tensor crossEntropy(const at::Tensor& logits, const at::Tensor& target, int64_t reduction, int64_t ignoreIndex) {
+  at::Tensor t = target.contiguous();
+  checkTargets(t, logits.size(1), ignoreIndex);
+  return CrossEntropyFunction::apply(logits, t, reduction, ignoreIndex);
 }
 
 void registerFusedOps(Napi::Env env, Napi::Object exports) {

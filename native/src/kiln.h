@@ -220,10 +220,18 @@ auto vectorLoop() -> decltype(&Loop::base) {
 
 // GELU, tanh approximation: the fused kernel on float32/bf16 CPU tensors, else at::gelu.
 at::Tensor geluTanh(const at::Tensor& x);
-// Whether causalAttention takes these (float32/bf16 CPU, equal shapes, no dropout, short rows).
-bool causalAttentionFusable(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double dropoutP);
-// softmax(scale·q kᵀ, causal) v by the fused kernel; q, k, v (…, L, E) of one shape.
-at::Tensor causalAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale);
+// Whether fusedAttention takes these (float32/bf16 CPU, equal shapes, no dropout, the shapes where
+// it was measured faster).
+bool attentionFusable(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double dropoutP, bool causal);
+// softmax(scale·q kᵀ) v, causal or not, without a mask, by the fused kernel; q, k, v (…, L, E)
+// of one shape.
+at::Tensor fusedAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale, bool causal);
+// Whether crossEntropy takes these: (N, V) float32 logits (bf16 under autocast) with unit column
+// stride, (N) int64 targets, no class weights, no label smoothing.
+bool crossEntropyFusable(const at::Tensor& logits, const at::Tensor& target, const c10::optional<at::Tensor>& weight,
+                         double labelSmoothing);
+// Cross-entropy from logits by the fused kernel (float32 loss); reduction is at::Reduction's.
+at::Tensor crossEntropy(const at::Tensor& logits, const at::Tensor& target, int64_t reduction, int64_t ignoreIndex);
 // The plain composition of scaled dot-product attention (nn_ops.cc): the fused kernel's reference.
 at::Tensor attentionMath(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                          const c10::optional<at::Tensor>& mask, double dropoutP, bool causal, double scale);

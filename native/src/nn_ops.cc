@@ -60,6 +60,19 @@ KILN_OP(logSoftmax) {
 
 // crossEntropy(logits, target, weight?, reduction, ignoreIndex, labelSmoothing)
 KILN_OP(crossEntropy) {
+  const at::Tensor& logits = tensorArg(info, 0);
+  const at::Tensor& target = tensorArg(info, 1);
+  auto weight = optTensorArg(info, 2);
+  const int64_t reduction = reductionArg(info, 3), ignoreIndex = intArg(info, 4, -100);
+  const double smoothing = numberArg(info, 5, 0.0);
+  if (crossEntropyFusable(logits, target, weight, smoothing)) {
+    return wrap(env, kiln::crossEntropy(logits, target, reduction, ignoreIndex));
+  }
+  return wrap(env, at::cross_entropy_loss(logits, target, weight, reduction, ignoreIndex, smoothing));
+}
+
+// crossEntropyReference(...): ATen's cross_entropy_loss, the fused kernel's reference.
+KILN_OP(crossEntropyReference) {
   return wrap(env, at::cross_entropy_loss(tensorArg(info, 0), tensorArg(info, 1), optTensorArg(info, 2),
                                           reductionArg(info, 3), intArg(info, 4, -100), numberArg(info, 5, 0.0)));
 }
@@ -183,7 +196,7 @@ KILN_OP(scaledDotProductAttention) {
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
   return wrap(env, at::scaled_dot_product_attention(q, k, v, mask, dropoutP, causal, scale));
 #else
-  if (causal && causalAttentionFusable(q, k, v, dropoutP)) return wrap(env, causalAttention(q, k, v, scale));
+  if (!mask && attentionFusable(q, k, v, dropoutP, causal)) return wrap(env, fusedAttention(q, k, v, scale, causal));
   return wrap(env, attentionMath(q, k, v, mask, dropoutP, causal, scale));
 #endif
 }
@@ -213,7 +226,7 @@ KILN_OP(gru) {
 }
 
 const OpEntry entries[] = {
-    KILN_ENTRY(softmax), KILN_ENTRY(logSoftmax), KILN_ENTRY(crossEntropy), KILN_ENTRY(nllLoss),
+    KILN_ENTRY(softmax), KILN_ENTRY(logSoftmax), KILN_ENTRY(crossEntropy), KILN_ENTRY(crossEntropyReference), KILN_ENTRY(nllLoss),
     KILN_ENTRY(mseLoss), KILN_ENTRY(l1Loss), KILN_ENTRY(smoothL1Loss), KILN_ENTRY(bceWithLogits),
     KILN_ENTRY(layerNorm), KILN_ENTRY(groupNorm), KILN_ENTRY(batchNorm), KILN_ENTRY(dropout),
     KILN_ENTRY(embedding), KILN_ENTRY(linear), KILN_ENTRY(conv1d), KILN_ENTRY(conv2d),

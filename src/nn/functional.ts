@@ -42,6 +42,12 @@ export function crossEntropy(logits: Tensor, target: Tensor, options: CrossEntro
     options.ignoreIndex ?? -100, smoothing));
 }
 
+/** @internal ATen's cross_entropy_loss: the reference of the fused kernel crossEntropy uses for (N, C) float32 logits. */
+export function crossEntropyReference(logits: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
+  return wrap(N['crossEntropyReference']!(logits.handle, target.handle, h(options.weight), options.reduction ?? 'mean',
+    options.ignoreIndex ?? -100, options.labelSmoothing ?? 0));
+}
+
 /** Negative log-likelihood of log-probabilities (B, C) at class indices (B). */
 export function nllLoss(logProbs: Tensor, target: Tensor, options: Omit<CrossEntropyOptions, 'labelSmoothing'> = {}): Tensor {
   return wrap(N['nllLoss']!(logProbs.handle, target.handle, h(options.weight), options.reduction ?? 'mean',

@@ -1,6 +1,7 @@
 /**
- * Kiln's fused CPU kernels (native/src/fused_ops.cc) against their ATen references and against
- * PyTorch: test/fixtures/fused.json holds PyTorch 1.13's values on the same inputs (written by
+ * Kiln's fused CPU kernels (native/src/fused_ops.cc) — GELU's tanh form, causal attention,
+ * cross-entropy from logits — against their ATen references and against PyTorch:
+ * test/fixtures/fused.json holds PyTorch 1.13's values on the same inputs (written by
  * test/fixtures/fused_reference.py), in float32 and bf16, with float64 values for how close
  * float32 can be. Every vector width the CPU has (AVX-512, AVX2) is run and must give the same
  * bits; without AVX2 the fused ops are their references.
@@ -12,7 +13,9 @@ import path from 'node:path';
 import { packageRoot } from '../../src/tensor/native.js';
 import { manualSeed, randn, tensor } from '../../src/tensor/creation.js';
 import { grad } from '../../src/tensor/autograd.js';
-import { attentionReference, scaledDotProductAttention } from '../../src/nn/functional.js';
+import { attentionReference, crossEntropy, crossEntropyReference, scaledDotProductAttention } from '../../src/nn/functional.js';
+import { autocast } from '../../src/tensor/autocast.js';
+import type { Reduction } from '../../src/nn/functional.js';
 import {
   type VectorLevel,
   geluReference,
@@ -45,9 +48,20 @@ interface AttentionFixture {
   dv: number[];
 }
 
+interface CrossEntropyFixture {
+  shape: [number, number];
+  logits: number[];
+  target: number[];
+  g: number[];
+  mean: { loss: number[]; grad: number[] };
+  sum: { loss: number[]; grad: number[] };
+  none: { loss: number[]; grad: number[] };
+}
+
 const fixture = JSON.parse(readFileSync(path.join(packageRoot(), 'test', 'fixtures', 'fused.json'), 'utf8')) as {
   gelu_tanh: GeluFixture;
   causal_attention: AttentionFixture;
+  cross_entropy: CrossEntropyFixture;
 };
 
 const values = (t: Tensor): number[] => Array.from(t.to('float32').flatten().toArray() as number[]);
@@ -225,26 +239,28 @@ test('fused causal attention: float32 output and gradients match PyTorch\'s (flo
   }
 });
 
-test('fused causal attention from packed heads (non-contiguous views), bf16, and every vector width the same bits', () => {
+test('fused attention, causal and not, from packed heads (non-contiguous views), bf16, and every vector width the same bits', () => {
   manualSeed(11);
-  const [B, T, H, E] = [3, 50, 4, 16]; // T not a multiple of 16: the kernel's remainders
+  const [B, T, H, E] = [3, 50, 4, 24]; // T and E not multiples of 16: the kernel's padding
   const qkv = randn([B, T, 3 * H * E]);
   const heads = (x: Tensor): Tensor[] => x.split(H * E, -1).map((t) => t.view(B, T, H, E).transpose(1, 2));
   const g = randn([B, H, T, E]);
-  for (const dtype of ['float32', 'bfloat16'] as DType[]) {
-    const [q, k, v] = heads(qkv.to(dtype)) as [Tensor, Tensor, Tensor];
-    const gd = g.to(dtype);
-    // the reference in float32 on the same (rounded) inputs
-    const [q32, k32, v32] = [q, k, v].map((t) => t.to('float32')) as [Tensor, Tensor, Tensor];
-    const want = attend(q32, k32, v32, gd.to('float32'), reference);
-    const tol = dtype === 'float32' ? [1e-5, 1e-4] : [2e-2, 2 ** -7];
-    const byWidth = levels().map((level) => atLevel(level, () => attend(q, k, v, gd)));
-    for (const got of byWidth) {
-      for (const key of ['out', 'dq', 'dk', 'dv'] as const) {
-        assert.ok(worst(got[key], want[key], tol[0]!, tol[1]!) <= 1, `${dtype} ${key}`);
+  for (const isCausal of [true, false]) {
+    for (const dtype of ['float32', 'bfloat16'] as DType[]) {
+      const [q, k, v] = heads(qkv.to(dtype)) as [Tensor, Tensor, Tensor];
+      const gd = g.to(dtype);
+      // the reference in float32 on the same (rounded) inputs
+      const [q32, k32, v32] = [q, k, v].map((t) => t.to('float32')) as [Tensor, Tensor, Tensor];
+      const want = attend(q32, k32, v32, gd.to('float32'), (a, b, c) => attentionReference(a, b, c, { isCausal }));
+      const tol = dtype === 'float32' ? [1e-5, 1e-4] : [2e-2, 2 ** -7];
+      const byWidth = levels().map((level) => atLevel(level, () => attend(q, k, v, gd, (a, b, c) => scaledDotProductAttention(a, b, c, { isCausal }))));
+      for (const got of byWidth) {
+        for (const key of ['out', 'dq', 'dk', 'dv'] as const) {
+          assert.ok(worst(got[key], want[key], tol[0]!, tol[1]!) <= 1, `causal ${isCausal} ${dtype} ${key}`);
+        }
       }
+      for (const got of byWidth.slice(1)) assert.deepEqual(got, byWidth[0], `causal ${isCausal} ${dtype}: vector widths differ`);
     }
-    for (const got of byWidth.slice(1)) assert.deepEqual(got, byWidth[0], `${dtype}: vector widths differ`);
   }
   // the output is laid out (B, T, H, E): merging the heads back copies nothing
   const [q, k, v] = heads(qkv) as [Tensor, Tensor, Tensor];
@@ -268,8 +284,11 @@ test('fused causal attention: masks, dropout, unequal lengths, the bf16 shapes i
   same(scaledDotProductAttention(q, k, v, { attnMask: mask }), attentionReference(q, k, v, { attnMask: mask }));
   same(scaledDotProductAttention(q, k.narrow(2, 0, 5), v.narrow(2, 0, 5), { isCausal: true }),
     attentionReference(q, k.narrow(2, 0, 5), v.narrow(2, 0, 5), { isCausal: true }));
-  const wide = randn([1, 1, 300, 64]).to('bfloat16'); // bf16, 64-wide heads, 256–512 positions: measured faster composed
+  // bf16 with 64-wide heads, causal at 256–512 positions or without a mask: measured faster composed
+  const wide = randn([1, 1, 300, 64]).to('bfloat16');
   same(scaledDotProductAttention(wide, wide, wide, { isCausal: true }), reference(wide, wide, wide));
+  const narrow = wide.narrow(2, 0, 40);
+  same(scaledDotProductAttention(narrow, narrow, narrow), attentionReference(narrow, narrow, narrow));
   // dropout draws a mask: the same generator state gives the same output as the composition
   manualSeed(13);
   const dropped = scaledDotProductAttention(q, k, v, { isCausal: true, dropoutP: 0.5 });
@@ -292,4 +311,103 @@ test('fused causal attention: the gradient of the gradient (createGraph) goes th
   const composed = run(reference);
   assert.ok(worst(fused, composed, 1e-5, 1e-4) <= 1);
   assert.ok(composed.some((x) => Math.abs(x) > 1e-3));
+});
+
+// ---- cross-entropy from logits ----
+
+type CrossEntropyFn = typeof crossEntropy;
+
+/** The loss and the logits' gradient of loss (mean, sum) or (losses · g).sum() (none). */
+function crossEntropyAndGrad(logits0: Tensor, target: Tensor, reduction: Reduction, g: Tensor, fn: CrossEntropyFn = crossEntropy): { loss: number[]; grad: number[]; dtype: DType } {
+  const logits = logits0.detach().requiresGrad_(true);
+  const loss = fn(logits, target, { reduction });
+  (reduction === 'none' ? loss.mul(g).sum() : loss).backward();
+  return { loss: values(loss), grad: values(logits.grad!), dtype: loss.dtype };
+}
+
+test('fused cross-entropy: float32 loss and gradient match PyTorch\'s (float64) values, ignored rows included', () => {
+  const f = fixture.cross_entropy;
+  const logits = tensor(f.logits).view(f.shape);
+  const target = tensor(f.target, { dtype: 'int64' });
+  const g = tensor(f.g);
+  for (const level of levels()) {
+    for (const reduction of ['mean', 'sum', 'none'] as const) {
+      const got = atLevel(level, () => crossEntropyAndGrad(logits, target, reduction, g));
+      assert.equal(got.dtype, 'float32');
+      assert.ok(worst(got.loss, f[reduction].loss, 1e-5, 1e-5) <= 1, `level ${level} ${reduction}: loss`);
+      assert.ok(worst(got.grad, f[reduction].grad, 1e-7, 1e-5) <= 1, `level ${level} ${reduction}: gradient`);
+    }
+  }
+  // the ignored rows' gradients are exactly zero
+  const { grad } = crossEntropyAndGrad(logits, target, 'mean', g);
+  assert.ok(grad.slice(5 * 83, 6 * 83).every((v) => v === 0));
+});
+
+test('fused cross-entropy against ATen\'s on a large vocabulary, bf16 under autocast, every vector width the same bits', () => {
+  manualSeed(21);
+  const [N, V] = [64, 5003]; // V not a multiple of 16
+  const logits = randn([N, V]).mul(4);
+  const target = randn([N]).abs().mul(1000).floor().to('int64');
+  const g = randn([N]);
+  for (const reduction of ['mean', 'sum', 'none'] as const) {
+    const want = crossEntropyAndGrad(logits, target, reduction, g, crossEntropyReference);
+    const byWidth = levels().map((level) => atLevel(level, () => crossEntropyAndGrad(logits, target, reduction, g)));
+    for (const got of byWidth) {
+      assert.ok(worst(got.loss, want.loss, 1e-5, 1e-5) <= 1, `${reduction}: loss`);
+      assert.ok(worst(got.grad, want.grad, 1e-8, 1e-4) <= 1, `${reduction}: gradient`);
+    }
+    for (const got of byWidth.slice(1)) assert.deepEqual(got, byWidth[0], `${reduction}: vector widths differ`);
+  }
+  // bf16 logits under autocast: ATen casts them to float32 for the loss; the fused kernel reads them as they are
+  const l16 = logits.to('bfloat16');
+  const fused = autocast('bf16', () => crossEntropyAndGrad(l16, target, 'mean', g));
+  const aten = autocast('bf16', () => crossEntropyAndGrad(l16, target, 'mean', g, crossEntropyReference));
+  assert.equal(fused.dtype, aten.dtype);
+  assert.ok(worst(fused.loss, aten.loss, 1e-5, 1e-5) <= 1);
+  assert.ok(worst(fused.grad, aten.grad, 1e-6, 2 ** -7) <= 1); // both gradients are bf16
+});
+
+test('fused cross-entropy: weights, smoothing, soft targets, N-d logits and bf16 outside autocast take ATen\'s; bad targets are a clear error', () => {
+  manualSeed(22);
+  const logits = randn([6, 9]);
+  const target = tensor([0, 8, 3, 3, 1, 5], { dtype: 'int64' });
+  const same = (a: Tensor, b: Tensor): void => assert.deepEqual(values(a), values(b));
+  const weight = randn([9]).abs();
+  same(crossEntropy(logits, target, { weight }), crossEntropyReference(logits, target, { weight }));
+  same(crossEntropy(logits, target, { labelSmoothing: 0.1 }), crossEntropyReference(logits, target, { labelSmoothing: 0.1 }));
+  const soft = randn([6, 9]).softmax(-1);
+  same(crossEntropy(logits, soft), crossEntropyReference(logits, soft));
+  const image = randn([2, 9, 3, 3]);
+  const pixels = tensor([[[0, 1, 2], [3, 4, 5], [6, 7, 8]], [[8, 7, 6], [5, 4, 3], [2, 1, 0]]], { dtype: 'int64' });
+  same(crossEntropy(image, pixels), crossEntropyReference(image, pixels));
+  const l16 = logits.to('bfloat16');
+  assert.equal(crossEntropy(l16, target).dtype, crossEntropyReference(l16, target).dtype);
+  same(crossEntropy(l16, target), crossEntropyReference(l16, target));
+  assert.throws(() => crossEntropy(logits, tensor([0, 9, 0, 0, 0, 0], { dtype: 'int64' })), /target 9 at row 1 is out of bounds for 9 classes/);
+  assert.throws(() => crossEntropy(logits, tensor([0, -3, 0, 0, 0, 0], { dtype: 'int64' })), /out of bounds/);
+  // every row ignored: the mean is 0/0, as in PyTorch
+  assert.ok(Number.isNaN(crossEntropy(logits, tensor([-100, -100, -100, -100, -100, -100], { dtype: 'int64' })).item()));
+  // fused kernels off: ATen bit for bit
+  const before = setFusedKernels(false);
+  try {
+    same(crossEntropy(logits, target), crossEntropyReference(logits, target));
+  } finally {
+    setFusedKernels(before);
+  }
+});
+
+test('fused cross-entropy: the gradient of the gradient (createGraph) goes through ATen\'s', () => {
+  manualSeed(23);
+  const logits0 = randn([5, 7]);
+  const target = tensor([1, 2, 3, 4, 5], { dtype: 'int64' });
+  const run = (fn: CrossEntropyFn): number[] => {
+    const x = logits0.detach().requiresGrad_(true);
+    const [dx] = grad(fn(x, target), x, { createGraph: true });
+    const [ddx] = grad(dx!.pow(2).sum(), x);
+    return values(ddx!);
+  };
+  const fused = run(crossEntropy);
+  const aten = run(crossEntropyReference);
+  assert.ok(worst(fused, aten, 1e-7, 1e-5) <= 1);
+  assert.ok(aten.some((v) => Math.abs(v) > 1e-4));
 });
