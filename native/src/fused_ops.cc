@@ -231,29 +231,20 @@ KILN_INLINE float maxLanes(const float* a, int64_t n) {
   return m;
 }
 
-// out[r][j] = Σ_e rows[r][e]·colsT[e][j] for the kRows rows at `rows` (stride ep) and columns
-// [0, n) of colsT (ep × lp; n a multiple of 16): scores q kᵀ, or do vᵀ.
-KILN_INLINE void tileProducts(const float* rows, const float* colsT, int64_t ep, int64_t lp, int64_t n, float* out) {
-  for (int64_t jc = 0; jc < n; jc += kLanes) {
+// out[r][c] = Σ_{k<K} a[r][k]·b[k][c] for the kRows rows of a (row stride aStride) and columns
+// [0, cols) of b (row stride bStride; cols a multiple of 16), out's row stride outStride: a
+// kRows × 16 tile of the product in vector registers, each vector of b loaded serving kRows rows.
+// Scores (a = q, b = kᵀ), gradient scores (g, vᵀ), outputs (probabilities, v) and the queries'
+// gradient (the scores' gradient, k).
+KILN_INLINE void tileMatmul(const float* a, int64_t aStride, const float* b, int64_t bStride, int64_t K, int64_t cols,
+                            float* out, int64_t outStride) {
+  for (int64_t c = 0; c < cols; c += kLanes) {
     Vec16 acc[kRows] = {};
-    for (int64_t e = 0; e < ep; ++e) {
-      const Vec16 col = loadVec(colsT + e * lp + jc);
-      for (int64_t r = 0; r < kRows; ++r) acc[r] += rows[r * ep + e] * col;
+    for (int64_t k = 0; k < K; ++k) {
+      const Vec16 column = loadVec(b + k * bStride + c);
+      for (int64_t r = 0; r < kRows; ++r) acc[r] += a[r * aStride + k] * column;
     }
-    for (int64_t r = 0; r < kRows; ++r) storeVec(out + r * lp + jc, acc[r]);
-  }
-}
-
-// out[r][·] = Σ_{j<n} weights[r][j]·rows[j][·] for kRows rows of weights (stride lp) over the
-// rows of `rows` (n × ep): probabilities × values, or the scores' gradient × keys.
-KILN_INLINE void tileCombine(const float* weights, const float* rows, int64_t ep, int64_t lp, int64_t n, float* out) {
-  for (int64_t ec = 0; ec < ep; ec += kLanes) {
-    Vec16 acc[kRows] = {};
-    for (int64_t j = 0; j < n; ++j) {
-      const Vec16 row = loadVec(rows + j * ep + ec);
-      for (int64_t r = 0; r < kRows; ++r) acc[r] += weights[r * lp + j] * row;
-    }
-    for (int64_t r = 0; r < kRows; ++r) storeVec(out + r * ep + ec, acc[r]);
+    for (int64_t r = 0; r < kRows; ++r) storeVec(out + r * outStride + c, acc[r]);
   }
 }
 
@@ -276,7 +267,7 @@ KILN_INLINE void tileAccumulate(const float* weights, const float* rows, int64_t
 KILN_INLINE int64_t blockScores(const float* q, const float* kt, int64_t i0, int64_t L, int64_t ep, int64_t lp,
                                 bool causal, float* s) {
   const int64_t n = causal ? roundUp(i0 + kRows, kLanes) : lp;
-  tileProducts(q + i0 * ep, kt, ep, lp, n, s);
+  tileMatmul(q + i0 * ep, ep, kt, lp, ep, n, s, lp);
   for (int64_t r = 0; r < kRows; ++r) {
     for (int64_t j = causal ? i0 + r + 1 : L; j < n; ++j) s[r * lp + j] = -std::numeric_limits<float>::infinity();
   }
@@ -299,7 +290,7 @@ KILN_VECTOR_LOOP(attentionForwardHead,
       for (int64_t j = 0; j < n; ++j) row[j] *= inv;
       lse[i0 + r] = m + std::log(l);
     }
-    tileCombine(s, v, ep, lp, n, out + i0 * ep);
+    tileMatmul(s, lp, v, ep, n, ep, out + i0 * ep, ep);
   }
 })
 
@@ -313,7 +304,7 @@ KILN_VECTOR_LOOP(attentionBackwardHead,
                   float* dv, float* p, float* ds), {
   for (int64_t i0 = 0; i0 < lr; i0 += kRows) {
     const int64_t n = blockScores(q, kt, i0, L, ep, lp, causal, p);
-    tileProducts(g + i0 * ep, vt, ep, lp, n, ds);  // g_i · v_j
+    tileMatmul(g + i0 * ep, ep, vt, lp, ep, n, ds, lp);  // g_i · v_j
     for (int64_t r = 0; r < kRows; ++r) {
       float* pr = p + r * lp;
       float* dsr = ds + r * lp;
@@ -323,7 +314,7 @@ KILN_VECTOR_LOOP(attentionBackwardHead,
         dsr[j] = pr[j] * (dsr[j] - di);  // the scores' gradient
       }
     }
-    tileCombine(ds, k, ep, lp, n, dq + i0 * ep);
+    tileMatmul(ds, lp, k, ep, n, ep, dq + i0 * ep, ep);
     tileAccumulate(ds, q + i0 * ep, ep, lp, n, dk);
     tileAccumulate(p, g + i0 * ep, ep, lp, n, dv);
   }

@@ -86,7 +86,8 @@ export class GroupedQueryAttention extends Module {
     let y: Tensor; // (B, nh, T, hs)
     if (T === 1) {
       // One query per head: the `group` query heads of a KV head read its keys together, no copies.
-      y = scaledDotProductAttention(q.view(B, nkv, group, hs), keys, values).view(B, nh, 1, hs); // (B, nkv, group, hs) -> (B, nh, 1, hs)
+      // reshape: the attention's output may be laid out (B, group, nkv, hs) (the fused kernel's layout)
+      y = scaledDotProductAttention(q.view(B, nkv, group, hs), keys, values).reshape(B, nh, 1, hs); // (B, nkv, group, hs) -> (B, nh, 1, hs)
     } else {
       const expand = (t: Tensor): Tensor => (group === 1 ? t : t.repeatInterleave(group, 1)); // (B, nkv, S, hs) -> (B, nh, S, hs)
       y = scaledDotProductAttention(q, expand(keys), expand(values), { isCausal: true });
