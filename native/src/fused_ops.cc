@@ -162,6 +162,11 @@ at::Tensor geluTanhBackwardKernel(const at::Tensor& gradOutput, const at::Tensor
   return dx;
 }
 
+// Whether the fused backward takes this gradient: fusable, and of x's dtype and shape.
+bool geluBackwardFusable(const at::Tensor& g, const at::Tensor& x) {
+  return fusable(x) && g.scalar_type() == x.scalar_type() && g.sizes().equals(x.sizes());
+}
+
 struct GeluTanhFunction : torch::autograd::Function<GeluTanhFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x) {
     ctx->save_for_backward({x});
@@ -174,7 +179,7 @@ struct GeluTanhFunction : torch::autograd::Function<GeluTanhFunction> {
     const at::Tensor& g = grads[0];
     // create_graph (a gradient of the gradient) or an unusual gradient: ATen's own backward,
     // which autograd can differentiate again.
-    if (at::GradMode::is_enabled() || !fusable(g) || g.scalar_type() != x.scalar_type() || g.sizes() != x.sizes()) {
+    if (at::GradMode::is_enabled() || !geluBackwardFusable(g, x)) {
       return {at::gelu_backward(g, x, "tanh")};
     }
     return {geluTanhBackwardKernel(g, x)};
@@ -538,16 +543,21 @@ KILN_VECTOR_LOOP(crossEntropyBackwardRows,
   }
 })
 
-// Targets outside [0, V) other than ignoreIndex are an error, as in ATen.
-void checkTargets(const at::Tensor& target, int64_t V, int64_t ignoreIndex) {
+// The rows whose target is not ignoreIndex (the mean's divisor); a target outside [0, V) other
+// than ignoreIndex is an error, as in ATen.
+int64_t countTargets(const at::Tensor& target, int64_t V, int64_t ignoreIndex) {
   const int64_t* t = target.data_ptr<int64_t>();
+  int64_t counted = 0;
   for (int64_t i = 0; i < target.numel(); ++i) {
-    if (t[i] != ignoreIndex && (t[i] < 0 || t[i] >= V)) {
+    if (t[i] == ignoreIndex) continue;
+    if (t[i] < 0 || t[i] >= V) {
       throw ArgError("crossEntropy: target " + std::to_string(t[i]) + " at row " + std::to_string(i) +
                          " is out of bounds for " + std::to_string(V) + " classes",
                      false);
     }
+    ++counted;
   }
+  return counted;
 }
 
 struct CrossEntropyFunction : torch::autograd::Function<CrossEntropyFunction> {
@@ -555,6 +565,7 @@ struct CrossEntropyFunction : torch::autograd::Function<CrossEntropyFunction> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& logits, const at::Tensor& target,
                             int64_t reduction, int64_t ignoreIndex) {
     const int64_t N = logits.size(0), V = logits.size(1);
+    const int64_t counted = countTargets(target, V, ignoreIndex);
     at::Tensor lse = at::empty({N}, logits.options().dtype(at::kFloat));
     at::Tensor losses = at::empty({N}, logits.options().dtype(at::kFloat));
     const int64_t* tp = target.data_ptr<int64_t>();
@@ -567,8 +578,6 @@ struct CrossEntropyFunction : torch::autograd::Function<CrossEntropyFunction> {
                                           lse.data_ptr<float>(), losses.data_ptr<float>());
       });
     });
-    int64_t counted = 0;
-    for (int64_t i = 0; i < N; ++i) counted += tp[i] != ignoreIndex;
     ctx->save_for_backward({logits, target});
     ctx->saved_data["lse"] = lse;
     ctx->saved_data["reduction"] = reduction;
@@ -624,9 +633,7 @@ namespace {
 KILN_OP(geluTanhBackward) {
   const at::Tensor& g = tensorArg(info, 0);
   const at::Tensor& x = tensorArg(info, 1);
-  if (!fusable(x) || g.scalar_type() != x.scalar_type() || !g.sizes().equals(x.sizes())) {
-    return wrap(env, at::gelu_backward(g, x, "tanh"));
-  }
+  if (!geluBackwardFusable(g, x)) return wrap(env, at::gelu_backward(g, x, "tanh"));
   at::NoGradGuard noGrad;
   return wrap(env, geluTanhBackwardKernel(g, x));
 }
@@ -699,9 +706,7 @@ bool crossEntropyFusable(const at::Tensor& logits, const at::Tensor& target, con
 }
 
 at::Tensor crossEntropy(const at::Tensor& logits, const at::Tensor& target, int64_t reduction, int64_t ignoreIndex) {
-  at::Tensor t = target.contiguous();
-  checkTargets(t, logits.size(1), ignoreIndex);
-  return CrossEntropyFunction::apply(logits, t, reduction, ignoreIndex);
+  return CrossEntropyFunction::apply(logits, target.contiguous(), reduction, ignoreIndex);
 }
 
 void registerFusedOps(Napi::Env env, Napi::Object exports) {
