@@ -68,6 +68,7 @@ if (what === 'include') {
   // Debian ships Gloo's headers in libgloo-dev; an official libtorch may have them in include/.
   if ([lt.include, '/usr/include'].some((d) => fs.existsSync(path.join(d, 'gloo/algorithm.h')))) defines.push('USE_C10D_GLOO', 'KILN_WITH_GLOO');
   if (ncclIncludes(lt) !== null) defines.push('USE_C10D_NCCL', 'KILN_WITH_NCCL');
+  if (fs.existsSync(path.join(lt.lib, 'libtorch_cuda.so'))) defines.push('KILN_WITH_CUDA');
   console.log(defines.join(' '));
 } else if (what === 'cflags') {
   const flags = [`-D_GLIBCXX_USE_CXX11_ABI=${cxxAbi(lt)}`];

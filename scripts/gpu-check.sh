@@ -11,7 +11,10 @@
 # Node's headers for node-gyp (/usr/include/node, or KILN_NODE_HEADERS=DIR); dist/ built here
 # (`npx tsc -p tsconfig.json`) and node_modules/node-addon-api; python3 with a CUDA PyTorch,
 # whose libtorch the addon is built against (or LIBTORCH=DIR).
+# Then the Trainer itself on the GPU: `kiln pretrain --device cuda` in bf16 and in fp16 (loss
+# scaling), that run resumed on the CPU, and `kiln generate --device cuda` against the CPU's tokens.
 # Without a GPU it stops, before anything that needs one, with a line saying what is missing.
+# KILN_GPU_CHECK_DEVICE=cpu runs step 6 alone on the CPU (its rehearsal).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 say() { echo "[gpu-check] $*" >&2; }
@@ -25,6 +28,36 @@ while [ $# -gt 0 ]; do
     *) stop "unknown argument $1 (use --steps N --batch N --peak-tflops X)" ;;
   esac
 done
+
+# 6. The Trainer on `dev`: pretraining in bf16 and fp16, resumed on the CPU, generation against the CPU's.
+trainer_check() {
+  local dev=$1 run=/tmp/kiln-gpu-run
+  rm -rf "$run" "$run-fp16"
+  local base=(--arch gpt --layers 4 --heads 4 --dim 256 --block-size 128 --batch-size 32 --eval-every 20 --log-every 10 --threads 4)
+  node dist/src/cli/main.js pretrain "${base[@]}" --device "$dev" --precision bf16 --max-steps 40 --out "$run" >/tmp/kiln-gpu-run.log 2>&1 ||
+    { tail -20 /tmp/kiln-gpu-run.log >&2; stop "kiln pretrain --device $dev --precision bf16 failed (log above)"; }
+  say "trainer: pretrain --device $dev bf16: $(tail -1 "$run/metrics.jsonl")"
+  node dist/src/cli/main.js pretrain "${base[@]}" --device "$dev" --precision fp16 --max-steps 20 --out "$run-fp16" >/tmp/kiln-gpu-fp16.log 2>&1 &&
+    say "trainer: pretrain --device $dev fp16: $(grep -v val_loss "$run-fp16/metrics.jsonl" | tail -1)" ||
+    say "trainer: fp16 on $dev: $(tail -1 /tmp/kiln-gpu-fp16.log)"
+  # A run killed after a checkpoint on $dev, resumed on the CPU: the state saved on one device loads on the other.
+  rm -rf "$run-moved"
+  local small=(--arch gpt --layers 2 --heads 2 --dim 64 --block-size 64 --batch-size 8 --eval-every 10 --log-every 10 --threads 4 --max-steps 300)
+  node dist/src/cli/main.js pretrain "${small[@]}" --device "$dev" --out "$run-moved" >/tmp/kiln-gpu-moved.log 2>&1 &
+  local pid=$!
+  until [ -f "$run-moved/state/state.json" ] || ! kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  node dist/src/cli/main.js pretrain "${small[@]}" --device cpu --resume --out "$run-moved" >/tmp/kiln-gpu-resume.log 2>&1 ||
+    { tail -20 /tmp/kiln-gpu-resume.log >&2; stop "resuming the $dev run on the CPU failed (log above)"; }
+  say "trainer: killed on $dev after a checkpoint, resumed on the CPU: $(grep -c . "$run-moved/metrics.jsonl") metrics lines, last $(tail -1 "$run-moved/metrics.jsonl")"
+  local on_dev on_cpu
+  on_dev=$(node dist/src/cli/main.js generate --model "$run/best" --prompt 'Call me' --max-new-tokens 40 --temperature 0 --device "$dev")
+  on_cpu=$(node dist/src/cli/main.js generate --model "$run/best" --prompt 'Call me' --max-new-tokens 40 --temperature 0 --device cpu)
+  [ "$on_dev" = "$on_cpu" ] && say "trainer: generate --device $dev = --device cpu (40 greedy tokens)" ||
+    say "trainer: generate differs: $dev ${on_dev@Q} vs cpu ${on_cpu@Q}"
+}
+if [ "${KILN_GPU_CHECK_DEVICE:-}" = cpu ]; then trainer_check cpu; exit 0; fi
 
 # 1. What does not need a GPU: Node, the compiled TypeScript, the addon's build inputs.
 if [ -n "${KILN_NODE_XZ:-}" ] && ! command -v node >/dev/null; then
@@ -85,3 +118,6 @@ gap = max(abs(a - b) / b for a, b in zip(k['losses'][-10:], t['losses'][-10:]))
 print(f"Kiln / PyTorch tokens/s: {k['tokens_per_s'] / t['tokens_per_s']:.2f}; largest loss gap over the last 10 steps: {100 * gap:.1f}%")
 print(json.dumps({'kiln_tokens_per_s': k['tokens_per_s'], 'torch_tokens_per_s': t['tokens_per_s'], 'kiln_mfu': k['mfu'], 'torch_mfu': t['mfu'], 'loss_gap': gap, 'torch': t['torch']}))
 PY
+
+# 6. The Trainer on the GPU.
+trainer_check cuda

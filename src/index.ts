@@ -30,6 +30,9 @@ export {
   setRngState,
   withAllocationBudget,
   AllocationBudgetError,
+  setDefaultDevice,
+  getDefaultDevice,
+  withDevice,
 } from './tensor/creation.js';
 export type { TensorOptions } from './tensor/creation.js';
 export { cat, stack, where, einsum, addmm, matmul, bmm, maximum, minimum } from './tensor/ops.js';
@@ -39,8 +42,8 @@ export type { GradOptions } from './tensor/autograd.js';
 export { deferredReleases, keep, scope } from './tensor/scope.js';
 export { gradcheck } from './tensor/gradcheck.js';
 export type { GradcheckOptions, GradcheckMismatch } from './tensor/gradcheck.js';
-export { setNumThreads, getNumThreads, cudaAvailable, buildInfo } from './tensor/runtime.js';
-export { autocast, isAutocastEnabled, PRECISIONS, type Precision } from './tensor/autocast.js';
+export { setNumThreads, getNumThreads, cudaAvailable, cudaDeviceCount, buildInfo, resolveDevice } from './tensor/runtime.js';
+export { autocast, autocastSupported, isAutocastEnabled, PRECISIONS, type Precision } from './tensor/autocast.js';
 export { setFusedKernels, setVectorLevel, type VectorLevel } from './tensor/fused.js';
 export type { BuildInfo } from './tensor/runtime.js';
 export * as F from './nn/functional.js';
@@ -169,6 +172,7 @@ export type { FinetuneOptions, FinetuneResult } from './finetune/finetune.js';
 export { resolveFinetuneConfig, FINETUNE_DEFAULTS } from './finetune/finetune-config.js';
 export type { FinetuneConfig, FinetuneConfigInput, FinetuneTask, FinetuneMode } from './finetune/finetune-config.js';
 export { runTrainer } from './train/trainer.js';
+export { OutOfMemoryError } from './train/out-of-memory.js';
 export type { FinetuneLog, LoopHooks as TrainerHooks, LoopResult as TrainerResult, LoopSettings as TrainerSettings, ResumableSampler, SavedRunSettings, StoppedBy } from './train/trainer.js';
 export { evaluateModel, predict } from './finetune/evaluate.js';
 export { exportOnnx, ONNX_MODEL_FILE, ONNX_QUANTIZED_FILE } from './io/onnx/export.js';

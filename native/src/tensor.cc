@@ -3,6 +3,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/autocast_mode.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -465,11 +466,17 @@ KILN_OP(exitAutocast) {
 
 KILN_OP(isAutocastEnabled) { return Napi::Boolean::New(env, autocastEnabled(autocastDeviceArg(info, 0))); }
 KILN_OP(cudaAvailable) { return Napi::Boolean::New(env, at::hasCUDA()); }
+// The GPUs libtorch sees (0 without a CUDA build, or with one and no visible GPU).
+KILN_OP(cudaDeviceCount) { return Napi::Number::New(env, at::hasCUDA() ? at::detail::getCUDAHooks().getNumGPUs() : 0); }
 
 KILN_OP(buildInfo) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("torchVersion", TORCH_VERSION);
-  out.Set("cuda", at::hasCUDA());
+#ifdef KILN_WITH_CUDA
+  out.Set("cuda", true);  // linked against libtorch's CUDA libraries, GPU or not
+#else
+  out.Set("cuda", false);
+#endif
   out.Set("parallelInfo", at::get_parallel_info());
   return out;
 }
@@ -486,7 +493,7 @@ const OpEntry entries[] = {
     KILN_ENTRY(gradFn), KILN_ENTRY(grad), KILN_ENTRY(setGrad), KILN_ENTRY(retainGrad),
     KILN_ENTRY(backward), KILN_ENTRY(autogradGrad), KILN_ENTRY(checkpoint), KILN_ENTRY(setGradEnabled),
     KILN_ENTRY(isGradEnabled), KILN_ENTRY(setNumThreads), KILN_ENTRY(getNumThreads),
-    KILN_ENTRY(cudaAvailable), KILN_ENTRY(buildInfo), KILN_ENTRY(enterAutocast), KILN_ENTRY(exitAutocast), KILN_ENTRY(isAutocastEnabled),
+    KILN_ENTRY(cudaAvailable), KILN_ENTRY(cudaDeviceCount), KILN_ENTRY(buildInfo), KILN_ENTRY(enterAutocast), KILN_ENTRY(exitAutocast), KILN_ENTRY(isAutocastEnabled),
 };
 
 }  // namespace

@@ -6,6 +6,9 @@
  */
 import { formatFlags, parseCommandFlags, type FlagSpec } from './args.js';
 import { UsageError } from './usage-error.js';
+import { DEVICE_FLAG } from './device-flag.js';
+import { PRECISIONS } from '../tensor/autocast.js';
+import { COMPUTE_SCHEMA } from '../train/compute-settings.js';
 import { type CompareCandidate, parseCandidates } from '../report/compare-candidates.js';
 import { COMPARE_TASKS, type CompareJob, type CompareRunner, type CompareTask } from '../report/compare-job.js';
 import { parseDuration } from '../train/pretrain-config.js';
@@ -34,6 +37,8 @@ export const COMPARE_FLAGS: readonly FlagSpec[] = [
   { name: 'seeds', kind: 'int', help: 'runs per candidate, with seeds 0 … N-1', defaultText: '3' },
   { name: 'metric', kind: 'string', help: 'metric to rank by', defaultText: Object.entries(DEFAULT_COMPARE_METRIC).map(([t, m]) => `${m} for ${t}`).join(', ') },
   { name: 'out', kind: 'string', help: 'folder for the runs, results.jsonl, leaderboard.json and leaderboard.html', valueName: 'DIR' },
+  { ...DEVICE_FLAG, help: 'where every run trains and evaluates: auto (the GPU when this build has CUDA and one is visible, else the CPU), cpu, cuda or cuda:N' },
+  { name: 'precision', kind: 'string', help: 'every run\'s precision: fp32, bf16 or fp16 (as kiln finetune\'s --precision)', defaultText: 'fp32', valueName: PRECISIONS.join('|') },
   { name: 'json', kind: 'boolean', help: 'print the leaderboard as JSON instead of a table' },
   { name: 'help', kind: 'boolean', help: 'show this help' },
 ];
@@ -63,6 +68,7 @@ export interface CompareSettings {
   metric: string;
   out: string;
   json: boolean;
+  compute: NonNullable<CompareJob['compute']>;
 }
 
 /** Checks the flags and turns them into settings. */
@@ -103,6 +109,10 @@ export function compareSettings(flags: ReadonlyMap<string, unknown>): CompareSet
     metric: (flags.get('metric') as string | undefined) ?? DEFAULT_COMPARE_METRIC[task as CompareTask],
     out,
     json: flags.get('json') === true,
+    compute: {
+      ...(flags.has('device') ? { device: COMPUTE_SCHEMA.device.check(flags.get('device'), 'device') } : {}),
+      ...(flags.has('precision') ? { precision: COMPUTE_SCHEMA.precision.check(flags.get('precision'), 'precision') } : {}),
+    },
   };
 }
 
@@ -123,7 +133,7 @@ export async function runCompare(argv: readonly string[], runner: CompareRunner,
     seeds: settings.seeds,
     outDir: settings.out,
     metric: settings.metric,
-    runOne: (candidate, seed, outDir) => runner({ task: settings.task, train: settings.train, test: settings.test, candidate, seed, budget: settings.budget, outDir }),
+    runOne: (candidate, seed, outDir) => runner({ task: settings.task, train: settings.train, test: settings.test, candidate, seed, budget: settings.budget, outDir, compute: settings.compute }),
     onStart: (candidate, seed, index, total) => progress.write(`[${index + 1}/${total}] ${candidate.name} (${candidate.source}), seed ${seed}\n`),
     onResult: (r) => progress.write(`  ${settings.metric} ${formatMeanStd({ mean: r.metrics[settings.metric] ?? Number.NaN, std: null, values: [] })} in ${r.seconds.toFixed(1)} s\n`),
   });

@@ -1,5 +1,6 @@
 /** `kiln evaluate`: score a model folder finetune wrote on a data file. */
 import { type FlagSpec, formatFlags, parseCommandFlags } from './args.js';
+import { DEVICE_FLAG, onFlagDevice } from './device-flag.js';
 import { sayRunFolder } from './run-folder-note.js';
 import { UsageError } from './usage-error.js';
 
@@ -11,6 +12,7 @@ export const EVALUATE_FLAGS: readonly FlagSpec[] = [
   { name: 'text-column', kind: 'string', help: 'text column / field', defaultText: 'text', valueName: 'NAME' },
   { name: 'label-column', kind: 'string', help: 'label column / field', defaultText: 'label', valueName: 'NAME' },
   { name: 'max-new-tokens', kind: 'int', help: 'generation models: tokens generated per prompt', defaultText: '64' },
+  DEVICE_FLAG,
   { name: 'json', kind: 'boolean', help: 'print the metrics as one JSON object' },
   { name: 'help', kind: 'boolean', help: 'show this help' },
 ];
@@ -40,11 +42,11 @@ export async function runEvaluate(argv: readonly string[]): Promise<number> {
   if (maxNewTokens !== undefined && maxNewTokens < 1) throw new UsageError(`kiln evaluate: --max-new-tokens must be ≥ 1, got ${maxNewTokens}`);
   sayRunFolder('--model', model);
   const { evaluateModel } = await import('../finetune/evaluate.js');
-  const report = evaluateModel(model, data, {
+  const report = await onFlagDevice(flags, () => evaluateModel(model, data, {
     ...(flags.has('text-column') ? { textColumn: flags.get('text-column') as string } : {}),
     ...(flags.has('label-column') ? { labelColumn: flags.get('label-column') as string } : {}),
     ...(maxNewTokens === undefined ? {} : { maxNewTokens }),
-  });
+  }));
   if (flags.get('json') === true) {
     process.stdout.write(JSON.stringify(report) + '\n');
     return 0;

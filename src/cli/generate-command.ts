@@ -1,6 +1,7 @@
 /** `kiln generate`: sample text from a model folder. */
 import { existsSync } from 'node:fs';
 import { type FlagSpec, formatFlags, parseCommandFlags } from './args.js';
+import { DEVICE_FLAG, onFlagDevice } from './device-flag.js';
 import { sayRunFolder } from './run-folder-note.js';
 import { UsageError } from './usage-error.js';
 
@@ -15,6 +16,7 @@ export const GENERATE_FLAGS: readonly FlagSpec[] = [
   { name: 'top-p', kind: 'number', help: 'sample among the most likely tokens with total probability p', defaultText: '1' },
   { name: 'repetition-penalty', kind: 'number', help: "divides a repeated token's positive logit (multiplies a negative one), as Hugging Face's", defaultText: '1 (none)' },
   { name: 'seed', kind: 'int', help: 'random seed for sampling', defaultText: 'unseeded' },
+  DEVICE_FLAG,
   { name: 'no-cache', kind: 'boolean', help: 'reread the whole window for every token instead of using the key/value cache (GPT, Llama)' },
   { name: 'help', kind: 'boolean', help: 'show this help' },
 ];
@@ -51,8 +53,7 @@ export async function runGenerate(argv: readonly string[]): Promise<number> {
   if (!existsSync(model)) throw new UsageError(`kiln generate: --model ${model} does not exist; pass a folder kiln pretrain wrote, e.g. runs/pretrain/best`);
   sayRunFolder('--model', model);
   const { loadLanguageModel, generateText } = await import('../train/model-folder.js');
-  const loaded = loadLanguageModel(model);
-  const text = generateText(loaded, (flags.get('prompt') as string | undefined) ?? '\n', {
+  const text = await onFlagDevice(flags, () => generateText(loadLanguageModel(model), (flags.get('prompt') as string | undefined) ?? '\n', {
     maxNewTokens,
     ...(temperature === undefined ? {} : { temperature }),
     ...(topK === undefined ? {} : { topK }),
@@ -60,7 +61,7 @@ export async function runGenerate(argv: readonly string[]): Promise<number> {
     ...(seed === undefined ? {} : { seed }),
     ...(repetitionPenalty === undefined ? {} : { repetitionPenalty }),
     ...(flags.get('no-cache') === true ? { useCache: false } : {}),
-  });
+  }));
   process.stdout.write(text + '\n');
   return 0;
 }

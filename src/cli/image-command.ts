@@ -5,6 +5,7 @@
  * and must say image-classification).
  */
 import { type FlagSpec, type FlagValue, formatFlags, parseCommandFlags } from './args.js';
+import { DEVICE_FLAG, onFlagDevice } from './device-flag.js';
 import { runFolderNote } from './run-folder-note.js';
 import { withStopSignals } from './stop-signals.js';
 import { UsageError } from './usage-error.js';
@@ -62,6 +63,7 @@ export const IMAGE_EVALUATE_FLAGS: readonly FlagSpec[] = [
   { name: 'split', kind: 'string', help: 'MNIST / Fashion-MNIST split', valueName: 'test|train', defaultText: 'test' },
   { name: 'batch-size', kind: 'int', help: 'images per forward', defaultText: '256' },
   { name: 'threads', kind: 'int', help: 'libtorch threads', defaultText: 'all cores' },
+  DEVICE_FLAG,
   { name: 'json', kind: 'boolean', help: 'print accuracy, loss and the confusion matrix as JSON' },
   HELP,
 ];
@@ -71,6 +73,7 @@ export const IMAGE_PREDICT_FLAGS: readonly FlagSpec[] = [
   { name: 'input', kind: 'string', help: 'an image file, or a folder of them (searched recursively)', valueName: 'FILE|DIR' },
   { name: 'top-k', kind: 'int', help: 'classes listed per image', defaultText: '3' },
   { ...BAD_IMAGES, defaultText: 'skip' },
+  DEVICE_FLAG,
   JSON_FLAG,
   HELP,
 ];
@@ -258,11 +261,13 @@ export async function runImageEvaluate(argv: readonly string[]): Promise<number>
   checkTask(flags, 'evaluate');
   const dir = str(flags, 'model');
   if (dir === undefined) throw new UsageError('kiln evaluate: --model DIR is required (a folder kiln pretrain/finetune wrote)');
-  const loaded = loadImageClassifier(dir);
   const threads = positive(flags, 'threads', 'evaluate');
   if (threads !== undefined) (await import('../tensor/runtime.js')).setNumThreads(threads);
-  const source = await evaluationImages(flags, loaded);
-  const result = await evaluateImageClassifier(loaded.model, source, loaded.config.normalization, { batchSize: positive(flags, 'batch-size', 'evaluate') ?? 256 });
+  const { loaded, result } = await onFlagDevice(flags, async () => {
+    const loaded = loadImageClassifier(dir);
+    const source = await evaluationImages(flags, loaded);
+    return { loaded, result: await evaluateImageClassifier(loaded.model, source, loaded.config.normalization, { batchSize: positive(flags, 'batch-size', 'evaluate') ?? 256 }) };
+  });
   const correct = Math.round(result.accuracy * result.count);
   if (flags.get('json') === true) {
     process.stdout.write(JSON.stringify({ accuracy: result.accuracy, loss: result.loss, count: result.count, correct, class_names: loaded.classNames, confusion: result.confusion }) + '\n');
@@ -284,18 +289,19 @@ export async function runImagePredict(argv: readonly string[]): Promise<number> 
   const dir = str(flags, 'model');
   const input = str(flags, 'input');
   if (dir === undefined || input === undefined) throw new UsageError('kiln predict: --model DIR and --input FILE|DIR are required');
-  const loaded = loadImageClassifier(dir);
   let files: string[];
   try {
     files = listImageFiles(input);
   } catch (error) {
     throw new UsageError(`kiln predict: --input ${(error as Error).message}`);
   }
-  const predictions = await predictImages(loaded, files, {
-    topK: positive(flags, 'top-k', 'predict') ?? 3,
-    badImages: oneOf(flags, 'bad-images', ['skip', 'error'] as const, 'predict') ?? 'skip',
-    onBadImage: (file, reason) => process.stderr.write(`skipping ${file}: ${reason}\n`),
-  });
+  const predictions = await onFlagDevice(flags, () =>
+    predictImages(loadImageClassifier(dir), files, {
+      topK: positive(flags, 'top-k', 'predict') ?? 3,
+      badImages: oneOf(flags, 'bad-images', ['skip', 'error'] as const, 'predict') ?? 'skip',
+      onBadImage: (file, reason) => process.stderr.write(`skipping ${file}: ${reason}\n`),
+    }),
+  );
   for (const p of predictions) {
     process.stdout.write(flags.get('json') === true ? JSON.stringify(p) + '\n' : `${p.file}\t${p.label}\t${p.probability.toFixed(4)}\n`);
   }

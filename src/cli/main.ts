@@ -9,6 +9,7 @@ import { ModelFolderError } from '../io/model-folder-error.js';
 import { SafetensorsError } from '../io/safetensors-error.js';
 import { ReportError } from '../report/report-error.js';
 import { ConfigError } from '../train/config-error.js';
+import { OutOfMemoryError } from '../train/out-of-memory.js';
 import { ImageDataError } from '../vision/image-data-error.js';
 import { closest } from './closest.js';
 import { COMPARE_SUMMARY, runCompare } from './compare-command.js';
@@ -99,7 +100,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 /** Errors that describe a mistake in the command line, the settings or the input files: exit 2, no stack. */
 function isUsersToFix(error: unknown): boolean {
   return error instanceof UsageError || error instanceof ConfigError || error instanceof TextDataError || error instanceof TokenFileError || error instanceof ReportError || error instanceof ImageDataError ||
-    error instanceof ModelFolderError || error instanceof SafetensorsError;
+    error instanceof ModelFolderError || error instanceof SafetensorsError || error instanceof OutOfMemoryError;
 }
 
 // Output piped into a command that stops reading (`kiln … | head`) is not an error of Kiln's.

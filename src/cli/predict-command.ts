@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { readTextDocuments, readTextFile } from '../data/text-readers.js';
 import { type FlagSpec, formatFlags, parseCommandFlags } from './args.js';
+import { DEVICE_FLAG, onFlagDevice } from './device-flag.js';
 import { sayRunFolder } from './run-folder-note.js';
 import { UsageError } from './usage-error.js';
 
@@ -12,6 +13,7 @@ export const PREDICT_FLAGS: readonly FlagSpec[] = [
   { name: 'text', kind: 'string', help: 'one text to label', valueName: 'TEXT' },
   { name: 'input', kind: 'string', help: 'texts to label: a .csv/.tsv/.jsonl file (its text column) or a text file (one text per line)', valueName: 'FILE' },
   { name: 'text-column', kind: 'string', help: 'text column / field of --input', defaultText: 'text', valueName: 'NAME' },
+  DEVICE_FLAG,
   { name: 'json', kind: 'boolean', help: 'print one JSON object per text: {label, probabilities}' },
   { name: 'help', kind: 'boolean', help: 'show this help' },
 ];
@@ -38,7 +40,7 @@ export async function runPredict(argv: readonly string[]): Promise<number> {
   if (texts.length === 0) throw new UsageError(`kiln predict: --input ${input} holds no texts`);
   sayRunFolder('--model', model);
   const { predict } = await import('../finetune/evaluate.js');
-  const predictions = predict(model, texts);
+  const predictions = await onFlagDevice(flags, () => predict(model, texts));
   const json = flags.get('json') === true;
   const lines = predictions.map((p) =>
     json

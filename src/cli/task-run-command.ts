@@ -6,6 +6,7 @@
  * model or run folder.
  */
 import { type FlagSpec, type FlagValue, formatFlags, parseCommandFlags } from './args.js';
+import { DEVICE_FLAG, onFlagDevice } from './device-flag.js';
 import { runFolderNote } from './run-folder-note.js';
 import { reportRun } from './run-report.js';
 import { schemaFlags, settingLayers } from './setting-flags.js';
@@ -224,6 +225,7 @@ const EVALUATE_FLAGS: Record<(typeof RUN_TASKS)[number], FlagSpec[]> = {
     { name: 'model', kind: 'string', help: 'a detector or run folder', valueName: 'DIR' },
     { name: 'data', kind: 'string', help: "digits (the test canvases of the model's digits), a YOLO folder or a COCO JSON file", valueName: 'digits|DIR|FILE.json' },
     { name: 'images', kind: 'int', help: 'digits: test canvases', defaultText: '500' },
+    DEVICE_FLAG,
     { name: 'json', kind: 'boolean', help: 'print mAP@0.5, mAP@0.75, mAP@[.5:.95] and each class\'s AP@0.5 as JSON' },
     { name: 'help', kind: 'boolean', help: 'print this help' },
   ],
@@ -232,6 +234,7 @@ const EVALUATE_FLAGS: Record<(typeof RUN_TASKS)[number], FlagSpec[]> = {
     { name: 'model', kind: 'string', help: 'an embedding or run folder (kiln pretrain|finetune --task embed)', valueName: 'DIR' },
     { name: 'data', kind: 'string', help: 'digit-instances (the test identities of a run) or a folder DIR/<identity>/<images>', valueName: 'digit-instances|DIR' },
     { name: 'identities', kind: 'int', help: 'digit-instances: identities', defaultText: '300' },
+    DEVICE_FLAG,
     { name: 'json', kind: 'boolean', help: 'print the scores as JSON' },
     { name: 'help', kind: 'boolean', help: 'print this help' },
   ],
@@ -260,7 +263,7 @@ export async function runTaskEvaluate(task: (typeof RUN_TASKS)[number], argv: re
   if (task === 'detect') {
     const { evaluateDetectorFolder } = await import('../vision/detection/detect-run.js');
     const images = flags.get('images') as number | undefined;
-    const r = await evaluateDetectorFolder(model, (flags.get('data') as string | undefined) ?? 'digits', images === undefined ? {} : { images });
+    const r = await onFlagDevice(flags, () => evaluateDetectorFolder(model, (flags.get('data') as string | undefined) ?? 'digits', images === undefined ? {} : { images }));
     process.stdout.write(json
       ? JSON.stringify({ map50: r.map50, map75: r.map75, map: r.map, per_class_ap50: Object.fromEntries(r.classNames.map((c, k) => [c, r.perClass50[k]])), images: r.images, objects: r.objects, detections: r.detections }) + '\n'
       : `mAP@0.5 ${pct(r.map50)}, mAP@0.75 ${pct(r.map75)}, mAP@[.5:.95] ${pct(r.map)} on ${r.images} images (${r.objects} objects)\n`);
@@ -268,7 +271,7 @@ export async function runTaskEvaluate(task: (typeof RUN_TASKS)[number], argv: re
   }
   const { evaluateEmbeddingFolder } = await import('../vision/embedding/embed-run.js');
   const identities = flags.get('identities') as number | undefined;
-  const r = await evaluateEmbeddingFolder(model, (flags.get('data') as string | undefined) ?? 'digit-instances', identities === undefined ? {} : { identities });
+  const r = await onFlagDevice(flags, () => evaluateEmbeddingFolder(model, (flags.get('data') as string | undefined) ?? 'digit-instances', identities === undefined ? {} : { identities }));
   process.stdout.write(json
     ? JSON.stringify({ identification: r.identification, verification_auc: r.verificationAuc, identities: r.identities, gallery: r.gallery, queries: r.queries, pairs: r.pairs }) + '\n'
     : `identification ${pct(r.identification)}% (${r.queries} queries against ${r.gallery} gallery images), verification AUC ${r.verificationAuc.toFixed(4)} over ${r.pairs} pairs\n`);

@@ -35,6 +35,7 @@ export async function finetuneCompareRunner(job: CompareJob, settings: FinetuneC
         ...budget,
         seed: job.seed,
         out: job.outDir,
+        ...job.compute,
       },
     ],
     onLog: (log, info) => {

@@ -128,7 +128,7 @@ export function resolveFinetuneConfig(...layers: FinetuneConfigInput[]): Readonl
 }
 
 /** Settings a resumed fine-tuning run may change; any other difference from the saved run is refused. */
-const RESUMABLE: readonly (keyof FinetuneConfig)[] = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'gradCheckpointing', 'out'];
+const RESUMABLE: readonly (keyof FinetuneConfig)[] = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'gradCheckpointing', 'device', 'precision', 'out'];
 
 /** A fine-tuning run's settings, as the Trainer reads and saves them. */
 export function finetuneRunSettings(config: Readonly<FinetuneConfig>): { settings: LoopSettings; run: SavedRunSettings } {

@@ -3,6 +3,7 @@
  * the runner's type. The text and image runners (src/finetune/compare-runner.ts,
  * src/vision/compare-runner.ts) implement it; src/cli/compare-command.ts builds the jobs.
  */
+import type { Precision } from '../tensor/autocast.js';
 import type { CompareCandidate } from './compare-candidates.js';
 import type { CandidateRun } from './comparison.js';
 
@@ -22,6 +23,8 @@ export interface CompareJob {
   budget: { steps: number; seconds?: never } | { seconds: number; steps?: never };
   /** The run folder to write (exists, empty). */
   outDir: string;
+  /** Where and in what precision every run computes (--device, --precision); absent: the runs' defaults. */
+  compute?: { device?: string; precision?: Precision };
 }
 
 /** Fine-tunes and evaluates one candidate with one seed; see CandidateRun for what to return. */

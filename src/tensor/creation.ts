@@ -2,12 +2,12 @@
 import { native as N, type Handle } from './native.js';
 import { Tensor, wrap, type NestedArray } from './tensor.js';
 import { totalmem } from 'node:os';
-import { type AnyTypedArray, type DType, type Device, dtypeByteSize, dtypeOfTypedArray } from './dtype.js';
+import { type AnyTypedArray, type DType, type Device, dtypeByteSize, dtypeOfTypedArray, isDevice } from './dtype.js';
 
 export interface TensorOptions {
   /** @default 'float32' (int64 for integer data and ranges, bool for boolean data) */
   dtype?: DType;
-  /** @default 'cpu' */
+  /** @default the default device: 'cpu' unless setDefaultDevice (or a run's device) says otherwise */
   device?: Device;
   /** Track operations on this tensor for autograd. @default false */
   requiresGrad?: boolean;
@@ -24,6 +24,40 @@ export class AllocationBudgetError extends RangeError {
 }
 
 let budget: { limit: number; used: number } | null = null;
+
+let defaultDevice: Device = 'cpu';
+
+/**
+ * Sets the device the creation functions (tensor, zeros, randn, arange, ...) use when their
+ * options name none — PyTorch's torch.set_default_device — and returns the one it replaces. A
+ * run on a GPU sets it for its duration, so that its batches, masks and position indices are
+ * made where its model is, without a device argument at every call.
+ */
+export function setDefaultDevice(device: Device): Device {
+  if (!isDevice(device)) throw new TypeError(`setDefaultDevice: ${String(device)} is not a device (cpu, cuda or cuda:N)`);
+  const previous = defaultDevice;
+  defaultDevice = device;
+  return previous;
+}
+
+/** The device tensors are created on when their options name none. */
+export function getDefaultDevice(): Device {
+  return defaultDevice;
+}
+
+function deviceOf(options: TensorOptions): Device {
+  return options.device ?? defaultDevice;
+}
+
+/** Runs `fn` with `device` as the default device (`with torch.device(device):`), restoring the previous one after. */
+export function withDevice<T>(device: Device, fn: () => T): T {
+  const previous = setDefaultDevice(device);
+  try {
+    return fn();
+  } finally {
+    defaultDevice = previous;
+  }
+}
 
 /**
  * Runs `build` with a cap on the bytes the tensor constructors (zeros, ones, empty, full, rand,
@@ -60,7 +94,7 @@ function checkShape(shape: Shape, fn: string, options: TensorOptions = {}): numb
       throw new RangeError(`${fn}: shape [${shape.join(', ')}] must hold non-negative integers`);
     }
   }
-  checkBytes(shape, fn, options.dtype ?? 'float32', options.device);
+  checkBytes(shape, fn, options.dtype ?? 'float32', deviceOf(options));
   return [...shape];
 }
 
@@ -122,7 +156,7 @@ export function tensor(
     const array = data as AnyTypedArray;
     const shape = options.shape === undefined ? [array.length] : checkShape(options.shape, 'tensor');
     const dtype = options.dtype ?? dtypeOfTypedArray(array);
-    return finish(N['fromBuffer']!(array, shape, dtype, options.device), options);
+    return finish(N['fromBuffer']!(array, shape, dtype, deviceOf(options)), options);
   }
   const { values, shape } = flattenNested(data);
   if (options.shape !== undefined) throw new TypeError('tensor(): shape is only for typed-array data');
@@ -136,24 +170,24 @@ export function tensor(
   else dtype = 'float32';
   const numbers = values.map(Number);
   // Float64 holds every JS number exactly; the addon casts to the requested dtype.
-  return finish(N['fromBuffer']!(new Float64Array(numbers), shape, dtype, options.device), options);
+  return finish(N['fromBuffer']!(new Float64Array(numbers), shape, dtype, deviceOf(options)), options);
 }
 
 export function zeros(shape: Shape, options: TensorOptions = {}): Tensor {
-  return finish(N['zeros']!(checkShape(shape, 'zeros', options), options.dtype, options.device), options);
+  return finish(N['zeros']!(checkShape(shape, 'zeros', options), options.dtype, deviceOf(options)), options);
 }
 
 export function ones(shape: Shape, options: TensorOptions = {}): Tensor {
-  return finish(N['ones']!(checkShape(shape, 'ones', options), options.dtype, options.device), options);
+  return finish(N['ones']!(checkShape(shape, 'ones', options), options.dtype, deviceOf(options)), options);
 }
 
 /** Uninitialised memory: every element must be written before it is read. */
 export function empty(shape: Shape, options: TensorOptions = {}): Tensor {
-  return finish(N['empty']!(checkShape(shape, 'empty', options), options.dtype, options.device), options);
+  return finish(N['empty']!(checkShape(shape, 'empty', options), options.dtype, deviceOf(options)), options);
 }
 
 export function full(shape: Shape, value: number | boolean, options: TensorOptions = {}): Tensor {
-  return finish(N['full']!(checkShape(shape, 'full', options), value, options.dtype, options.device), options);
+  return finish(N['full']!(checkShape(shape, 'full', options), value, options.dtype, deviceOf(options)), options);
 }
 
 /** `arange(end)` or `arange(start, end, step)`: int64 for integer arguments, else float32. */
@@ -169,41 +203,41 @@ export function arange(
   if (step === 0) throw new RangeError('arange: step must be non-zero');
   const integral = [start, end, step].every(Number.isInteger);
   const dtype = options.dtype ?? (integral ? 'int64' : 'float32');
-  checkBytes([Math.max(0, Math.ceil((end - start) / step))], 'arange', dtype, options.device);
-  return finish(N['arange']!(start, end, step, dtype, options.device), options);
+  checkBytes([Math.max(0, Math.ceil((end - start) / step))], 'arange', dtype, deviceOf(options));
+  return finish(N['arange']!(start, end, step, dtype, deviceOf(options)), options);
 }
 
 export function linspace(start: number, end: number, steps: number, options: TensorOptions = {}): Tensor {
   if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`linspace: steps must be a non-negative integer, got ${steps}`);
-  checkBytes([steps], 'linspace', options.dtype ?? 'float32', options.device);
-  return finish(N['linspace']!(start, end, steps, options.dtype, options.device), options);
+  checkBytes([steps], 'linspace', options.dtype ?? 'float32', deviceOf(options));
+  return finish(N['linspace']!(start, end, steps, options.dtype, deviceOf(options)), options);
 }
 
 /** The n×m identity matrix (m = n by default). */
 export function eye(n: number, m: number = n, options: TensorOptions = {}): Tensor {
-  checkBytes([n, m], 'eye', options.dtype ?? 'float32', options.device);
-  return finish(N['eye']!(n, m, options.dtype, options.device), options);
+  checkBytes([n, m], 'eye', options.dtype ?? 'float32', deviceOf(options));
+  return finish(N['eye']!(n, m, options.dtype, deviceOf(options)), options);
 }
 
 /** Uniform on [0, 1). */
 export function rand(shape: Shape, options: TensorOptions = {}): Tensor {
-  return finish(N['rand']!(checkShape(shape, 'rand', options), options.dtype, options.device), options);
+  return finish(N['rand']!(checkShape(shape, 'rand', options), options.dtype, deviceOf(options)), options);
 }
 
 /** Standard normal. */
 export function randn(shape: Shape, options: TensorOptions = {}): Tensor {
-  return finish(N['randn']!(checkShape(shape, 'randn', options), options.dtype, options.device), options);
+  return finish(N['randn']!(checkShape(shape, 'randn', options), options.dtype, deviceOf(options)), options);
 }
 
 /** Integers uniform on [low, high); int64 by default. */
 export function randint(low: number, high: number, shape: Shape, options: TensorOptions = {}): Tensor {
   if (!(high > low)) throw new RangeError(`randint: high (${high}) must be greater than low (${low})`);
-  return finish(N['randint']!(low, high, checkShape(shape, 'randint', { ...options, dtype: options.dtype ?? 'int64' }), options.dtype ?? 'int64', options.device), options);
+  return finish(N['randint']!(low, high, checkShape(shape, 'randint', { ...options, dtype: options.dtype ?? 'int64' }), options.dtype ?? 'int64', deviceOf(options)), options);
 }
 
 /** A random permutation of 0..n-1 (int64). */
 export function randperm(n: number, options: TensorOptions = {}): Tensor {
-  return finish(N['randperm']!(n, options.dtype ?? 'int64', options.device), options);
+  return finish(N['randperm']!(n, options.dtype ?? 'int64', deviceOf(options)), options);
 }
 
 function likeOptions(like: Tensor, options: TensorOptions): TensorOptions {

@@ -36,7 +36,7 @@ export function epochLoopSchema(d: { validation: string; best: string }) {
 }
 
 /** Settings a resumed epoch run may change; any other difference from the saved run is refused. */
-export const EPOCH_RESUMABLE = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'gradCheckpointing', 'out'] as const;
+export const EPOCH_RESUMABLE = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'gradCheckpointing', 'device', 'precision', 'out'] as const;
 
 type EpochSettings = { warmup: number | null; gradClip: number; precision: Precision; device: string; gradCheckpointing: boolean; batchSize: number; gradAccumulation: number; logEvery: number; evalEvery: number | null; patience: number; timeLimit: number | null; seed: number };
 

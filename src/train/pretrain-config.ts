@@ -163,4 +163,4 @@ export function pretrainOutDir(...layers: PretrainConfigInput[]): string {
  * Settings a resumed run may change: they do not alter the trajectory of the steps already
  * planned (maxSteps extends or shortens the cosine schedule, so it is not among them).
  */
-export const RESUMABLE_OVERRIDES: readonly (keyof PretrainConfig)[] = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'gradCheckpointing', 'out'];
+export const RESUMABLE_OVERRIDES: readonly (keyof PretrainConfig)[] = ['timeLimit', 'threads', 'logEvery', 'evalEvery', 'gradCheckpointing', 'device', 'precision', 'out'];

@@ -11,6 +11,11 @@
  * evaluation also writes OUT/state (the module's whole state dict, LoRA adapters unmerged, the
  * optimizer, schedule, sampler, generator and best-checkpoint bookkeeping), from which a killed
  * run resumes (`resume`) and continues exactly as an uninterrupted one would.
+ *
+ * The run computes on its `device` (the module moved there, its batches made there: the default
+ * device is the run's while it trains) in its `precision` (libtorch's autocast for the device;
+ * fp16 with dynamic loss scaling). Running out of memory is an OutOfMemoryError that says what
+ * to change; the run folder keeps its last checkpoint.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -20,13 +25,16 @@ import { DistributedDataParallel } from '../distributed/data-parallel.js';
 import type { ProcessGroup } from '../distributed/process-group.js';
 import { clipGradNorm_ } from '../optim/clip.js';
 import type { AdamW } from '../optim/adamw.js';
+import { GradScaler, type GradScalerState } from '../optim/grad-scaler.js';
 import { CosineLR } from '../optim/schedules/cosine.js';
 import { scope } from '../tensor/scope.js';
 import { autocast } from '../tensor/autocast.js';
+import { setDefaultDevice } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { appendText, removeStaleTemporaryFiles, writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 import { EVAL_FILE, METRICS_FILE, RUN_CONFIG_FILE } from '../util/run-files.js';
-import { applyComputeSettings, type ComputeSettings } from './compute-settings.js';
+import { applyComputeSettings, type Compute, type ComputeSettings } from './compute-settings.js';
+import { asOutOfMemory } from './out-of-memory.js';
 import { ConfigError } from './config-error.js';
 import { truncateMetrics } from './metrics-file.js';
 import { kebabCase } from './pretrain-config.js';
@@ -95,6 +103,8 @@ export interface FinetuneLog {
   val_auc?: number;
   /** The TF-IDF baseline's regularisation C of this evaluation line (one line per C tried). */
   c?: number;
+  /** fp16 runs: the loss scale after this step (it halves after a skipped step). */
+  loss_scale?: number;
 }
 
 export type StoppedBy = 'maxSteps' | 'timeLimit' | 'signal' | 'earlyStopping';
@@ -143,6 +153,13 @@ export interface LoopHooks<Example = unknown, Batch = Example[]> {
   save(dir: string, step: number, metrics: Partial<FinetuneLog>): void;
   onLog?: ((log: FinetuneLog, info: { maxSteps: number; isEval: boolean }) => void) | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * Dynamic loss scaling: each micro-batch's loss is scaled before backward, the gradients
+   * unscaled before clipping, a step whose gradients hold an inf or NaN skipped (its schedule
+   * step too, as Hugging Face's Trainer does) and the scale updated. fp16 runs get a default
+   * GradScaler; other precisions none unless given. Its state is saved with every checkpoint.
+   */
+  gradScaler?: GradScaler | undefined;
 }
 
 export interface LoopResult {
@@ -155,11 +172,27 @@ export interface LoopResult {
   seconds: number;
 }
 
+/** The settings whose change a resumed run accepts together: the same examples a step, split differently. */
+function sameStepBatch(given: Readonly<Record<string, unknown>>, before: Readonly<Record<string, unknown>>): boolean {
+  const product = (c: Readonly<Record<string, unknown>>): number => Number(c['batchSize']) * Number(c['gradAccumulation']);
+  return Number.isFinite(product(given)) && product(given) === product(before);
+}
+
 export async function runTrainer<Example, Batch = Example[]>(hooks: LoopHooks<Example, Batch>): Promise<LoopResult> {
+  const compute = applyComputeSettings(hooks.module, hooks.settings);
+  const previousDevice = setDefaultDevice(compute.device); // batches, masks, positions: made where the module is
+  try {
+    return await trainLoop(hooks, compute);
+  } finally {
+    setDefaultDevice(previousDevice);
+  }
+}
+
+async function trainLoop<Example, Batch>(hooks: LoopHooks<Example, Batch>, compute: Compute): Promise<LoopResult> {
   const { settings: config, out, optimizer, maxSteps } = hooks;
   const load = hooks.load ?? ((examples: Example[]) => examples as unknown as Batch);
   const rateKey = hooks.rateKey ?? 'tokens_per_s';
-  applyComputeSettings(hooks.module, config);
+  const scaler = hooks.gradScaler ?? (compute.precision === 'fp16' ? new GradScaler() : undefined);
   const trained = hooks.module.parameters().filter((p) => p.requiresGrad);
   const group = hooks.distributed;
   const writer = group === undefined || group.rank === 0;
@@ -183,10 +216,11 @@ export async function runTrainer<Example, Batch = Example[]>(hooks: LoopHooks<Ex
   if (saved !== null) {
     const { config: given, defaults, resumable } = hooks.run;
     const before: Record<string, unknown> = { ...defaults, ...saved.config }; // a state saved before a setting existed ran with its default
-    const changed = Object.keys(given).filter((k) => !resumable.includes(k) && JSON.stringify(given[k]) !== JSON.stringify(before[k]));
+    const regrouped = sameStepBatch(given, before) ? ['batchSize', 'gradAccumulation'] : [];
+    const changed = Object.keys(given).filter((k) => !resumable.includes(k) && !regrouped.includes(k) && JSON.stringify(given[k]) !== JSON.stringify(before[k]));
     if (changed.length > 0) {
       const what = changed.map((k) => `${kebabCase(k)} (saved ${JSON.stringify(before[k])}, given ${JSON.stringify(given[k])})`).join(', ');
-      throw new ConfigError(`cannot resume with different ${what}; a resumed run may only change ${resumable.map(kebabCase).join(', ')}. Drop those settings, or use a new --out folder`);
+      throw new ConfigError(`cannot resume with different ${what}; a resumed run may only change ${resumable.map(kebabCase).join(', ')}, and batch-size with grad-accumulation when their product stays the same. Drop those settings, or use a new --out folder`);
     }
     scope(() => {
       hooks.module.loadStateDict(loadSafetensors(path.join(stateDir, saved.modelDir, STATE_WEIGHTS)).tensors);
@@ -197,12 +231,13 @@ export async function runTrainer<Example, Batch = Example[]>(hooks: LoopHooks<Ex
     restoreRng(saved);
     step = saved.step;
     elapsedBefore = saved.elapsedS;
-    const loop = saved.loop as { best: Partial<FinetuneLog>; bestScore: number | null; bestStep: number; last: Partial<FinetuneLog>; sinceImprovement: number };
+    const loop = saved.loop as { best: Partial<FinetuneLog>; bestScore: number | null; bestStep: number; last: Partial<FinetuneLog>; sinceImprovement: number; scaler?: GradScalerState | null };
     best = loop.best;
     bestScore = loop.bestScore ?? Number.NEGATIVE_INFINITY;
     bestStep = loop.bestStep;
     last = loop.last;
     sinceImprovement = loop.sinceImprovement;
+    if (scaler !== undefined && loop.scaler != null) scaler.loadStateDict(loop.scaler);
     if (writer) truncateMetrics(metricsFile, step); // what the killed run logged after its checkpoint is logged again
   } else if (writer) {
     writeFileAtomic(metricsFile, () => {});
@@ -259,11 +294,12 @@ export async function runTrainer<Example, Batch = Example[]>(hooks: LoopHooks<Ex
             mkdirSync(dir, { recursive: true });
             saveSafetensors(path.join(dir, STATE_WEIGHTS), hooks.module.stateDict());
           },
-          loop: { best, bestScore: Number.isFinite(bestScore) ? bestScore : null, bestStep, last, sinceImprovement },
+          loop: { best, bestScore: Number.isFinite(bestScore) ? bestScore : null, bestStep, last, sinceImprovement, scaler: scaler?.stateDict() ?? null },
         }),
       );
       stop = config.patience > 0 && sinceImprovement >= config.patience;
     }
+    checkpointedAt = step;
     lossSum = 0;
     lossCount = 0;
     windowStart = performance.now(); // evaluation time is not training throughput
@@ -297,8 +333,9 @@ export async function runTrainer<Example, Batch = Example[]>(hooks: LoopHooks<Ex
     let stepLoss = 0;
     micro.forEach(({ batch, share }, i) => {
       if (i === micro.length - 1) ddp?.armGradientSync(); // this backward completes the step's gradients
-      const microLoss = autocast(config.precision ?? 'fp32', () => hooks.loss(batch));
-      microLoss.mul(share * world).backward();
+      const microLoss = autocast(compute.precision, () => hooks.loss(batch), compute.deviceType);
+      const weighted = microLoss.mul(share * world);
+      (scaler === undefined ? weighted : scaler.scale(weighted)).backward();
       stepLoss += microLoss.item() * share;
     });
     return stepLoss;
@@ -307,15 +344,17 @@ export async function runTrainer<Example, Batch = Example[]>(hooks: LoopHooks<Ex
   let stoppedBy: StoppedBy = 'maxSteps';
   // A resumed run's state is a checkpoint of its step already.
   let checkpointedAt = saved === null ? -1 : step;
-  while (step < maxSteps) {
-    const aborted = hooks.signal?.aborted === true;
-    const timeUp = config.timeLimit !== null && (performance.now() - start) / 1000 >= config.timeLimit;
-    // Ranks stop together: one rank's signal or clock stops them all.
-    if (ddp !== undefined ? await ddp.any(aborted || timeUp) : aborted || timeUp) {
-      stoppedBy = timeUp && !aborted ? 'timeLimit' : 'signal';
-      break;
+  /** Runs a step or an evaluation; running out of memory there becomes an OutOfMemoryError that says what to change. */
+  const guard = async <T>(evaluating: boolean, fn: () => Promise<T>): Promise<T> => {
+    const checkpointStep = checkpointedAt >= 0 ? checkpointedAt : null;
+    try {
+      return await fn();
+    } catch (error) {
+      throw asOutOfMemory(error, { out, device: compute.device, batchSize: config.batchSize, gradAccumulation: config.gradAccumulation, step, checkpointStep, evaluating }) ?? error;
     }
-    lastLr = scheduler.lastLr[0]! / hooks.multipliers[0]!;
+  };
+  /** One optimizer step: returns the step's mean loss and tokens. */
+  const trainStep = async (): Promise<{ loss: number; tokens: number }> => {
     const { micro, tokens } = await drawStep();
     let loss = scope(() => {
       optimizer.zeroGrad();
@@ -325,12 +364,33 @@ export async function runTrainer<Example, Batch = Example[]>(hooks: LoopHooks<Ex
       await ddp.syncGradients();
       loss = (await ddp.average(loss)) * world; // the shares sum to the step's mean over the ranks
     }
-    if (!Number.isFinite(loss)) throw new Error(`the training loss became ${loss} at step ${step + 1}; lower --lr (or set --grad-clip)`);
-    scope(() => {
+    if (!Number.isFinite(loss)) {
+      throw new Error(`the training loss became ${loss} at step ${step + 1}; lower --lr (or set --grad-clip)${compute.precision === 'fp16' ? ', or use --precision bf16 (fp16 ends at 65,504: loss scaling cannot save a forward pass that overflows)' : ''}`);
+    }
+    const stepped = scope(() => {
+      scaler?.unscale(optimizer); // clipping sees the true gradients
       if (config.gradClip > 0) clipGradNorm_(trained, config.gradClip);
-      optimizer.step();
+      if (scaler === undefined) {
+        optimizer.step();
+        return true;
+      }
+      const ran = scaler.step(optimizer); // skipped when a gradient is inf or NaN
+      scaler.update();
+      return ran;
     });
-    scheduler.step();
+    if (stepped) scheduler.step();
+    return { loss, tokens };
+  };
+  while (step < maxSteps) {
+    const aborted = hooks.signal?.aborted === true;
+    const timeUp = config.timeLimit !== null && (performance.now() - start) / 1000 >= config.timeLimit;
+    // Ranks stop together: one rank's signal or clock stops them all.
+    if (ddp !== undefined ? await ddp.any(aborted || timeUp) : aborted || timeUp) {
+      stoppedBy = timeUp && !aborted ? 'timeLimit' : 'signal';
+      break;
+    }
+    lastLr = scheduler.lastLr[0]! / hooks.multipliers[0]!;
+    const { loss, tokens } = await guard(false, trainStep);
     step++;
     lossSum += loss;
     lossCount++;
@@ -338,20 +398,19 @@ export async function runTrainer<Example, Batch = Example[]>(hooks: LoopHooks<Ex
     if (step % config.logEvery === 0 || step === maxSteps) {
       const now = performance.now();
       tokensPerSecond = windowTokens / ((now - windowStart) / 1000);
-      log({ step, loss, lr: lastLr, [rateKey]: tokensPerSecond, elapsed_s: elapsed() }, false);
+      log({ step, loss, lr: lastLr, [rateKey]: tokensPerSecond, elapsed_s: elapsed(), ...(scaler === undefined ? {} : { loss_scale: scaler.scaleValue }) }, false);
       windowStart = now;
       windowTokens = 0;
     }
     if (step % config.evalEvery === 0 || step === maxSteps) {
-      checkpointedAt = step;
-      if (await checkpoint()) {
+      if (await guard(true, checkpoint)) {
         stoppedBy = 'earlyStopping';
         break;
       }
     }
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  if (checkpointedAt !== step) await checkpoint();
+  if (checkpointedAt !== step) await guard(true, checkpoint);
   ddp?.release();
   return { step, stoppedBy, bestStep, best, last, seconds: elapsed() };
 }

@@ -16,7 +16,7 @@ export async function imageCompareRunner(job: CompareJob, settings: Partial<Imag
   if (job.test !== undefined) throw new ConfigError("kiln compare --task image-classification scores on the data set's own test split (or a folder's validation split); drop --test");
   const { source, scratchArch } = job.candidate;
   const budget: Partial<ImageRunConfig> = job.budget.steps !== undefined ? { maxSteps: job.budget.steps } : { maxSteps: STEPS_FOR_A_TIME_BUDGET, timeLimit: job.budget.seconds };
-  const base = resolveImageRunConfig({ ...settings, ...budget, data: job.train[0]!, seed: job.seed, out: job.outDir });
+  const base = resolveImageRunConfig({ ...settings, ...budget, ...job.compute, data: job.train[0]!, seed: job.seed, out: job.outDir });
   let trainable = 0;
   let imagesPerSecond = 0;
   const result = await runImageClassification(

@@ -95,7 +95,10 @@ test('generation fine-tuning learns to reverse letter strings (≥ 90% exact mat
   const generated = kiln('generate', '--model', path.join(out, 'best'), '--prompt', 'abcde>', '--max-new-tokens', '5', '--temperature', '0');
   assert.equal(generated.status, 0, generated.stderr);
   assert.match(generated.stdout, /^abcde>edcba/);
-  const report = kiln('evaluate', '--model', path.join(out, 'best'), '--data', path.join(dir, 'reverse-test.jsonl'), '--json', '--max-new-tokens', '8');
+  // --device cpu names the device auto picks on a machine without a GPU: the same tokens.
+  const onCpu = kiln('generate', '--model', path.join(out, 'best'), '--prompt', 'abcde>', '--max-new-tokens', '5', '--temperature', '0', '--device', 'cpu');
+  assert.equal(onCpu.stdout, generated.stdout, onCpu.stderr);
+  const report = kiln('evaluate', '--model', path.join(out, 'best'), '--data', path.join(dir, 'reverse-test.jsonl'), '--json', '--max-new-tokens', '8', '--device', 'cpu');
   assert.equal(report.status, 0, report.stderr);
   const json = JSON.parse(report.stdout) as { task: string; exact_match: number; rouge_l: number; perplexity: number };
   assert.equal(json.task, 'generate');

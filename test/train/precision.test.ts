@@ -14,8 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { finetune } from '../../src/finetune/finetune.js';
 import { loadSafetensors } from '../../src/io/safetensors.js';
 import { crossEntropy, linear } from '../../src/nn/functional.js';
-import { autocast, isAutocastEnabled } from '../../src/tensor/autocast.js';
+import { autocast, autocastSupported, isAutocastEnabled } from '../../src/tensor/autocast.js';
 import { manualSeed, randn, tensor } from '../../src/tensor/creation.js';
+import { buildInfo, cudaDeviceCount } from '../../src/tensor/runtime.js';
 import { pretrainLanguageModel } from '../../src/train/pretrain.js';
 import { runDetection } from '../../src/vision/detection/detect-run.js';
 import { runEmbedding } from '../../src/vision/embedding/embed-run.js';
@@ -95,14 +96,37 @@ test('every task of the Trainer trains with --device cpu --precision bf16: weigh
   assert.equal(state.precision, 'bf16');
 });
 
-test('--precision is one of fp32, bf16, and --device cuda is refused on this build, in every training command', () => {
+test('--precision is one of fp32, bf16, fp16 (fp16 refused where no autocast has it), and --device cuda is refused on this build, in every command that runs a model', () => {
+  const fp16Here = autocastSupported('fp16', 'cpu') || cudaDeviceCount() > 0;
   for (const args of [['pretrain'], ['finetune', '--train', 'x.csv'], ['pretrain', '--task', 'image-classification', '--data', 'mnist'], ['pretrain', '--task', 'detect']]) {
-    const run = spawnSync(process.execPath, [MAIN, ...args, '--precision', 'fp16', '--out', path.join(dir, 'bad')], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [MAIN, ...args, '--precision', 'fp8', '--out', path.join(dir, 'bad')], { encoding: 'utf8' });
     assert.equal(run.status, 2, `${args.join(' ')}: ${run.stderr}`);
-    assert.match(run.stderr, /precision must be one of fp32, bf16, got .fp16./, args.join(' '));
+    assert.match(run.stderr, /precision must be one of fp32, bf16, fp16, got .fp8./, args.join(' '));
+    if (!fp16Here) {
+      const fp16 = spawnSync(process.execPath, [MAIN, ...args, '--precision', 'fp16', '--out', path.join(dir, 'bad')], { encoding: 'utf8' });
+      assert.equal(fp16.status, 2, `${args.join(' ')}: ${fp16.stderr}`);
+      assert.match(fp16.stderr, /^kiln \w+: --precision fp16: no GPU is in reach, and libtorch [\d.]+'s CPU autocast has no fp16 \(it has from libtorch 2\.4\): use --precision bf16 on the CPU.*\n$/, args.join(' '));
+    }
+  }
+  if (buildInfo().cuda) return; // the refusal below is a CPU-only build's
+  const cudaLine = /^kiln \w+: --device cuda:0: this Kiln addon is built against a libtorch without CUDA; build one with CUDA: LIBTORCH=.*npm run build:native.*\n$/;
+  const commands = [
+    ['pretrain'],
+    ['finetune', '--train', 'x.csv'],
+    ['pretrain', '--task', 'image-classification', '--data', 'mnist'],
+    ['pretrain', '--task', 'detect'],
+    ['evaluate', '--model', dir, '--data', 'x.csv'],
+    ['evaluate', '--task', 'image-classification', '--model', dir, '--data', 'mnist'],
+    ['evaluate', '--task', 'detect', '--model', dir],
+    ['evaluate', '--task', 'embed', '--model', dir],
+    ['predict', '--model', dir, '--text', 'hello'],
+    ['generate', '--model', dir],
+    ['compare', '--task', 'classify', '--train', 'x.csv', '--candidates', 'scratch:gpt', '--steps', '1', '--out', path.join(dir, 'cmp')],
+  ];
+  for (const args of commands) {
     // A CUDA device on this CPU-only build: one line that says how to get a CUDA build.
-    const cuda = spawnSync(process.execPath, [MAIN, ...args, '--device', 'cuda:0', '--out', path.join(dir, 'bad')], { encoding: 'utf8' });
+    const cuda = spawnSync(process.execPath, [MAIN, ...args, '--device', 'cuda:0', ...(args[0] === 'pretrain' || args[0] === 'finetune' ? ['--out', path.join(dir, 'bad')] : [])], { encoding: 'utf8' });
     assert.equal(cuda.status, 2, `${args.join(' ')}: ${cuda.stderr}`);
-    assert.match(cuda.stderr, /^kiln \w+: --device cuda:0: this Kiln addon is built against a libtorch without CUDA; build one with CUDA: LIBTORCH=.*npm run build:native.*\n$/, args.join(' '));
+    assert.match(cuda.stderr, cudaLine, args.join(' '));
   }
 });
