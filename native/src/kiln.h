@@ -6,6 +6,7 @@
 // shapes/dtypes of its tensor arguments, never an abort.
 #pragma once
 
+#include <atomic>
 #include <napi.h>
 #include <ATen/ATen.h>
 
@@ -206,6 +207,9 @@ Napi::Array tensorList(Napi::Env env, const std::vector<at::Tensor>& tensors);
 // 2: AVX-512 (F, BW, VL, DQ), 1: AVX2 + FMA, 0: baseline; what the CPU has unless lowered by
 // setVectorLevel (tests run every level on one machine).
 int vectorLevel();
+
+// Whether the fused kernels (and the single-row linear) are on: setFusedKernels(false) routes every op to its ATen reference.
+extern std::atomic<bool> fusedKernelsEnabled;
 
 template <typename Loop>
 auto vectorLoop() -> decltype(&Loop::base) {

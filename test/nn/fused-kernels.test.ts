@@ -13,7 +13,7 @@ import path from 'node:path';
 import { packageRoot } from '../../src/tensor/native.js';
 import { manualSeed, randn, tensor } from '../../src/tensor/creation.js';
 import { grad } from '../../src/tensor/autograd.js';
-import { attentionReference, crossEntropy, crossEntropyReference, scaledDotProductAttention } from '../../src/nn/functional.js';
+import { attentionReference, crossEntropy, crossEntropyReference, linear, scaledDotProductAttention } from '../../src/nn/functional.js';
 import { autocast } from '../../src/tensor/autocast.js';
 import type { Reduction } from '../../src/nn/functional.js';
 import {
@@ -410,4 +410,49 @@ test('fused cross-entropy: the gradient of the gradient (createGraph) goes throu
   const aten = run(crossEntropyReference);
   assert.ok(worst(fused, aten, 1e-7, 1e-5) <= 1);
   assert.ok(aten.some((v) => Math.abs(v) > 1e-4));
+});
+
+test('one-row linear (a matrix-vector product): values and gradients equal the float64 dot products; other inputs, bf16, autocast and fused kernels off are at::linear bit for bit', () => {
+  manualSeed(11);
+  const [C, O] = [96, 40];
+  const w = randn([O, C]).requiresGrad_(true);
+  const b = randn([O]).requiresGrad_(true);
+  const exact = (xs: number[], ws: number[][], bs: number[] | null): number[] => ws.map((row, o) => row.reduce((s, wv, i) => s + wv * xs[i]!, bs === null ? 0 : bs[o]!));
+  const W = w.toArray() as number[][];
+  const B = b.toArray() as number[];
+  for (const shape of [[C], [1, C], [1, 1, C]]) {
+    for (const bias of [b, null]) {
+      const x = randn(shape).requiresGrad_(true);
+      const y = linear(x, w, bias);
+      assert.deepEqual(y.shape, [...shape.slice(0, -1), O]);
+      const want = exact(x.flatten().toArray() as number[], W, bias === null ? null : B);
+      (y.flatten().toArray() as number[]).forEach((v, o) => assert.ok(Math.abs(v - want[o]!) <= 1e-5 * (1 + Math.abs(want[o]!)), `${shape} y[${o}] ${v} vs ${want[o]}`));
+      // Gradients: dx = Wᵀg, dW = g xᵀ, db = g, in float64 from the same numbers.
+      const g = randn(y.shape);
+      const grads = grad([y], bias === null ? [x, w] : [x, w, bias], { gradOutputs: [g] });
+      const G = g.flatten().toArray() as number[];
+      const X = x.flatten().toArray() as number[];
+      const dx = X.map((_, i) => G.reduce((s, gv, o) => s + gv * W[o]![i]!, 0));
+      (grads[0]!.flatten().toArray() as number[]).forEach((v, i) => assert.ok(Math.abs(v - dx[i]!) <= 1e-5 * (1 + Math.abs(dx[i]!)), `dx[${i}]`));
+      (grads[1]!.toArray() as number[][]).forEach((row, o) => row.forEach((v, i) => assert.ok(Math.abs(v - G[o]! * X[i]!) <= 1e-5 * (1 + Math.abs(G[o]! * X[i]!)), `dW[${o}][${i}]`)));
+      if (bias !== null) assert.deepEqual(grads[2]!.toArray(), G.map((v) => Math.fround(v)));
+    }
+  }
+  // What stays at::linear: two rows, bf16, under autocast, fused kernels off — the same bits as the reference.
+  const reference = <T>(fn: () => T): T => {
+    setFusedKernels(false);
+    try {
+      return fn();
+    } finally {
+      setFusedKernels(true);
+    }
+  };
+  const two = randn([2, C]);
+  assert.deepEqual(linear(two, w, b).toArray(), reference(() => linear(two, w, b).toArray()));
+  const one = randn([1, C]);
+  assert.deepEqual(linear(one.to('bfloat16'), w.to('bfloat16'), b.to('bfloat16')).toArray(), reference(() => linear(one.to('bfloat16'), w.to('bfloat16'), b.to('bfloat16')).toArray()));
+  assert.deepEqual(autocast('bf16', () => linear(one, w, b)).toArray(), reference(() => autocast('bf16', () => linear(one, w, b)).toArray()));
+  const off = reference(() => linear(one, w, b).toArray() as number[][]);
+  const on = linear(one, w, b).toArray() as number[][];
+  on[0]!.forEach((v, o) => assert.ok(Math.abs(v - off[0]![o]!) <= 1e-5 * (1 + Math.abs(v)), 'gemv and gemm agree to rounding'));
 });
