@@ -4,14 +4,17 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <vector>
 
 namespace kiln {
 namespace {
 
 // The constants of one parameter's step.
 struct AdamConstants {
-  float sign, b1, b2, oneMinusB1, oneMinusB2, decay, l2, eps, negStepSize, bc2Sqrt;
+  float sign, b1, b2, oneMinusB1, oneMinusB2, decay, l2, eps, negStepSize, bc2Sqrt, gradScale;
 };
 
 // Elements [begin, end) of one Adam/AdamW step, vectorised per CPU (KILN_VECTOR_LOOP); sqrt and
@@ -22,7 +25,7 @@ template <int Decay>  // 0: none, 1: decoupled (AdamW), 2: L2 on the gradient (A
 KILN_VECTOR_LOOP(adamElements, (float* __restrict p, const float* __restrict g, float* __restrict m,
                                 float* __restrict v, int64_t begin, int64_t end, const AdamConstants c), {
   for (int64_t k = begin; k < end; ++k) {
-    float grad = c.sign * g[k];
+    float grad = c.sign * (g[k] * c.gradScale);  // × 1 is exact; × a clip coefficient rounds as grad.mul_ would
     float param = p[k];
     if (Decay == 1) param *= c.decay;
     if (Decay == 2) grad += c.l2 * param;
@@ -36,9 +39,10 @@ KILN_VECTOR_LOOP(adamElements, (float* __restrict p, const float* __restrict g, 
 })
 
 // adamStep(params[], grads[], expAvgs[], expAvgSqs[], steps[], lr, beta1, beta2, eps,
-//          weightDecay, decoupled, maximize): one Adam (decoupled = false) or AdamW step of every
+//          weightDecay, decoupled, maximize, gradScale = 1): one Adam (decoupled = false) or AdamW step of every
 // parameter, its running averages updated in place, the same arithmetic as PyTorch's
-// single-tensor Adam/AdamW (without AMSGrad) in float32. steps[i] counts this step. Every tensor
+// single-tensor Adam/AdamW (without AMSGrad) in float32; each gradient is read times gradScale
+// (a clip coefficient: the same floats as grad.mul_(gradScale) before the step). steps[i] counts this step. Every tensor
 // is float32, contiguous and on the CPU, and the four of a parameter have its shape.
 KILN_OP(adamStep) {
   std::vector<at::Tensor> params = tensorsArg(info, 0), grads = tensorsArg(info, 1), expAvgs = tensorsArg(info, 2),
@@ -47,6 +51,7 @@ KILN_OP(adamStep) {
   const double lr = numberArg(info, 5), beta1 = numberArg(info, 6), beta2 = numberArg(info, 7), eps = numberArg(info, 8),
                weightDecay = numberArg(info, 9);
   const bool decoupled = boolArg(info, 10, true), maximize = boolArg(info, 11, false);
+  const float gradScale = static_cast<float>(numberArg(info, 12, 1.0));
   size_t n = params.size();
   if (grads.size() != n || expAvgs.size() != n || expAvgSqs.size() != n || steps.size() != n) {
     throw ArgError("params, grads, expAvgs, expAvgSqs and steps must have one entry per parameter", false);
@@ -75,7 +80,7 @@ KILN_OP(adamStep) {
                           static_cast<float>(1 - beta1), static_cast<float>(1 - beta2),
                           static_cast<float>(1 - lr * weightDecay), static_cast<float>(weightDecay),
                           static_cast<float>(eps), static_cast<float>(-(lr / biasCorrection1)),
-                          static_cast<float>(std::sqrt(biasCorrection2))};
+                          static_cast<float>(std::sqrt(biasCorrection2)), gradScale};
     at::parallel_for(0, params[i].numel(), 32768, [&](int64_t begin, int64_t end) {
       if (decayKind == 0) vectorLoop<adamElements<0>>()(p, g, m, v, begin, end, c);
       else if (decayKind == 1) vectorLoop<adamElements<1>>()(p, g, m, v, begin, end, c);
@@ -85,8 +90,51 @@ KILN_OP(adamStep) {
   return env.Undefined();
 }
 
+// Elements [begin, end) of a sum of squares, in eight double lanes (the same lanes at every
+// vector width, so every width gives the same sum).
+typedef float Vec8f __attribute__((vector_size(32)));
+typedef double Vec8d __attribute__((vector_size(64)));
+KILN_VECTOR_LOOP(squaresElements, (const float* __restrict x, int64_t begin, int64_t end, double* out), {
+  Vec8d acc = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t k = begin;
+  for (; k + 8 <= end; k += 8) {
+    Vec8f f;
+    std::memcpy(&f, x + k, sizeof f);
+    const Vec8d d = __builtin_convertvector(f, Vec8d);
+    acc += d * d;
+  }
+  double sum = 0;
+  for (int lane = 0; lane < 8; ++lane) sum += acc[lane];
+  for (; k < end; ++k) sum += static_cast<double>(x[k]) * static_cast<double>(x[k]);
+  *out = sum;
+})
+
+// sumOfSquares(tensors[]): Σ x² over every element of float32, contiguous CPU tensors, in double:
+// one read of each (a gradient norm for clipping without ATen's per-tensor norms). Chunks of a
+// fixed size, summed in order, so the result does not depend on the thread count.
+KILN_OP(sumOfSquares) {
+  std::vector<at::Tensor> tensors = tensorsArg(info, 0);
+  constexpr int64_t chunk = 65536;
+  double total = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const at::Tensor& t = tensors[i];
+    if (t.scalar_type() != at::kFloat || !t.device().is_cpu() || !t.is_contiguous()) {
+      throw ArgError("tensor " + std::to_string(i) + " must be float32, contiguous and on the CPU; got " + describeTensor(t), false);
+    }
+    const float* x = t.data_ptr<float>();
+    const int64_t n = t.numel(), chunks = (n + chunk - 1) / chunk;
+    std::vector<double> partial(static_cast<size_t>(chunks));
+    at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) vectorLoop<squaresElements>()(x, c * chunk, std::min(n, (c + 1) * chunk), &partial[c]);
+    });
+    for (double p : partial) total += p;
+  }
+  return Napi::Number::New(env, total);
+}
+
 const OpEntry entries[] = {
     KILN_ENTRY(adamStep),
+    KILN_ENTRY(sumOfSquares),
 };
 
 }  // namespace

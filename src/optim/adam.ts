@@ -70,7 +70,7 @@ export function checkAdam(h: AdamHyperparameters, where: string): void {
  * through `stateOf`); their steps counted and stepped by one native call. Returns the others,
  * for the composed update.
  */
-export function fusedAdamStep(params: readonly Tensor[], group: Readonly<AdamHyperparameters>, stateOf: (param: Tensor) => AdamState, decoupled: boolean): Tensor[] {
+export function fusedAdamStep(params: readonly Tensor[], group: Readonly<AdamHyperparameters>, stateOf: (param: Tensor) => AdamState, decoupled: boolean, gradScale = 1): Tensor[] {
   const fusable = (t: Tensor): boolean => t.dtype === 'float32' && t.device === 'cpu' && t.isContiguous();
   const fused: Tensor[] = [];
   const rest: Tensor[] = [];
@@ -88,7 +88,7 @@ export function fusedAdamStep(params: readonly Tensor[], group: Readonly<AdamHyp
       states.map((s) => s.expAvg.handle),
       states.map((s) => s.expAvgSq.handle),
       states.map((s) => s.step),
-      group.lr, group.betas[0], group.betas[1], group.eps, group.weightDecay, decoupled, group.maximize,
+      group.lr, group.betas[0], group.betas[1], group.eps, group.weightDecay, decoupled, group.maximize, gradScale,
     );
   }
   return rest;
@@ -148,12 +148,31 @@ export abstract class AdamFamily extends Optimizer<AdamHyperparameters, AdamStat
     checkAdam(hyperparameters, where);
   }
 
+  /** The factor every gradient is read with in this step (stepScaled); 1 otherwise. */
+  #gradScale = 1;
+
+  /**
+   * One step with every gradient read times `gradScale` (float32), as if `grad.mul_(gradScale)` had
+   * run first — which is what clipping by a coefficient does — leaving `.grad` as it is. A fused
+   * group multiplies inside its one pass (no pass of its own over the gradients); the composed
+   * update multiplies a copy.
+   */
+  stepScaled(gradScale: number): void {
+    if (!Number.isFinite(gradScale)) throw new RangeError(`${this.name}.stepScaled: gradScale must be finite, got ${gradScale}`);
+    this.#gradScale = Math.fround(gradScale);
+    try {
+      this.step();
+    } finally {
+      this.#gradScale = 1;
+    }
+  }
+
   protected override updateGroup(group: ParamGroup<AdamHyperparameters>): void {
-    super.updateGroup(group, group.fused ? fusedAdamStep(group.params, group, (p) => this.#stateOf(p, group), this.decoupled) : group.params);
+    super.updateGroup(group, group.fused ? fusedAdamStep(group.params, group, (p) => this.#stateOf(p, group), this.decoupled, this.#gradScale) : group.params);
   }
 
   protected override update(param: Tensor, grad: Tensor, group: Readonly<AdamHyperparameters>): void {
-    adamUpdate(param, grad, this.#stateOf(param, group), group, this.decoupled);
+    adamUpdate(param, this.#gradScale === 1 ? grad : grad.mul(this.#gradScale), this.#stateOf(param, group), group, this.decoupled);
   }
 
   #stateOf(param: Tensor, group: Readonly<AdamHyperparameters>): AdamState {

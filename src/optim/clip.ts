@@ -4,6 +4,7 @@ import { noGrad } from '../tensor/autograd.js';
 import { scope } from '../tensor/scope.js';
 import { zeros } from '../tensor/creation.js';
 import { stack } from '../tensor/ops.js';
+import { native as N } from '../tensor/native.js';
 
 function gradsOf(params: Iterable<Tensor> | Tensor): Tensor[] {
   const list = params instanceof Tensor ? [params] : Array.from(params);
@@ -66,6 +67,30 @@ export function clipGradNorm_(
       return total;
     }),
   );
+}
+
+/**
+ * The factor clipGradNorm_(params, maxNorm) would scale the gradients by — min(1, maxNorm /
+ * (norm + 1e-6)) in float32, as PyTorch rounds it — without scaling them: for an optimizer step
+ * that reads the gradients times it (`AdamW.stepScaled`), which saves the clip its own pass over
+ * the gradients. float32 gradients on the CPU get their 2-norm in one native read each (summed in
+ * double: within float32 rounding of clip_grad_norm_'s per-tensor norms); others, ATen's norms.
+ * @returns the coefficient and the total norm before clipping (0 and 1 when no parameter has a gradient).
+ */
+export function clipCoefficient(params: Iterable<Tensor> | Tensor, maxNorm: number): { coefficient: number; norm: number } {
+  if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm) || maxNorm < 0) {
+    throw new RangeError(`clipCoefficient: maxNorm must be a number >= 0, got ${String(maxNorm)}`);
+  }
+  const grads = gradsOf(params);
+  if (grads.length === 0) return { coefficient: 1, norm: 0 };
+  const native = grads.every((g) => g.dtype === 'float32' && g.device === 'cpu' && g.isContiguous());
+  const norm = Math.fround(
+    native
+      ? Math.sqrt(N['sumOfSquares']!(grads.map((g) => g.handle)) as number)
+      : noGrad(() => scope(() => stack(grads.map((g) => g.norm(2).to(grads[0]!.device))).norm(2).item())),
+  );
+  const f = Math.fround;
+  return { coefficient: Math.min(1, f(f(1 / f(norm + 1e-6)) * maxNorm)), norm };
 }
 
 /**

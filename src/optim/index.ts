@@ -16,7 +16,7 @@ export { AdamW } from './adamw.js';
 export type { AdamWOptions, AdamWHyperparameters } from './adamw.js';
 export { RMSprop } from './rmsprop.js';
 export type { RMSpropOptions, RMSpropHyperparameters, RMSpropState } from './rmsprop.js';
-export { clipGradNorm_, clipGradValue_ } from './clip.js';
+export { clipCoefficient, clipGradNorm_, clipGradValue_ } from './clip.js';
 export type { ClipGradNormOptions } from './clip.js';
 export * from './schedules/index.js';
 export { GradScaler } from './grad-scaler.js';

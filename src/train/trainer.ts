@@ -23,7 +23,7 @@ import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
 import type { Module } from '../nn/module.js';
 import { DistributedDataParallel } from '../distributed/data-parallel.js';
 import type { ProcessGroup } from '../distributed/process-group.js';
-import { clipGradNorm_ } from '../optim/clip.js';
+import { clipCoefficient, clipGradNorm_ } from '../optim/clip.js';
 import type { AdamW } from '../optim/adamw.js';
 import { GradScaler, type GradScalerState } from '../optim/grad-scaler.js';
 import { CosineLR } from '../optim/schedules/cosine.js';
@@ -368,12 +368,14 @@ async function trainLoop<Example, Batch>(hooks: LoopHooks<Example, Batch>, compu
       throw new Error(`the training loss became ${loss} at step ${step + 1}; lower --lr (or set --grad-clip)${compute.precision === 'fp16' ? ', or use --precision bf16 (fp16 ends at 65,504: loss scaling cannot save a forward pass that overflows)' : ''}`);
     }
     const stepped = scope(() => {
-      scaler?.unscale(optimizer); // clipping sees the true gradients
-      if (config.gradClip > 0) clipGradNorm_(trained, config.gradClip);
       if (scaler === undefined) {
-        optimizer.step();
+        // Clipping's coefficient is applied as AdamW reads the gradients: no pass of its own over them.
+        if (config.gradClip > 0) optimizer.stepScaled(clipCoefficient(trained, config.gradClip).coefficient);
+        else optimizer.step();
         return true;
       }
+      scaler.unscale(optimizer); // clipping sees the true gradients
+      if (config.gradClip > 0) clipGradNorm_(trained, config.gradClip);
       const ran = scaler.step(optimizer); // skipped when a gradient is inf or NaN
       scaler.update();
       return ran;

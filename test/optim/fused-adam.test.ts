@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Adam, AdamW } from '../../src/optim/index.js';
+import { Adam, AdamW, clipCoefficient, clipGradNorm_ } from '../../src/optim/index.js';
 import { manualSeed, randn } from '../../src/tensor/creation.js';
 import { noGrad } from '../../src/tensor/autograd.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
@@ -75,4 +75,59 @@ test('a fused optimizer state dict loads into a composed one and back (fused is 
   other.loadStateDict(saved);
   assert.equal(other.paramGroups[0]!.fused, true);
   assert.throws(() => new AdamW(params(), { fused: 'yes' as never }), /fused must be true or false/);
+});
+
+test('stepScaled(c) is clipping by c then step(): the same floats as grad.mul_(c) then step(), fused and composed; .grad is left as it was', () => {
+  for (const fused of [true, false]) {
+    const run = (scaled: boolean): number[][] => {
+      const ps = params();
+      const optimizer = new AdamW(ps, { lr: 0.01, weightDecay: 0.1, fused });
+      manualSeed(3);
+      for (let step = 0; step < 5; step++) {
+        optimizer.zeroGrad();
+        noGrad(() => ps.forEach((p) => (p.grad = randn(p.shape, { dtype: p.dtype }).mul(3))));
+        const c = 0.3 + step / 10;
+        if (scaled) {
+          const before = ps.map((p) => p.grad!.toArray());
+          optimizer.stepScaled(c);
+          assert.deepEqual(ps.map((p) => p.grad!.toArray()), before, 'the gradients are untouched');
+        } else {
+          noGrad(() => ps.forEach((p) => p.grad!.mul_(Math.fround(c))));
+          optimizer.step();
+        }
+      }
+      return ps.map((p) => p.detach().flatten().toArray() as number[]);
+    };
+    assert.deepEqual(run(true), run(false), fused ? 'fused' : 'composed');
+  }
+});
+
+test('clipCoefficient: the 2-norm of every gradient within float32 rounding of the float64 value, the coefficient clipGradNorm_ scales by, the same at every vector width', () => {
+  const ps = params().slice(0, 3); // float32: one native read each
+  noGrad(() => ps.forEach((p, i) => (p.grad = randn(p.shape).mul(i + 1))));
+  const exact = Math.sqrt(ps.reduce((s, p) => s + (p.grad!.flatten().toArray() as number[]).reduce((a, v) => a + v * v, 0), 0));
+  const top = setVectorLevel();
+  const byLevel = ([2, 1, 0] as VectorLevel[]).filter((l) => l <= top).map((level) => {
+    const before = setVectorLevel(level);
+    try {
+      return clipCoefficient(ps, 1);
+    } finally {
+      setVectorLevel(before);
+    }
+  });
+  for (const r of byLevel) assert.deepEqual(r, byLevel[0]);
+  const { norm, coefficient } = byLevel[0]!;
+  assert.ok(Math.abs(norm - exact) <= 1e-6 * exact, `${norm} vs ${exact}`);
+  // clipGradNorm_ scales every gradient by its coefficient: read it off one of them.
+  const g0 = ps[0]!.grad!.toArray() as number[];
+  const reference = clipGradNorm_(ps, 1).item();
+  const scaled = ps[0]!.grad!.toArray() as number[];
+  assert.ok(Math.abs(reference - norm) <= 1e-6 * norm, 'clipGradNorm_ sees the same norm');
+  assert.ok(Math.abs(scaled[0]! / g0[0]! - coefficient) <= 1e-6 * coefficient, `coefficient ${coefficient} vs ${scaled[0]! / g0[0]!}`);
+  // Nothing to clip: a coefficient of 1; float64 gradients take ATen's norms.
+  assert.equal(clipCoefficient(ps, 1e9).coefficient, 1);
+  const p64 = randn([3, 4], { dtype: 'float64' }).requiresGrad_(true);
+  p64.grad = randn([3, 4], { dtype: 'float64' });
+  const n64 = Math.sqrt((p64.grad.flatten().toArray() as number[]).reduce((a, v) => a + v * v, 0));
+  assert.ok(Math.abs(clipCoefficient([p64], 0.5).norm - Math.fround(n64)) <= 1e-6 * n64);
 });
