@@ -19,6 +19,7 @@ import { resolveModelFolder } from '../util/run-files.js';
 import { IMAGE_EXTENSIONS } from '../vision/decode-image.js';
 import { type FlagSpec, type FlagValue, formatFlags, parseCommandFlags } from './args.js';
 import { UsageError } from './usage-error.js';
+import { DEVICE_FLAG, onFlagDevice } from './device-flag.js';
 
 export const DETECT_SUMMARY = 'find objects with a detector Kiln trained, or faces with an imported face detector (boxes, scores, annotated images)';
 export const EMBED_SUMMARY = 'the 128-d descriptor of every face in photographs (detect, landmarks, align, embed)';
@@ -36,6 +37,7 @@ const DETECT_FLAGS: FlagSpec[] = [
   { name: 'input', kind: 'string', help: 'an image, or a folder of images', valueName: 'PATH' },
   ...DETECTOR_FLAGS.map((f) => (f.name === 'min-score' ? { ...f, defaultText: '0.5 faces, 0.3 objects' } : f)),
   { name: 'out', kind: 'string', help: 'folder for the images with their boxes drawn and detections.json', valueName: 'DIR' },
+  DEVICE_FLAG,
   { name: 'help', kind: 'boolean', help: 'show this help' },
 ];
 
@@ -44,6 +46,7 @@ const PIPELINE_FLAGS: FlagSpec[] = [
   { name: 'detector', kind: 'string', help: 'a face detector folder (tiny-face-detector or ssd-mobilenetv1)', valueName: 'DIR' },
   { name: 'landmarks', kind: 'string', help: 'the 68-point landmark folder (kiln import tfjs --arch face-landmark-68)', valueName: 'DIR' },
   ...DETECTOR_FLAGS,
+  DEVICE_FLAG,
 ];
 
 const EMBED_FLAGS: FlagSpec[] = [
@@ -165,6 +168,11 @@ function folderArchitecture(dir: string): unknown {
 export async function runDetect(argv: readonly string[]): Promise<number> {
   const flags = parseCommandFlags(argv, DETECT_FLAGS, 'detect', detectHelp);
   if (flags === undefined) return 0;
+  return onFlagDevice(flags, () => detect(flags));
+}
+
+/** `kiln detect` on --device's device. */
+async function detect(flags: Map<string, FlagValue>): Promise<number> {
   const files = imageFiles(need(flags, 'input', 'detect', 'PATH'), 'detect');
   const options = detectOptions(flags, 'detect');
   const modelDir = need(flags, 'model', 'detect', 'DIR');
@@ -211,6 +219,11 @@ async function pipeline(flags: Map<string, FlagValue>, command: string) {
 export async function runEmbed(argv: readonly string[]): Promise<number> {
   const flags = parseCommandFlags(argv, EMBED_FLAGS, 'embed', embedHelp);
   if (flags === undefined) return 0;
+  return onFlagDevice(flags, () => embed(flags));
+}
+
+/** `kiln embed` on --device's device. */
+async function embed(flags: Map<string, FlagValue>): Promise<number> {
   const files = imageFiles(need(flags, 'input', 'embed', 'PATH'), 'embed');
   const { describe } = await pipeline(flags, 'embed');
   for (const file of files) {
@@ -231,6 +244,11 @@ export async function runVerify(argv: readonly string[]): Promise<number> {
   const wanted = gallery === undefined ? 2 : 1;
   if (photos.length !== wanted) throw new UsageError(gallery === undefined ? `kiln verify: give two photographs (got ${photos.length}): kiln verify A.jpg B.jpg --model DIR --detector DIR --landmarks DIR` : `kiln verify: give one photograph to identify with --gallery (got ${photos.length})`);
   for (const photo of photos) imageFiles(photo, 'verify');
+  return onFlagDevice(flags, () => verify(flags, photos, gallery, threshold));
+}
+
+/** `kiln verify` on --device's device: two photographs, or one against a gallery. */
+async function verify(flags: Map<string, FlagValue>, photos: readonly string[], gallery: string | undefined, threshold: number): Promise<number> {
   const { describe, distance } = await pipeline(flags, 'verify');
   const facesOf = async (file: string) => {
     const faces = await describe(file);

@@ -121,6 +121,8 @@ test('--precision is one of fp32, bf16, fp16 (fp16 refused where no autocast has
     ['evaluate', '--task', 'embed', '--model', dir],
     ['predict', '--model', dir, '--text', 'hello'],
     ['generate', '--model', dir],
+    ['detect', '--model', dir, '--input', dir],
+    ['embed', '--model', dir, '--detector', dir, '--landmarks', dir, '--input', dir],
     ['compare', '--task', 'classify', '--train', 'x.csv', '--candidates', 'scratch:gpt', '--steps', '1', '--out', path.join(dir, 'cmp')],
   ];
   for (const args of commands) {
