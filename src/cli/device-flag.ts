@@ -1,7 +1,8 @@
 /**
- * `--device` for the commands that run a model without training it (evaluate, predict and
- * generate, for every task): the model is built, loaded and run on the device, as a training
- * run's is.
+ * `--device` for the commands that run a model without training it (evaluate, predict,
+ * generate, and the face commands detect, embed and verify): the model is built, loaded and run
+ * on the device, as a training run's is. (The training commands and compare read it through
+ * their settings, COMPUTE_SCHEMA.)
  */
 import { setDefaultDevice } from '../tensor/creation.js';
 import type { Device } from '../tensor/dtype.js';

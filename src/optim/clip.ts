@@ -75,7 +75,8 @@ export function clipGradNorm_(
  * that reads the gradients times it (`AdamW.stepScaled`), which saves the clip its own pass over
  * the gradients. float32 gradients on the CPU get their 2-norm in one native read each (summed in
  * double: within float32 rounding of clip_grad_norm_'s per-tensor norms); others, ATen's norms.
- * @returns the coefficient and the total norm before clipping (0 and 1 when no parameter has a gradient).
+ * @returns the coefficient and the total norm before clipping (a coefficient of 1 and a norm of 0
+ *   when no parameter has a gradient).
  */
 export function clipCoefficient(params: Iterable<Tensor> | Tensor, maxNorm: number): { coefficient: number; norm: number } {
   if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm) || maxNorm < 0) {

@@ -370,8 +370,13 @@ async function trainLoop<Example, Batch>(hooks: LoopHooks<Example, Batch>, compu
     const stepped = scope(() => {
       if (scaler === undefined) {
         // Clipping's coefficient is applied as AdamW reads the gradients: no pass of its own over them.
-        if (config.gradClip > 0) optimizer.stepScaled(clipCoefficient(trained, config.gradClip).coefficient);
-        else optimizer.step();
+        if (config.gradClip > 0) {
+          const { coefficient, norm } = clipCoefficient(trained, config.gradClip);
+          if (Number.isNaN(norm)) throw new Error(`the gradients became NaN at step ${step + 1} (the loss was ${loss}); lower --lr`);
+          optimizer.stepScaled(coefficient);
+        } else {
+          optimizer.step();
+        }
         return true;
       }
       scaler.unscale(optimizer); // clipping sees the true gradients

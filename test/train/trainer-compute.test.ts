@@ -143,3 +143,9 @@ test('resuming with another batch size: accepted when batch size × accumulation
   const whole = await train({ out: scratchFolder('kiln-regroup-ref-'), maxSteps: 4 });
   regrouped.lines.forEach((l, i) => assert.ok(Math.abs(l.loss - whole.lines[i]!.loss) < 1e-6, `step ${l.step}: ${l.loss} vs ${whole.lines[i]!.loss}`));
 });
+
+test('a finite loss whose gradients are NaN stops the run with a clear error (clipping would have made every weight NaN)', async () => {
+  // d/dw sqrt(0·w) = 0 · 0.5 / sqrt(0) = NaN, while the loss itself is 0.
+  const nanGradient = { 2: (model: Linear) => model.weight.mul(0).sqrt().sum() };
+  await assert.rejects(train({ out: scratchFolder('kiln-nan-grad-'), maxSteps: 3, lossAt: nanGradient }), /^Error: the gradients became NaN at step 2 \(the loss was 0\); lower --lr$/);
+});
