@@ -33,6 +33,7 @@ export {
   setDefaultDevice,
   getDefaultDevice,
   withDevice,
+  withDeviceAsync,
 } from './tensor/creation.js';
 export type { TensorOptions } from './tensor/creation.js';
 export { cat, stack, where, einsum, addmm, matmul, bmm, maximum, minimum } from './tensor/ops.js';

@@ -59,24 +59,21 @@ KILN_OP(logSoftmax) {
   return wrap(env, at::log_softmax(tensorArg(info, 0), intArg(info, 1, -1), optDtypeArg(info, 2)));
 }
 
-// crossEntropy(logits, target, weight?, reduction, ignoreIndex, labelSmoothing)
-KILN_OP(crossEntropy) {
+// crossEntropy(logits, target, weight?, reduction, ignoreIndex, labelSmoothing): the fused kernel
+// where it applies (fused_ops.cc), else ATen's cross_entropy_loss; crossEntropyReference(...) is
+// always ATen's, the kernel's reference.
+at::Tensor crossEntropyArgs(const Napi::CallbackInfo& info, bool mayFuse) {
   const at::Tensor& logits = tensorArg(info, 0);
   const at::Tensor& target = tensorArg(info, 1);
   auto weight = optTensorArg(info, 2);
   const int64_t reduction = reductionArg(info, 3), ignoreIndex = intArg(info, 4, -100);
   const double smoothing = numberArg(info, 5, 0.0);
-  if (crossEntropyFusable(logits, target, weight, smoothing)) {
-    return wrap(env, kiln::crossEntropy(logits, target, reduction, ignoreIndex));
-  }
-  return wrap(env, at::cross_entropy_loss(logits, target, weight, reduction, ignoreIndex, smoothing));
+  if (mayFuse && crossEntropyFusable(logits, target, weight, smoothing)) return kiln::crossEntropy(logits, target, reduction, ignoreIndex);
+  return at::cross_entropy_loss(logits, target, weight, reduction, ignoreIndex, smoothing);
 }
 
-// crossEntropyReference(...): ATen's cross_entropy_loss, the fused kernel's reference.
-KILN_OP(crossEntropyReference) {
-  return wrap(env, at::cross_entropy_loss(tensorArg(info, 0), tensorArg(info, 1), optTensorArg(info, 2),
-                                          reductionArg(info, 3), intArg(info, 4, -100), numberArg(info, 5, 0.0)));
-}
+KILN_OP(crossEntropy) { return wrap(env, crossEntropyArgs(info, true)); }
+KILN_OP(crossEntropyReference) { return wrap(env, crossEntropyArgs(info, false)); }
 
 // nllLoss(logProbs, target, weight?, reduction, ignoreIndex)
 KILN_OP(nllLoss) {

@@ -4,7 +4,7 @@
  * on the device, as a training run's is. (The training commands and compare read it through
  * their settings, COMPUTE_SCHEMA.)
  */
-import { setDefaultDevice } from '../tensor/creation.js';
+import { withDeviceAsync } from '../tensor/creation.js';
 import type { Device } from '../tensor/dtype.js';
 import { resolveDevice } from '../tensor/runtime.js';
 import { checkDevice } from '../train/compute-settings.js';
@@ -24,11 +24,6 @@ export function deviceFromFlag(flags: ReadonlyMap<string, unknown>): Device {
 }
 
 /** Runs `fn` with `--device`'s device as the default one (restored after): the models it builds and loads, and the inputs it makes, are there. */
-export async function onFlagDevice<T>(flags: ReadonlyMap<string, unknown>, fn: () => T | Promise<T>): Promise<T> {
-  const previous = setDefaultDevice(deviceFromFlag(flags));
-  try {
-    return await fn();
-  } finally {
-    setDefaultDevice(previous);
-  }
+export function onFlagDevice<T>(flags: ReadonlyMap<string, unknown>, fn: () => T | Promise<T>): Promise<T> {
+  return withDeviceAsync(deviceFromFlag(flags), fn);
 }

@@ -16,6 +16,18 @@ function gradsOf(params: Iterable<Tensor> | Tensor): Tensor[] {
   return grads;
 }
 
+function checkMaxNorm(fn: string, maxNorm: number): void {
+  if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm) || maxNorm < 0) {
+    throw new RangeError(`${fn}: maxNorm must be a number >= 0, got ${String(maxNorm)}`);
+  }
+}
+
+/** The 2-norm (or p-norm) of all of `grads` together: the norm of their per-tensor norms. */
+function totalNorm(grads: readonly Tensor[], normType: number): Tensor {
+  const device = grads[0]!.device;
+  return stack(grads.map((g) => g.norm(normType).to(device))).norm(normType);
+}
+
 export interface ClipGradNormOptions {
   /** Throw instead of scaling when the total norm is NaN or infinite (reads the norm: a device sync). @default false */
   errorIfNonfinite?: boolean;
@@ -36,9 +48,7 @@ export function clipGradNorm_(
   normType = 2,
   options: ClipGradNormOptions = {},
 ): Tensor {
-  if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm) || maxNorm < 0) {
-    throw new RangeError(`clipGradNorm_: maxNorm must be a number >= 0, got ${String(maxNorm)}`);
-  }
+  checkMaxNorm('clipGradNorm_', maxNorm);
   if (typeof normType !== 'number' || Number.isNaN(normType)) {
     throw new RangeError(`clipGradNorm_: normType must be a number (Infinity for the max norm), got ${String(normType)}`);
   }
@@ -52,8 +62,7 @@ export function clipGradNorm_(
         const norms = grads.map((g) => g.abs().max().to(device));
         total = norms.length === 1 ? norms[0]! : stack(norms).max();
       } else {
-        // the norm of the per-tensor norms equals the norm of all elements together
-        total = stack(grads.map((g) => g.norm(normType).to(device))).norm(normType);
+        total = totalNorm(grads, normType);
       }
       if (options.errorIfNonfinite === true && !Number.isFinite(total.item())) {
         throw new RangeError(
@@ -79,16 +88,14 @@ export function clipGradNorm_(
  *   when no parameter has a gradient).
  */
 export function clipCoefficient(params: Iterable<Tensor> | Tensor, maxNorm: number): { coefficient: number; norm: number } {
-  if (typeof maxNorm !== 'number' || Number.isNaN(maxNorm) || maxNorm < 0) {
-    throw new RangeError(`clipCoefficient: maxNorm must be a number >= 0, got ${String(maxNorm)}`);
-  }
+  checkMaxNorm('clipCoefficient', maxNorm);
   const grads = gradsOf(params);
   if (grads.length === 0) return { coefficient: 1, norm: 0 };
   const native = grads.every((g) => g.dtype === 'float32' && g.device === 'cpu' && g.isContiguous());
   const norm = Math.fround(
     native
       ? Math.sqrt(N['sumOfSquares']!(grads.map((g) => g.handle)) as number)
-      : noGrad(() => scope(() => stack(grads.map((g) => g.norm(2).to(grads[0]!.device))).norm(2).item())),
+      : noGrad(() => scope(() => totalNorm(grads, 2).item())),
   );
   const f = Math.fround;
   return { coefficient: Math.min(1, f(f(1 / f(norm + 1e-6)) * maxNorm)), norm };

@@ -59,6 +59,16 @@ export function withDevice<T>(device: Device, fn: () => T): T {
   }
 }
 
+/** withDevice for an asynchronous `fn`: the previous default comes back once its promise settles. */
+export async function withDeviceAsync<T>(device: Device, fn: () => T | Promise<T>): Promise<T> {
+  const previous = setDefaultDevice(device);
+  try {
+    return await fn();
+  } finally {
+    defaultDevice = previous;
+  }
+}
+
 /**
  * Runs `build` with a cap on the bytes the tensor constructors (zeros, ones, empty, full, rand,
  * randn, randint, arange, linspace, eye) may allocate: one that would pass it throws AllocationBudgetError before

@@ -43,10 +43,11 @@ export const CUDA_BUILD_HINT = "build one with CUDA: LIBTORCH=$(python3 -c 'impo
  */
 export function resolveDevice(spec: 'auto' | Device, env: NodeJS.ProcessEnv = process.env): Device {
   if (spec === 'cpu') return 'cpu';
-  const count = buildInfo().cuda ? cudaDeviceCount() : 0;
+  const cuda = buildInfo().cuda;
+  const count = cuda ? cudaDeviceCount() : 0;
   const local = env['LOCAL_RANK'] !== undefined && /^\d+$/.test(env['LOCAL_RANK']) ? Number(env['LOCAL_RANK']) : null;
   if (spec === 'auto') return count > 0 ? `cuda:${local !== null ? local % count : 0}` : 'cpu';
-  if (!buildInfo().cuda) throw new Error(`device ${spec}: this Kiln addon is built against a libtorch without CUDA; ${CUDA_BUILD_HINT}`);
+  if (!cuda) throw new Error(`device ${spec}: this Kiln addon is built against a libtorch without CUDA; ${CUDA_BUILD_HINT}`);
   if (count === 0) throw new Error(`device ${spec}: this build has CUDA but no GPU is visible (check nvidia-smi and CUDA_VISIBLE_DEVICES)`);
   const index = spec === 'cuda' ? (local ?? 0) : Number(spec.slice(5));
   if (!(index < count)) throw new Error(`device ${spec === 'cuda' ? `cuda (LOCAL_RANK ${local})` : spec}: this machine has ${count} visible GPU${count === 1 ? '' : 's'} (cuda:0${count > 1 ? `–cuda:${count - 1}` : ''})`);

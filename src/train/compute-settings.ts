@@ -47,12 +47,14 @@ export const COMPUTE_SCHEMA = {
 
 function checkPrecisionHere(precision: Precision): Precision {
   if (precision === 'fp16' && (!buildInfo().cuda || cudaDeviceCount() === 0) && !autocastSupported('fp16', 'cpu')) {
-    throw new ConfigError(`--precision fp16: no GPU is in reach, and ${FP16_ON_CPU}`);
+    throw new ConfigError(`--precision fp16: no GPU is in reach, and ${fp16OnCpu()}`);
   }
   return precision;
 }
 
-const FP16_ON_CPU = `libtorch ${buildInfo().torchVersion}'s CPU autocast has no fp16 (it has from libtorch 2.4): use --precision bf16 on the CPU (fp16 with loss scaling is for GPUs)`;
+function fp16OnCpu(): string {
+  return `libtorch ${buildInfo().torchVersion}'s CPU autocast has no fp16 (it has from libtorch 2.4): use --precision bf16 on the CPU (fp16 with loss scaling is for GPUs)`;
+}
 
 /** The compute settings the Trainer reads. */
 export interface ComputeSettings {
@@ -78,7 +80,7 @@ export function resolveCompute(settings: Readonly<ComputeSettings>): Compute {
   const deviceType = device === 'cpu' ? 'cpu' : 'cuda';
   const precision = settings.precision ?? 'fp32';
   if (!autocastSupported(precision, deviceType)) {
-    throw new ConfigError(`--precision ${precision} on ${device}: ${deviceType === 'cpu' ? FP16_ON_CPU : `libtorch ${buildInfo().torchVersion}'s CUDA autocast lacks it`}`);
+    throw new ConfigError(`--precision ${precision} on ${device}: ${deviceType === 'cpu' ? fp16OnCpu() : `libtorch ${buildInfo().torchVersion}'s CUDA autocast lacks it`}`);
   }
   return { device, deviceType, precision };
 }

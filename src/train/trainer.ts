@@ -29,7 +29,7 @@ import { GradScaler, type GradScalerState } from '../optim/grad-scaler.js';
 import { CosineLR } from '../optim/schedules/cosine.js';
 import { scope } from '../tensor/scope.js';
 import { autocast } from '../tensor/autocast.js';
-import { setDefaultDevice } from '../tensor/creation.js';
+import { withDeviceAsync } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { appendText, removeStaleTemporaryFiles, writeFileAtomic, writeJsonAtomic } from '../util/atomic-write.js';
 import { EVAL_FILE, METRICS_FILE, RUN_CONFIG_FILE } from '../util/run-files.js';
@@ -180,12 +180,7 @@ function sameStepBatch(given: Readonly<Record<string, unknown>>, before: Readonl
 
 export async function runTrainer<Example, Batch = Example[]>(hooks: LoopHooks<Example, Batch>): Promise<LoopResult> {
   const compute = applyComputeSettings(hooks.module, hooks.settings);
-  const previousDevice = setDefaultDevice(compute.device); // batches, masks, positions: made where the module is
-  try {
-    return await trainLoop(hooks, compute);
-  } finally {
-    setDefaultDevice(previousDevice);
-  }
+  return withDeviceAsync(compute.device, () => trainLoop(hooks, compute)); // batches, masks, positions: made where the module is
 }
 
 async function trainLoop<Example, Batch>(hooks: LoopHooks<Example, Batch>, compute: Compute): Promise<LoopResult> {
