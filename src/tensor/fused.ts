@@ -26,6 +26,14 @@ export function setVectorLevel(level?: VectorLevel): VectorLevel {
   return N['setVectorLevel']!(level) as VectorLevel;
 }
 
+/**
+ * Whether this CPU has bf16 dot-product instructions (AVX512-BF16, AMX), where bf16 attention runs
+ * its products through oneDNN and fuses only the softmax between them (native/src/fused_ops.cc).
+ */
+export function cpuHasBf16Products(): boolean {
+  return N['cpuHasBf16Products']!() as boolean;
+}
+
 /** ATen's GELU (at::gelu), the reference of the fused tanh form `x.gelu('tanh')` runs. */
 export function geluReference(x: Tensor, approximate: 'none' | 'tanh'): Tensor {
   return wrap(N['geluReference']!(x.handle, approximate));
