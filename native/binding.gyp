@@ -9,7 +9,8 @@
         "src/nn_ops.cc",
         "src/distributed.cc",
         "src/optim_ops.cc",
-        "src/fused_ops.cc"
+        "src/fused_ops.cc",
+        "src/profiler.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -46,6 +46,7 @@ export type { GradcheckOptions, GradcheckMismatch } from './tensor/gradcheck.js'
 export { setNumThreads, getNumThreads, cudaAvailable, cudaDeviceCount, buildInfo, resolveDevice } from './tensor/runtime.js';
 export { autocast, autocastSupported, isAutocastEnabled, PRECISIONS, type Precision } from './tensor/autocast.js';
 export { setFusedKernels, setVectorLevel, type VectorLevel } from './tensor/fused.js';
+export { profile, type Profile, type ProfileRow } from './tensor/profile.js';
 export type { BuildInfo } from './tensor/runtime.js';
 export * as F from './nn/functional.js';
 export * as nn from './nn/index.js';

@@ -310,6 +310,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   kiln::registerNnOps(env, exports);
   kiln::registerOptimOps(env, exports);
   kiln::registerFusedOps(env, exports);
+  kiln::registerProfilerOps(env, exports);
   kiln::registerDistributedOps(env, exports);
   return exports;
 }

@@ -5,6 +5,7 @@
 #include "kiln.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
@@ -137,6 +138,7 @@ void dispatchFloatOrBf16(at::ScalarType type, Body body) {
 }
 
 at::Tensor geluTanhKernel(const at::Tensor& input) {
+  RECORD_FUNCTION("kiln::gelu_tanh", std::vector<c10::IValue>());
   at::Tensor x = input.contiguous();
   at::Tensor y = at::empty_like(x, at::MemoryFormat::Contiguous);
   dispatchFloatOrBf16(x.scalar_type(), [&](auto tag) {
@@ -149,6 +151,7 @@ at::Tensor geluTanhKernel(const at::Tensor& input) {
 }
 
 at::Tensor geluTanhBackwardKernel(const at::Tensor& gradOutput, const at::Tensor& input) {
+  RECORD_FUNCTION("kiln::gelu_tanh_backward", std::vector<c10::IValue>());
   at::Tensor x = input.contiguous();
   at::Tensor g = gradOutput.contiguous();
   at::Tensor dx = at::empty_like(x, at::MemoryFormat::Contiguous);
@@ -395,6 +398,7 @@ struct HeadSizes {
 // out (q's shape, dtype), lse (heads, L) float32
 std::pair<at::Tensor, at::Tensor> attentionForwardKernel(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                                          double scale, bool causal) {
+  RECORD_FUNCTION("kiln::attention", std::vector<c10::IValue>());
   HeadLayout lq(q), lk(k), lv(v);
   at::Tensor out = newLikeHeads(q, q.scalar_type());
   HeadLayout lo(out);
@@ -428,6 +432,7 @@ std::pair<at::Tensor, at::Tensor> attentionForwardKernel(const at::Tensor& q, co
 std::vector<at::Tensor> attentionBackwardKernel(const at::Tensor& gradOut, const at::Tensor& q, const at::Tensor& k,
                                                 const at::Tensor& v, const at::Tensor& out, const at::Tensor& lse,
                                                 double scale, bool causal) {
+  RECORD_FUNCTION("kiln::attention_backward", std::vector<c10::IValue>());
   HeadLayout lq(q), lk(k), lv(v), lg(gradOut), lo(out);
   at::Tensor dq = newLikeHeads(q, q.scalar_type()), dk = newLikeHeads(q, q.scalar_type()),
              dv = newLikeHeads(q, q.scalar_type());
@@ -535,10 +540,13 @@ std::pair<at::Tensor, at::Tensor> productAttentionForward(const at::Tensor& q, c
   at::Tensor p = at::matmul(q, k.transpose(-2, -1)).contiguous();
   const int64_t L = p.size(-2), S = p.size(-1);
   uint16_t* pp = typedMut<uint16_t>(p);
-  at::parallel_for(0, p.numel() / S, scoreRowGrain(S), [&](int64_t begin, int64_t end) {
-    std::vector<float> row(roundUp(S, kLanes));
-    vectorLoop<softmaxRowsBf16>()(pp, L, S, causal, static_cast<float>(scale), begin, end, row.data());
-  });
+  {
+    RECORD_FUNCTION("kiln::attention_softmax", std::vector<c10::IValue>());
+    at::parallel_for(0, p.numel() / S, scoreRowGrain(S), [&](int64_t begin, int64_t end) {
+      std::vector<float> row(roundUp(S, kLanes));
+      vectorLoop<softmaxRowsBf16>()(pp, L, S, causal, static_cast<float>(scale), begin, end, row.data());
+    });
+  }
   return {at::matmul(p, v), p};
 }
 
@@ -550,11 +558,14 @@ std::vector<at::Tensor> productAttentionBackward(const at::Tensor& gradOut, cons
   const int64_t L = ds.size(-2), S = ds.size(-1);
   const uint16_t* pp = typed<uint16_t>(p);
   uint16_t* dsp = typedMut<uint16_t>(ds);
-  at::parallel_for(0, ds.numel() / S, scoreRowGrain(S), [&](int64_t begin, int64_t end) {
-    std::vector<float> buffer(2 * roundUp(S, kLanes));
-    vectorLoop<softmaxBackwardRowsBf16>()(pp, dsp, L, S, causal, static_cast<float>(scale), begin, end, buffer.data(),
-                                          buffer.data() + roundUp(S, kLanes));
-  });
+  {
+    RECORD_FUNCTION("kiln::attention_softmax_backward", std::vector<c10::IValue>());
+    at::parallel_for(0, ds.numel() / S, scoreRowGrain(S), [&](int64_t begin, int64_t end) {
+      std::vector<float> buffer(2 * roundUp(S, kLanes));
+      vectorLoop<softmaxBackwardRowsBf16>()(pp, dsp, L, S, causal, static_cast<float>(scale), begin, end,
+                                            buffer.data(), buffer.data() + roundUp(S, kLanes));
+    });
+  }
   return {at::matmul(ds, k), at::matmul(ds.transpose(-2, -1), q), at::matmul(p.transpose(-2, -1), g)};
 }
 
@@ -691,6 +702,7 @@ struct CrossEntropyFunction : torch::autograd::Function<CrossEntropyFunction> {
   // logits (N, V) with unit column stride, target (N) int64 contiguous -> the loss, float32
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& logits, const at::Tensor& target,
                             int64_t reduction, int64_t ignoreIndex) {
+    RECORD_FUNCTION("kiln::cross_entropy", std::vector<c10::IValue>());
     const int64_t N = logits.size(0), V = logits.size(1);
     const int64_t counted = countTargets(target, V, ignoreIndex);
     at::Tensor lse = at::empty({N}, logits.options().dtype(at::kFloat));

@@ -254,6 +254,7 @@ void registerNnOps(Napi::Env env, Napi::Object exports);
 void registerDistributedOps(Napi::Env env, Napi::Object exports);
 void registerOptimOps(Napi::Env env, Napi::Object exports);
 void registerFusedOps(Napi::Env env, Napi::Object exports);
+void registerProfilerOps(Napi::Env env, Napi::Object exports);
 
 void registerAll(Napi::Env env, Napi::Object exports, const OpEntry* entries, size_t count);
 

@@ -3,6 +3,7 @@
 #include "kiln.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 
 #include <algorithm>
 #include <cmath>
@@ -45,6 +46,7 @@ KILN_VECTOR_LOOP(adamElements, (float* __restrict p, const float* __restrict g, 
 // (a clip coefficient: the same floats as grad.mul_(gradScale) before the step). steps[i] counts this step. Every tensor
 // is float32, contiguous and on the CPU, and the four of a parameter have its shape.
 KILN_OP(adamStep) {
+  RECORD_FUNCTION("kiln::adam_step", std::vector<c10::IValue>());
   std::vector<at::Tensor> params = tensorsArg(info, 0), grads = tensorsArg(info, 1), expAvgs = tensorsArg(info, 2),
                           expAvgSqs = tensorsArg(info, 3);
   std::vector<int64_t> steps = intsArg(info, 4);
@@ -113,6 +115,7 @@ KILN_VECTOR_LOOP(squaresElements, (const float* __restrict x, int64_t begin, int
 // one read of each (a gradient norm for clipping without ATen's per-tensor norms). Chunks of a
 // fixed size, summed in order, so the result does not depend on the thread count.
 KILN_OP(sumOfSquares) {
+  RECORD_FUNCTION("kiln::sum_of_squares", std::vector<c10::IValue>());
   std::vector<at::Tensor> tensors = tensorsArg(info, 0);
   constexpr int64_t chunk = 65536;
   double total = 0;
