@@ -7,6 +7,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 #include <ATen/autocast_mode.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -537,6 +538,7 @@ int64_t scoreRowGrain(int64_t S) { return std::max<int64_t>(1, 16384 / S); }
 // first, so that kᵀ reaches oneDNN as a transposed view rather than as a transposing copy)
 std::pair<at::Tensor, at::Tensor> productAttentionForward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                                           double scale, bool causal) {
+  const c10::impl::ExcludeDispatchKeyGuard noAutocast(c10::DispatchKey::AutocastCPU);  // bf16 products, whatever its dtype
   at::Tensor p = at::matmul(q, k.transpose(-2, -1)).contiguous();
   const int64_t L = p.size(-2), S = p.size(-1);
   uint16_t* pp = typedMut<uint16_t>(p);
@@ -553,6 +555,7 @@ std::pair<at::Tensor, at::Tensor> productAttentionForward(const at::Tensor& q, c
 // q, k, v, p contiguous
 std::vector<at::Tensor> productAttentionBackward(const at::Tensor& gradOut, const at::Tensor& q, const at::Tensor& k,
                                                  const at::Tensor& v, const at::Tensor& p, double scale, bool causal) {
+  const c10::impl::ExcludeDispatchKeyGuard noAutocast(c10::DispatchKey::AutocastCPU);
   const at::Tensor g = gradOut.contiguous();
   at::Tensor ds = at::matmul(g, v.transpose(-2, -1)).contiguous();  // dp, then ds in place
   const int64_t L = ds.size(-2), S = ds.size(-1);
@@ -837,8 +840,8 @@ at::Tensor fusedAttention(const at::Tensor& q, const at::Tensor& k, const at::Te
   if (at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad())) {
     return AttentionFunction::apply(q, k, v, scale, causal);
   }
-  return attentionByProducts(q, causal) ? productAttentionForward(q.contiguous(), k.contiguous(), v.contiguous(), scale, causal).first
-                                : attentionForwardKernel(q, k, v, scale, causal).first;
+  if (attentionByProducts(q, causal)) return productAttentionForward(q.contiguous(), k.contiguous(), v.contiguous(), scale, causal).first;
+  return attentionForwardKernel(q, k, v, scale, causal).first;
 }
 
 bool crossEntropyFusable(const at::Tensor& logits, const at::Tensor& target, const c10::optional<at::Tensor>& weight,
