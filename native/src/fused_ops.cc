@@ -587,10 +587,11 @@ bool cpuHasBf16Products() {
 
 // bf16 attention takes the products where the CPU has bf16 products, but for short causal
 // sequences of narrow heads; float32, and bf16 elsewhere, take the fused kernel. Measured (Xeon
-// with AMX, 2 threads, forward + backward as GPT's block calls it): the products 2.9–3.5× faster
-// than the kernel at 64-wide heads (causal at 256 and 512 positions, 128 without a mask), 1.3×
-// without a mask at 65 positions × 32, 1.1× causal at 128 × 32; the kernel 1.15× faster causal
-// at 64 × 32 (the nanoGPT recipe's shape).
+// with AMX, 2 threads, forward + backward as GPT's block calls it): the products 2.8–3.3× faster
+// than the kernel and 1.3–2.2× faster than the composition at 64-wide heads (causal at 256 and 512
+// positions, 128 without a mask), 1.2× the kernel without a mask at 65 positions × 32 and 1.15×
+// causal at 128 × 32; the kernel 1.15× faster than the products causal at 64 × 32 (the nanoGPT
+// recipe's shape).
 bool attentionByProducts(const at::Tensor& q, bool causal) {
   return q.scalar_type() == at::kBFloat16 && cpuHasBf16Products() && !(causal && q.size(-2) < 128 && q.size(-1) < 64);
 }
