@@ -428,6 +428,9 @@ KILN_OP(distBroadcast) {
   c10d::BroadcastOptions options;
   options.rootRank = root;
   options.rootTensor = 0;
+  // an in-place write, as ATen's would be: the version moves on (a bf16 copy of a broadcast weight,
+  // autocastBf16Weight, is then made afresh)
+  tensor.unsafeGetTensorImpl()->bump_version();
   std::vector<at::Tensor> tensors{tensor};
   return waitFor(env, opName("broadcast", *group), group->broadcast(tensors, options));
 }

@@ -16,6 +16,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <mutex>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -44,21 +46,7 @@ int vectorLevel() { return vectorLevelNow.load(std::memory_order_relaxed); }
 namespace {
 
 // ---- element helpers: plain arithmetic GCC's vectoriser turns into AVX-512 / AVX2 code ----
-KILN_INLINE float bf16ToFloat(uint16_t bits) {
-  uint32_t u = static_cast<uint32_t>(bits) << 16;
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-}
-
-// Round to nearest even, NaN to the quiet NaN: c10::BFloat16's conversion.
-KILN_INLINE uint16_t floatToBf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  const uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
-  const uint32_t nanMask = 0u - static_cast<uint32_t>((u & 0x7FFFFFFFu) > 0x7F800000u);  // all ones for NaN
-  return static_cast<uint16_t>((rounded & ~nanMask) | (0x7FC0u & nanMask));
-}
+// (bf16ToFloat and floatToBf16, c10::BFloat16's conversions, are in kiln.h: AdamW writes bf16 too)
 
 KILN_INLINE float load(const float* p, int64_t k) { return p[k]; }
 KILN_INLINE float load(const uint16_t* p, int64_t k) { return bf16ToFloat(p[k]); }
@@ -762,7 +750,86 @@ struct CrossEntropyFunction : torch::autograd::Function<CrossEntropyFunction> {
   }
 };
 
+// ---- bf16 copies of weights for CPU autocast ----
+// Under bf16 autocast every linear layer's float32 weight is cast to bf16 each forward (autocast's
+// cache lasts one region): at GPT's 12 × 768 shape, 85 M weights read and written each step, ~70
+// ms of a ~1 s step (npm run bench:profile). Kiln keeps each cast between steps instead, and the
+// fused AdamW writes it while updating the weight, from the same float32 it stores: the same bits
+// as the cast (floatToBf16 is c10's rounding). A copy is used only while fresh — the weight's
+// version counter, data pointer and sizes as they were when the copy was made or written — so
+// any other change to a weight (an in-place op, loadStateDict, another optimizer) makes the next
+// forward cast it afresh.
+
+struct Bf16Copy {
+  c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> owner;
+  at::Tensor copy;
+  int64_t version;
+  const void* data;
+};
+
+std::mutex bf16CopiesMutex;
+std::unordered_map<const c10::TensorImpl*, Bf16Copy> bf16Copies;
+
+// Under bf16CopiesMutex: the fresh copy of w, or end().
+std::unordered_map<const c10::TensorImpl*, Bf16Copy>::iterator freshCopy(const at::Tensor& w) {
+  auto it = bf16Copies.find(w.unsafeGetTensorImpl());
+  if (it == bf16Copies.end()) return it;
+  const Bf16Copy& c = it->second;
+  if (!c.owner.expired() && c.version == w._version() && c.data == w.data_ptr() && c.copy.sizes().equals(w.sizes())) {
+    return it;
+  }
+  bf16Copies.erase(it);
+  return bf16Copies.end();
+}
+
+at::Tensor bf16CopyOf(const at::Tensor& w) {
+  std::lock_guard<std::mutex> lock(bf16CopiesMutex);
+  auto it = freshCopy(w);
+  if (it != bf16Copies.end()) return it->second.copy;
+  for (auto e = bf16Copies.begin(); e != bf16Copies.end();) {  // forget freed weights
+    e = e->second.owner.expired() ? bf16Copies.erase(e) : std::next(e);
+  }
+  at::Tensor copy = w.detach().to(at::kBFloat16, /*non_blocking=*/false, /*copy=*/true, at::MemoryFormat::Contiguous);
+  bf16Copies.insert_or_assign(
+      w.unsafeGetTensorImpl(),
+      Bf16Copy{c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(w.getIntrusivePtr()), copy,
+               w._version(), w.data_ptr()});
+  return copy;
+}
+
+struct Bf16WeightFunction : torch::autograd::Function<Bf16WeightFunction> {
+  static at::Tensor forward(torch::autograd::AutogradContext*, const at::Tensor& w) {
+    return bf16CopyOf(w).alias();  // a new tensor on the copy's storage: the graph's, not the cache's
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext*, torch::autograd::variable_list grads) {
+    return {grads[0].defined() ? grads[0].to(at::kFloat) : at::Tensor()};
+  }
+};
+
 }  // namespace
+
+c10::optional<at::Tensor> autocastBf16Weight(const at::Tensor& x, const at::Tensor& w) {
+  if (!fusedKernelsEnabled.load(std::memory_order_relaxed) || !autocastEnabled(at::kCPU) ||
+      autocastDtype(at::kCPU) != at::kBFloat16 || !w.device().is_cpu() || w.scalar_type() != at::kFloat || !w.is_leaf() ||
+      !x.device().is_cpu() || (x.scalar_type() != at::kFloat && x.scalar_type() != at::kBFloat16)) {
+    return c10::nullopt;
+  }
+  return Bf16WeightFunction::apply(w);
+}
+
+uint16_t* bf16CopyToWrite(const at::Tensor& p) {
+  std::lock_guard<std::mutex> lock(bf16CopiesMutex);
+  auto it = freshCopy(p);
+  return it == bf16Copies.end() ? nullptr : static_cast<uint16_t*>(it->second.copy.data_ptr());
+}
+
+void bf16CopyWritten(const at::Tensor& p) {
+  std::lock_guard<std::mutex> lock(bf16CopiesMutex);
+  p.unsafeGetTensorImpl()->bump_version();
+  auto it = bf16Copies.find(p.unsafeGetTensorImpl());
+  if (it != bf16Copies.end()) it->second.version = p._version();
+}
 
 at::Tensor geluTanh(const at::Tensor& x) {
   if (!fusable(x)) return at::gelu(x, "tanh");

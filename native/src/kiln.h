@@ -11,6 +11,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -204,6 +205,23 @@ Napi::Array tensorList(Napi::Env env, const std::vector<at::Tensor>& tensors);
     static void base params __VA_ARGS__                      \
   };
 
+// bf16 <-> float32 in plain integer arithmetic the vectoriser handles: c10::BFloat16's conversions.
+KILN_INLINE float bf16ToFloat(uint16_t bits) {
+  uint32_t u = static_cast<uint32_t>(bits) << 16;
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+// Round to nearest even, NaN to the quiet NaN.
+KILN_INLINE uint16_t floatToBf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  const uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+  const uint32_t nanMask = 0u - static_cast<uint32_t>((u & 0x7FFFFFFFu) > 0x7F800000u);  // all ones for NaN
+  return static_cast<uint16_t>((rounded & ~nanMask) | (0x7FC0u & nanMask));
+}
+
 // 2: AVX-512 (F, BW, VL, DQ), 1: AVX2 + FMA, 0: baseline; what the CPU has unless lowered by
 // setVectorLevel (tests run every level on one machine).
 int vectorLevel();
@@ -220,7 +238,26 @@ auto vectorLoop() -> decltype(&Loop::base) {
   }
 }
 
+// autocast's state per device type, across libtorch versions (tensor.cc)
+bool autocastEnabled(at::DeviceType d);
+void setAutocastEnabled(at::DeviceType d, bool on);
+at::ScalarType autocastDtype(at::DeviceType d);
+void setAutocastDtype(at::DeviceType d, at::ScalarType t);
+
 // ---- fused kernels (fused_ops.cc) ----
+
+// The weight a linear layer multiplies by under bf16 CPU autocast: a bf16 copy of the float32
+// leaf w kept from one forward to the next — made when missing or stale (w's version or data
+// changed), written by the fused AdamW in the pass that updates w — through an autograd node
+// that casts the gradient back to float32, as autocast's own cast does, without reading the
+// float32 weight again each forward. nullopt where that does not apply (no bf16 CPU autocast,
+// fused kernels off, w not a float32 CPU leaf, x not float32/bf16).
+c10::optional<at::Tensor> autocastBf16Weight(const at::Tensor& x, const at::Tensor& w);
+// For the fused AdamW: where p has a fresh bf16 copy, its data, to write in the same pass (a
+// stale copy is dropped: nullptr); after writing, bf16CopyWritten(p) bumps p's version (an
+// in-place update, as ATen's would) and marks the copy fresh for it.
+uint16_t* bf16CopyToWrite(const at::Tensor& p);
+void bf16CopyWritten(const at::Tensor& p);
 
 // GELU, tanh approximation: the fused kernel on float32/bf16 CPU tensors, else at::gelu.
 at::Tensor geluTanh(const at::Tensor& x);

@@ -136,6 +136,7 @@ at::Tensor linearForward(const at::Tensor& x, const at::Tensor& w, const c10::op
   const bool plain = x.device().is_cpu() && w.device().is_cpu() && x.scalar_type() == w.scalar_type() &&
                      (x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble) && !at::autocast::is_cpu_enabled() &&
                      (!b || (b->dim() == 1 && b->size(0) == w.size(0) && b->scalar_type() == x.scalar_type() && b->device().is_cpu()));
+  if (auto wb = autocastBf16Weight(x, w)) return at::linear(x, *wb, b);
   if (!oneRow || !plain || !fusedKernelsEnabled.load(std::memory_order_relaxed)) return at::linear(x, w, b);
   at::Tensor v = x.reshape({w.size(1)});
   at::Tensor y = b ? at::addmv(*b, w, v) : at::mv(w, v);

@@ -23,9 +23,12 @@ struct AdamConstants {
 // division stay IEEE and the build does not contract to FMA (-std=c++17), so every width gives
 // the same floats. (binding.gyp's -fno-math-errno lets sqrt vectorise: its errno path kept the
 // loop scalar.)
-template <int Decay>  // 0: none, 1: decoupled (AdamW), 2: L2 on the gradient (Adam)
+// With Copy, the updated parameter is also written to bf (its bf16 copy, fused_ops.cc), rounded as
+// a cast to bf16 rounds.
+template <int Decay, bool Copy>  // Decay 0: none, 1: decoupled (AdamW), 2: L2 on the gradient (Adam)
 KILN_VECTOR_LOOP(adamElements, (float* __restrict p, const float* __restrict g, float* __restrict m,
-                                float* __restrict v, int64_t begin, int64_t end, const AdamConstants c), {
+                                float* __restrict v, uint16_t* __restrict bf, int64_t begin, int64_t end,
+                                const AdamConstants c), {
   for (int64_t k = begin; k < end; ++k) {
     float grad = c.sign * (g[k] * c.gradScale);  // × 1 is exact; × a clip coefficient rounds as grad.mul_ would
     float param = p[k];
@@ -34,7 +37,9 @@ KILN_VECTOR_LOOP(adamElements, (float* __restrict p, const float* __restrict g, 
     const float mk = m[k] * c.b1 + c.oneMinusB1 * grad;
     const float vk = v[k] * c.b2 + c.oneMinusB2 * grad * grad;
     const float denominator = std::sqrt(vk) / c.bc2Sqrt + c.eps;
-    p[k] = param + c.negStepSize * mk / denominator;
+    const float updated = param + c.negStepSize * mk / denominator;
+    p[k] = updated;
+    if (Copy) bf[k] = floatToBf16(updated);
     m[k] = mk;
     v[k] = vk;
   }
@@ -84,11 +89,21 @@ KILN_OP(adamStep) {
                           static_cast<float>(1 - lr * weightDecay), static_cast<float>(weightDecay),
                           static_cast<float>(eps), static_cast<float>(-(lr / biasCorrection1)),
                           static_cast<float>(std::sqrt(biasCorrection2)), gradScale};
+    uint16_t* bf = bf16CopyToWrite(params[i]);
     at::parallel_for(0, params[i].numel(), 32768, [&](int64_t begin, int64_t end) {
-      if (decayKind == 0) vectorLoop<adamElements<0>>()(p, g, m, v, begin, end, c);
-      else if (decayKind == 1) vectorLoop<adamElements<1>>()(p, g, m, v, begin, end, c);
-      else vectorLoop<adamElements<2>>()(p, g, m, v, begin, end, c);
+      if (bf != nullptr) {
+        if (decayKind == 0) vectorLoop<adamElements<0, true>>()(p, g, m, v, bf, begin, end, c);
+        else if (decayKind == 1) vectorLoop<adamElements<1, true>>()(p, g, m, v, bf, begin, end, c);
+        else vectorLoop<adamElements<2, true>>()(p, g, m, v, bf, begin, end, c);
+      } else if (decayKind == 0) {
+        vectorLoop<adamElements<0, false>>()(p, g, m, v, bf, begin, end, c);
+      } else if (decayKind == 1) {
+        vectorLoop<adamElements<1, false>>()(p, g, m, v, bf, begin, end, c);
+      } else {
+        vectorLoop<adamElements<2, false>>()(p, g, m, v, bf, begin, end, c);
+      }
     });
+    bf16CopyWritten(params[i]);
   }
   return env.Undefined();
 }

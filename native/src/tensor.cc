@@ -278,6 +278,8 @@ KILN_OP(autogradGrad) {
   return tensorList(env, grads);
 }
 
+}  // namespace
+
 // ---- autocast state, per device type ----
 
 // libtorch 2.4 replaced the per-device autocast functions (is_cpu_enabled, …) with ones that
@@ -301,6 +303,8 @@ void setAutocastDtype(at::DeviceType d, at::ScalarType t) {
   else at::autocast::set_autocast_cpu_dtype(t);
 }
 #endif
+
+namespace {
 
 // The autocast state of the device types Kiln runs on, to save and put back.
 struct AutocastState {

@@ -12,9 +12,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../../src/tensor/native.js';
 import { manualSeed, randn, tensor } from '../../src/tensor/creation.js';
-import { grad } from '../../src/tensor/autograd.js';
-import { attentionReference, crossEntropy, crossEntropyReference, linear, scaledDotProductAttention } from '../../src/nn/functional.js';
+import { grad, noGrad } from '../../src/tensor/autograd.js';
+import { attentionReference, crossEntropy, crossEntropyReference, linear, mseLoss, scaledDotProductAttention } from '../../src/nn/functional.js';
 import { autocast } from '../../src/tensor/autocast.js';
+import { scope } from '../../src/tensor/scope.js';
+import { profile } from '../../src/tensor/profile.js';
+import { Linear } from '../../src/nn/linear.js';
+import { ReLU, Sequential } from '../../src/nn/index.js';
+import { AdamW } from '../../src/optim/adamw.js';
 import type { Reduction } from '../../src/nn/functional.js';
 import {
   type VectorLevel,
@@ -491,4 +496,76 @@ test('one-row linear (a matrix-vector product): values and gradients equal the f
   const off = reference(() => linear(one, w, b).toArray() as number[][]);
   const on = linear(one, w, b).toArray() as number[][];
   on[0]!.forEach((v, o) => assert.ok(Math.abs(v - off[0]![o]!) <= 1e-5 * (1 + Math.abs(v)), 'gemv and gemm agree to rounding'));
+});
+
+// ---- bf16 copies of weights under autocast ----
+
+/** Five AdamW steps of a small MLP under bf16 autocast; `between(step, model)` runs after each step. */
+function mlpUnderAutocast(fused: boolean, between: (step: number, model: Sequential) => void = () => {}): { losses: number[]; params: number[][] } {
+  const before = setFusedKernels(fused);
+  try {
+    manualSeed(21);
+    const model = new Sequential(new Linear(16, 32), new ReLU(), new Linear(32, 8));
+    const optimizer = new AdamW([{ params: model.parameters() }], { lr: 1e-2, weightDecay: 0.1, fused: true });
+    const x = randn([64, 16]);
+    const y = randn([64, 8]);
+    const losses: number[] = [];
+    for (let step = 0; step < 5; step++) {
+      scope(() => {
+        optimizer.zeroGrad();
+        const loss = autocast('bf16', () => mseLoss(model.forward(x).to('float32'), y));
+        losses.push(loss.item());
+        loss.backward();
+        optimizer.step();
+        between(step, model);
+      });
+    }
+    return { losses, params: model.parameters().map(values) };
+  } finally {
+    setFusedKernels(before);
+  }
+}
+
+test('bf16 weight copies under autocast: training is bit for bit autocast\'s own cast, also after a weight changes outside AdamW', () => {
+  // fused kernels off: autocast casts each weight every forward, the reference
+  assert.deepEqual(mlpUnderAutocast(true), mlpUnderAutocast(false));
+  // a weight scaled in place and another loaded between steps: the copies are stale, the next forward casts afresh
+  const meddle = (step: number, model: Sequential): void => {
+    if (step === 1) noGrad(() => model.parameters()[0]!.mul_(0.5));
+    if (step === 2) model.loadStateDict(new Map([['2.weight', randn([8, 32]).mul(0.1)]]), { strict: false });
+  };
+  manualSeed(22);
+  const kept = mlpUnderAutocast(true, meddle);
+  manualSeed(22);
+  const reference = mlpUnderAutocast(false, meddle);
+  assert.deepEqual(kept, reference);
+  assert.notDeepEqual(kept.losses, mlpUnderAutocast(true).losses, 'the meddling changed the run');
+});
+
+test('bf16 weight copies under autocast: after a step, a forward casts no weight (profiled), and fp32 outside autocast is untouched', () => {
+  manualSeed(23);
+  const layer = new Linear(64, 128);
+  const optimizer = new AdamW([{ params: layer.parameters() }], { lr: 1e-3, fused: true });
+  const x = randn([8, 64]);
+  const casts = (): number => profile(() => autocast('bf16', () => layer.forward(x))).rows.find((r) => r.name === 'aten::_to_copy')?.calls ?? 0;
+  const step = (): void => scope(() => {
+    optimizer.zeroGrad();
+    autocast('bf16', () => layer.forward(x)).float().pow(2).mean().backward();
+    optimizer.step();
+  });
+  step();
+  // x and the bias are cast; the weight's copy was written by the step
+  assert.equal(casts(), 2);
+  const before = setFusedKernels(false);
+  try {
+    assert.equal(casts(), 3, 'autocast itself casts the weight too');
+  } finally {
+    setFusedKernels(before);
+  }
+  step();
+  assert.equal(casts(), 2);
+  // outside autocast the float32 weight is used as it is
+  const out = layer.forward(x);
+  assert.equal(out.dtype, 'float32');
+  assert.deepEqual(values(out), values(linear(x, layer.weight, layer.bias!)));
 });
