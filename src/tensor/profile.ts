@@ -29,8 +29,10 @@ export interface Profile {
 
 /**
  * Runs `fn` (synchronous) under libtorch's profiler and returns the time of each op it ran.
- * Profiling adds a few microseconds per op; compare profiles with each other, and time without
- * it. Profiles do not nest.
+ * Profiling adds a few microseconds per op, and on a busy or shared machine it can slow the
+ * memory-bound ops far more (a GPT step on this project's 2-core VM: 5% slower profiled at one
+ * hour, 70% at another): compare the rows within a profile, and time without it. Profiles do not
+ * nest.
  */
 export function profile(fn: () => void): Profile {
   N['profilerStart']!();
