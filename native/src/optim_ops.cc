@@ -45,6 +45,19 @@ KILN_VECTOR_LOOP(adamElements, (float* __restrict p, const float* __restrict g, 
   }
 })
 
+// The loop for a decay kind, with or without a bf16 copy to write, at the CPU's vector width.
+using AdamLoop = decltype(&adamElements<0, false>::base);
+AdamLoop adamLoop(int decayKind, bool copy) {
+  switch (decayKind * 2 + (copy ? 1 : 0)) {
+    case 0: return vectorLoop<adamElements<0, false>>();
+    case 1: return vectorLoop<adamElements<0, true>>();
+    case 2: return vectorLoop<adamElements<1, false>>();
+    case 3: return vectorLoop<adamElements<1, true>>();
+    case 4: return vectorLoop<adamElements<2, false>>();
+    default: return vectorLoop<adamElements<2, true>>();
+  }
+}
+
 // adamStep(params[], grads[], expAvgs[], expAvgSqs[], steps[], lr, beta1, beta2, eps,
 //          weightDecay, decoupled, maximize, gradScale = 1): one Adam (decoupled = false) or AdamW step of every
 // parameter, its running averages updated in place, the same arithmetic as PyTorch's
@@ -90,19 +103,9 @@ KILN_OP(adamStep) {
                           static_cast<float>(eps), static_cast<float>(-(lr / biasCorrection1)),
                           static_cast<float>(std::sqrt(biasCorrection2)), gradScale};
     uint16_t* bf = bf16CopyToWrite(params[i]);
-    at::parallel_for(0, params[i].numel(), 32768, [&](int64_t begin, int64_t end) {
-      if (bf != nullptr) {
-        if (decayKind == 0) vectorLoop<adamElements<0, true>>()(p, g, m, v, bf, begin, end, c);
-        else if (decayKind == 1) vectorLoop<adamElements<1, true>>()(p, g, m, v, bf, begin, end, c);
-        else vectorLoop<adamElements<2, true>>()(p, g, m, v, bf, begin, end, c);
-      } else if (decayKind == 0) {
-        vectorLoop<adamElements<0, false>>()(p, g, m, v, bf, begin, end, c);
-      } else if (decayKind == 1) {
-        vectorLoop<adamElements<1, false>>()(p, g, m, v, bf, begin, end, c);
-      } else {
-        vectorLoop<adamElements<2, false>>()(p, g, m, v, bf, begin, end, c);
-      }
-    });
+    const AdamLoop loop = adamLoop(decayKind, bf != nullptr);
+    at::parallel_for(0, params[i].numel(), 32768,
+                     [&](int64_t begin, int64_t end) { loop(p, g, m, v, bf, begin, end, c); });
     bf16CopyWritten(params[i]);
   }
   return env.Undefined();
